@@ -89,3 +89,6 @@ func runPython(t testing.TB, script string, args ...string) string {
 	}
 	return string(out)
 }
+
+// removeShm unlinks /dev/shm/name, whatever it holds.
+func removeShm(name string) { os.Remove(filepath.Join("/dev/shm", name)) }
