@@ -183,7 +183,7 @@ func TestSharedArrayFixtures(t *testing.T) {
 		dt    DType
 		shape []int
 		check func(t *testing.T, name string) // values, through Attach
-		make  func(name string) error          // the same segment, through Create
+		make  func(name string) error         // the same segment, through Create
 	}
 	fixtures := map[string]fixture{
 		"f64_3x4.sa":    {Float64, []int{3, 4}, checkValues[float64](seq[float64](12)), makeSA[float64]([]int{3, 4}, seq[float64](12))},

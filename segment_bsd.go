@@ -124,4 +124,3 @@ func unlinkNamed(n segName, st *unix.Stat_t) error {
 	}
 	return mapErrno(unix.Unlink(n.path), n)
 }
-
