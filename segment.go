@@ -2,6 +2,7 @@ package shmtensor
 
 import (
 	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -605,26 +606,48 @@ func mapErrno(err error, n segName) error {
 }
 
 // readHeader reads and validates the header of an open file: NPY if the
-// file starts with numpy's magic, else a SharedArray trailer.
+// file starts with numpy's magic, else a SharedArray trailer. It reads only
+// the bytes the header needs: one page, more only for a longer NPY header.
 func readHeader(f openFile) (header, error) {
 	if f.size == 0 {
 		return header{}, fmt.Errorf("%w: empty file", ErrNotTensor)
 	}
-	prefix := make([]byte, min(f.size, npyMaxPrefix))
+	prefix := make([]byte, min(f.size, npyDataOffset))
 	if err := readAt(f, prefix, 0); err != nil {
 		return header{}, err
 	}
 	if isNPY(prefix) {
+		if need := npyHeaderEnd(prefix); need > int64(len(prefix)) && need <= npyMaxPrefix && need <= f.size {
+			prefix = append(prefix, make([]byte, need-int64(len(prefix)))...)
+			if err := readAt(f, prefix[npyDataOffset:], npyDataOffset); err != nil {
+				return header{}, err
+			}
+		}
 		return parseNPYHeader(prefix, f.size)
 	}
 	tail := prefix
-	if f.size > int64(len(prefix)) || len(prefix) > saTrailerSizeNumpy2 {
+	if f.size > int64(len(prefix)) {
 		tail = make([]byte, min(f.size, saTrailerSizeNumpy2))
 		if err := readAt(f, tail, f.size-int64(len(tail))); err != nil {
 			return header{}, err
 		}
+	} else if len(tail) > saTrailerSizeNumpy2 {
+		tail = tail[len(tail)-saTrailerSizeNumpy2:]
 	}
 	return parseSATrailer(tail, f.size)
+}
+
+// npyHeaderEnd returns where the data of an .npy file starts according to
+// the header length field in prefix, or 0 if prefix is too short to say.
+// parseNPYHeader validates the value; this only sizes the read.
+func npyHeaderEnd(prefix []byte) int64 {
+	if len(prefix) < 12 {
+		return 0
+	}
+	if prefix[6] == 1 {
+		return 10 + int64(binary.LittleEndian.Uint16(prefix[8:]))
+	}
+	return 12 + int64(binary.LittleEndian.Uint32(prefix[8:]))
 }
 
 // readAt fills p from offset off, failing on a short read: the file was
