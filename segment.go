@@ -352,7 +352,7 @@ func createSegment(name string, dt DType, shape []int, opts []Option) (*Segment,
 
 	c, err := newCreator(n, o.mode)
 	if err != nil {
-		return nil, &Error{Op: op, Name: n.name, Err: mapErrno(err, n)}
+		return nil, &Error{Op: op, Name: n.name, Err: createErrno(err, n)}
 	}
 	fail := func(err error) (*Segment, error) {
 		c.abort()
@@ -371,7 +371,7 @@ func createSegment(name string, dt DType, shape []int, opts []Option) (*Segment,
 	copy(mem[hdrAt:hdrAt+int64(magic)], hdr[:magic])
 	if err := c.publish(); err != nil {
 		unix.Munmap(mem)
-		return fail(mapErrno(err, n))
+		return fail(createErrno(err, n))
 	}
 	c.close()
 	if o.readOnly {
@@ -582,6 +582,23 @@ func fileKind(mode uint32) string {
 		return "is a symbolic link"
 	}
 	return "is not a regular file"
+}
+
+// createErrno explains the errors of making a new segment.
+func createErrno(err error, n segName) error {
+	switch {
+	case errors.Is(err, syscall.EEXIST):
+		return ErrExist
+	case errors.Is(err, syscall.ENOENT) && !n.shm:
+		return fmt.Errorf("directory %s does not exist: %w", filepath.Dir(n.path), fs.ErrNotExist)
+	case errors.Is(err, syscall.ENOENT):
+		return fmt.Errorf("shared memory is not available (%s missing?): %w", shmDirHint, err)
+	case errors.Is(err, syscall.EACCES), errors.Is(err, syscall.EPERM):
+		return fmt.Errorf("%w: no permission to create it there", err)
+	case errors.Is(err, syscall.ENOSPC):
+		return fmt.Errorf("%w: no space for a new segment", err)
+	}
+	return err
 }
 
 // mapErrno turns the errors of opening a name into the package's sentinels,

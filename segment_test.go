@@ -1,3 +1,5 @@
+//go:build linux
+
 package shmtensor
 
 import (
@@ -608,5 +610,13 @@ func TestLongNPYHeader(t *testing.T) {
 	os.WriteFile(path, b[:15000], 0o600)
 	if _, err := Attach[int32]("file://" + path); !errors.Is(err, ErrNotTensor) {
 		t.Fatalf("truncated long header: %v", err)
+	}
+}
+
+func TestCreateInMissingDirectory(t *testing.T) {
+	name := "file://" + filepath.Join(t.TempDir(), "no", "such", "dir", "x.npy")
+	_, err := Create[float64](name, []int{2})
+	if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "directory") {
+		t.Fatalf("Create in a missing directory: %v", err)
 	}
 }
