@@ -1,6 +1,129 @@
 package shmtensor
 
-import "golang.org/x/sys/unix"
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
 
-func unmap(b []byte) error { return unix.Munmap(b) }
+	"golang.org/x/sys/unix"
+)
 
+// On Linux, POSIX shared memory is the tmpfs at /dev/shm: shm_open(3) in
+// glibc opens /dev/shm/NAME, so a segment there is an ordinary file to every
+// system call, and numpy can np.load it by path.
+const shmDir = "/dev/shm"
+
+// shmDirHint names where shm objects live, for error messages.
+const shmDirHint = shmDir
+
+// maxShmName is NAME_MAX.
+const maxShmName = 255
+
+func pathOf(n segName) string {
+	if n.shm {
+		return shmDir + "/" + n.path
+	}
+	return n.path
+}
+
+func openNamed(n segName, flags int) (int, error) {
+	return unix.Open(pathOf(n), flags, 0)
+}
+
+func pread(f openFile, p []byte, off int64) (int, error) {
+	return unix.Pread(f.fd, p, off)
+}
+
+func allocate(fd int, size int64) error {
+	if size == 0 {
+		return nil
+	}
+	err := unix.Fallocate(fd, 0, 0, size)
+	if errors.Is(err, syscall.EOPNOTSUPP) || errors.Is(err, syscall.ENOSYS) {
+		return errNoAllocate
+	}
+	return err
+}
+
+// tmpfileCreator builds the segment as an unnamed O_TMPFILE inode in the
+// target directory and links it into place when it is complete: the name
+// appears with its whole header or not at all, and a creator killed before
+// the link leaves nothing behind, not even a temporary name.
+type tmpfileCreator struct {
+	fd    int
+	final string
+}
+
+func newCreator(n segName, mode uint32) (creator, error) {
+	final := pathOf(n)
+	// Fail early, before reserving pages, when the name is taken; the link
+	// below is what makes creation exclusive.
+	var st unix.Stat_t
+	if err := unix.Lstat(final, &st); err == nil {
+		return nil, syscall.EEXIST
+	}
+	dir := filepath.Dir(final)
+	fd, err := unix.Open(dir, unix.O_TMPFILE|unix.O_RDWR|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		if errors.Is(err, syscall.EOPNOTSUPP) || errors.Is(err, syscall.EISDIR) || errors.Is(err, syscall.EINVAL) {
+			return newTempCreator(final, mode) // a filesystem without O_TMPFILE
+		}
+		return nil, err
+	}
+	// fchmod sets the bits exactly; the mode given to open is filtered by
+	// the umask.
+	if err := unix.Fchmod(fd, mode); err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	return &tmpfileCreator{fd: fd, final: final}, nil
+}
+
+func (c *tmpfileCreator) descriptor() int { return c.fd }
+
+func (c *tmpfileCreator) publish() error {
+	// Linking /proc/self/fd/N needs no privilege; AT_EMPTY_PATH on the
+	// descriptor itself needs CAP_DAC_READ_SEARCH, so it is the fallback
+	// for systems without /proc.
+	err := unix.Linkat(unix.AT_FDCWD, "/proc/self/fd/"+strconv.Itoa(c.fd), unix.AT_FDCWD, c.final, unix.AT_SYMLINK_FOLLOW)
+	if errors.Is(err, syscall.ENOENT) {
+		if _, serr := os.Stat("/proc/self/fd"); serr != nil {
+			err = unix.Linkat(c.fd, "", unix.AT_FDCWD, c.final, unix.AT_EMPTY_PATH)
+		}
+	}
+	return err
+}
+
+func (c *tmpfileCreator) abort() { unix.Close(c.fd) }
+func (c *tmpfileCreator) close() { unix.Close(c.fd) }
+
+func listShm() ([]string, error) {
+	entries, err := os.ReadDir(shmDir)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, e := range entries {
+		if e.Type().IsRegular() && !strings.HasPrefix(e.Name(), tempPrefix) {
+			names = append(names, e.Name())
+		}
+	}
+	return names, nil
+}
+
+// unlinkNamed removes the name if it still refers to the file that was
+// validated (st), so a file swapped in meanwhile is not removed.
+func unlinkNamed(n segName, st *unix.Stat_t) error {
+	path := pathOf(n)
+	var now unix.Stat_t
+	if err := unix.Lstat(path, &now); err != nil {
+		return mapErrno(err, n)
+	}
+	if now.Dev != st.Dev || now.Ino != st.Ino {
+		return errors.New("the name was replaced while being deleted; nothing removed")
+	}
+	return mapErrno(unix.Unlink(path), n)
+}

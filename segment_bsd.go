@@ -1,0 +1,129 @@
+//go:build darwin || freebsd
+
+package shmtensor
+
+import (
+	"fmt"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// On FreeBSD and macOS, POSIX shared memory objects live outside the file
+// system. They are opened with the shm_open system call, made here through
+// its raw number from x/sys/unix because this package uses no cgo. Neither
+// system can enumerate shm objects, so List returns ErrNotSupported there.
+//
+// This file is compiled by CI for both systems but not run there: the
+// behaviour on these platforms is untested (see README, "Platforms").
+
+// maxShmName is the longest name shm_open takes, less the leading '/'
+// (PSHMNAMLEN is 31 on macOS; FreeBSD allows a path).
+const maxShmName = maxShmNamePlatform
+
+func pathOf(n segName) string { return n.path }
+
+// shmDirHint names where shm objects live, for error messages.
+const shmDirHint = "the shm_open system call"
+
+func shmOpen(name string, flags int, mode uint32) (int, error) {
+	p, err := unix.BytePtrFromString("/" + name)
+	if err != nil {
+		return -1, err
+	}
+	// shm_open takes only the access mode and O_CREAT, O_EXCL, O_TRUNC,
+	// O_CLOEXEC; others give EINVAL on FreeBSD.
+	flags &= unix.O_ACCMODE | unix.O_CREAT | unix.O_EXCL
+	r, _, errno := unix.Syscall(unix.SYS_SHM_OPEN, uintptr(unsafe.Pointer(p)), uintptr(flags), uintptr(mode))
+	if errno != 0 {
+		return -1, errno
+	}
+	unix.CloseOnExec(int(r))
+	return int(r), nil
+}
+
+func shmUnlink(name string) error {
+	p, err := unix.BytePtrFromString("/" + name)
+	if err != nil {
+		return err
+	}
+	if _, _, errno := unix.Syscall(unix.SYS_SHM_UNLINK, uintptr(unsafe.Pointer(p)), 0, 0); errno != 0 {
+		return errno
+	}
+	return nil
+}
+
+func openNamed(n segName, flags int) (int, error) {
+	if n.shm {
+		return shmOpen(n.path, flags, 0)
+	}
+	return unix.Open(n.path, flags, 0)
+}
+
+// pread reads a shm object through a temporary mapping: macOS cannot
+// read(2) shm objects at all.
+func pread(f openFile, p []byte, off int64) (int, error) {
+	if !f.name.shm {
+		return unix.Pread(f.fd, p, off)
+	}
+	if off >= f.size {
+		return 0, nil
+	}
+	mem, err := unix.Mmap(f.fd, 0, int(f.size), unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		return 0, err
+	}
+	n := copy(p, mem[off:])
+	unix.Munmap(mem)
+	return n, nil
+}
+
+// allocate reports that these systems cannot reserve the pages of a shm
+// object; Create falls back to the free-space check.
+func allocate(fd int, size int64) error { return errNoAllocate }
+
+// shmCreator makes a shm object exclusively with O_CREAT|O_EXCL. The object
+// is named from the start, so Create writes the header's magic last: until
+// then a reader finds no magic and refuses the object as not a tensor.
+type shmCreator struct {
+	fd   int
+	name string
+}
+
+func newCreator(n segName, mode uint32) (creator, error) {
+	if !n.shm {
+		return newTempCreator(n.path, mode)
+	}
+	fd, err := shmOpen(n.path, unix.O_RDWR|unix.O_CREAT|unix.O_EXCL, mode)
+	if err != nil {
+		return nil, err
+	}
+	// shm_open applies the umask; fchmod makes the mode exact where the
+	// system allows it on shm objects.
+	unix.Fchmod(fd, mode)
+	return &shmCreator{fd: fd, name: n.path}, nil
+}
+
+func (c *shmCreator) descriptor() int { return c.fd }
+func (c *shmCreator) publish() error  { return nil }
+func (c *shmCreator) close()          { unix.Close(c.fd) }
+func (c *shmCreator) abort() {
+	unix.Close(c.fd)
+	shmUnlink(c.name)
+}
+
+func listShm() ([]string, error) { return nil, ErrNotSupported }
+
+func unlinkNamed(n segName, st *unix.Stat_t) error {
+	if n.shm {
+		return mapErrno(shmUnlink(n.path), n)
+	}
+	var now unix.Stat_t
+	if err := unix.Lstat(n.path, &now); err != nil {
+		return mapErrno(err, n)
+	}
+	if now.Dev != st.Dev || now.Ino != st.Ino {
+		return fmt.Errorf("the name was replaced while being deleted; nothing removed")
+	}
+	return mapErrno(unix.Unlink(n.path), n)
+}
