@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+	"slices"
 )
 
 // This file holds the shape and stride arithmetic every view shares. Shapes
@@ -87,11 +88,11 @@ func fStrides(shape []int) []int {
 // isCContiguous applies numpy's rule: axes of length 1 do not constrain
 // their stride, and a tensor with no elements is contiguous.
 func isCContiguous(shape, strides []int) bool {
+	if slices.Contains(shape, 0) {
+		return true
+	}
 	acc := 1
 	for i := len(shape) - 1; i >= 0; i-- {
-		if shape[i] == 0 {
-			return true
-		}
 		if shape[i] != 1 && strides[i] != acc {
 			return false
 		}
@@ -102,11 +103,11 @@ func isCContiguous(shape, strides []int) bool {
 
 // isFContiguous is isCContiguous for column-major order.
 func isFContiguous(shape, strides []int) bool {
+	if slices.Contains(shape, 0) {
+		return true
+	}
 	acc := 1
 	for i := range shape {
-		if shape[i] == 0 {
-			return true
-		}
 		if shape[i] != 1 && strides[i] != acc {
 			return false
 		}
