@@ -76,8 +76,9 @@ func (t *Tensor[T]) Values() iter.Seq[T] {
 }
 
 // All returns an iterator over the indices and elements of t in C order.
-// The index slice is reused from one step to the next: copy it to keep
-// it (changing it does not disturb the iteration). A 0-dimensional tensor yields one element with an empty index.
+// The index slice is reused from one step to the next, like the slice of
+// bufio.Scanner.Bytes: copy it to keep it, and do not modify it. A
+// 0-dimensional tensor yields one element with an empty index.
 func (t *Tensor[T]) All() iter.Seq2[[]int, T] {
 	return func(yield func([]int, T) bool) {
 		t.check()
