@@ -195,18 +195,9 @@ func resolveShape(shape []int, n int) ([]int, error) {
 // run of old axes must be one evenly strided sequence, and then the new
 // axes of the run step through that sequence. The strides match numpy's,
 // including those of length-1 axes, so the two can be compared directly.
+// (numpy keeps the strides when the requested shape is literally the
+// current one; Reshape does that before calling here.)
 func reshapeStrides(shape, strides, newShape []int) ([]int, bool) {
-	if len(shape) == len(newShape) {
-		same := true
-		for i := range shape {
-			same = same && shape[i] == newShape[i]
-		}
-		if same {
-			out := make([]int, len(strides))
-			copy(out, strides)
-			return out, true
-		}
-	}
 	if isCContiguous(shape, strides) {
 		return cStrides(newShape), true
 	}

@@ -135,7 +135,8 @@ func TestReshapeStrides(t *testing.T) {
 		newShape, expect []int // expect nil: numpy copies
 	}{
 		{"contiguous", []int{2, 3, 4}, []int{12, 4, 1}, []int{6, 4}, []int{4, 1}},
-		{"same shape keeps strides", []int{3, 4}, []int{1, 3}, []int{3, 4}, []int{1, 3}},
+		{"same shape", []int{3, 4}, []int{1, 3}, []int{3, 4}, []int{1, 3}},
+		{"same shape with ones", []int{1, 3, 1}, []int{-1, 2, 5}, []int{1, 3, 1}, []int{6, 2, 2}},
 		// a[:, ::2] of a 4×6: rows 6 apart, columns 2 apart.
 		{"a[:, ::2] split columns", []int{4, 3}, []int{6, 2}, []int{4, 3, 1}, []int{6, 2, 2}},
 		{"a[:, ::2] split rows", []int{4, 3}, []int{6, 2}, []int{2, 2, 3}, []int{12, 6, 2}},

@@ -192,6 +192,10 @@ func viewErr(op string, err error) error { return &Error{Op: op, Err: err} }
 // A wrong element count or more than one -1 fails with ErrShape.
 func (t *Tensor[T]) Reshape(shape ...int) (*Tensor[T], error) {
 	t.check()
+	if slices.Equal(shape, t.shape) {
+		// numpy's shortcut, which keeps the strides of length-1 axes.
+		return t.view(t.off, slices.Clone(t.shape), slices.Clone(t.strides)), nil
+	}
 	newShape, err := resolveShape(shape, t.Len())
 	if err != nil {
 		return nil, viewErr("reshape", err)
