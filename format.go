@@ -334,7 +334,7 @@ func newFloatFormat(xs []float64, bits, prec int, plus bool) *floatFormat {
 			}
 			var ip, fp string
 			if f.sci {
-				ip, fp, _ = f.sciParts(x, -1)
+				ip, fp, _ = f.sciParts(x, false)
 				exp := len(strings.TrimLeft(f.expPart(x), "+-"))
 				f.expSize = max(f.expSize, exp)
 			} else {
@@ -351,12 +351,14 @@ func newFloatFormat(xs []float64, bits, prec int, plus bool) *floatFormat {
 		}
 	}
 	// Room for nan and inf in the same width.
-	infLen := 3
-	if negInf || plus {
-		infLen++
+	if finite < len(xs) {
+		infLen := 3
+		if negInf || plus {
+			infLen++
+		}
+		off := f.padRight + 1
+		f.padLeft = max(f.padLeft, 3-off, infLen-off)
 	}
-	off := f.padRight + 1
-	f.padLeft = max(f.padLeft, 3-off, infLen-off)
 	return f
 }
 
@@ -402,14 +404,19 @@ func (f *floatFormat) posParts(x float64) (ip, fp string) {
 }
 
 // sciParts splits x's scientific digits into the integer part (with sign),
-// the fraction digits (zero-padded to minFrac) and the exponent ("-05").
-func (f *floatFormat) sciParts(x float64, minFrac int) (ip, fp, exp string) {
-	s := f.digits(x, 'e', f.prec)
+// the fraction digits and the exponent ("-05"). With exact false the
+// digits are the shortest that identify x, up to f.prec of them; with
+// exact true there are exactly f.prec, continuing with x's exact digits
+// (not zeros) where the shortest form is shorter, as numpy does.
+func (f *floatFormat) sciParts(x float64, exact bool) (ip, fp, exp string) {
+	var s string
+	if exact {
+		s = strconv.FormatFloat(x, 'e', f.prec, f.bits)
+	} else {
+		s = f.digits(x, 'e', f.prec)
+	}
 	mant, exp, _ := strings.Cut(s, "e")
 	ip, fp, _ = strings.Cut(mant, ".")
-	if len(fp) < minFrac {
-		fp += strings.Repeat("0", minFrac-len(fp))
-	}
 	if f.plus && !math.Signbit(x) {
 		ip = "+" + ip
 	}
@@ -417,7 +424,7 @@ func (f *floatFormat) sciParts(x float64, minFrac int) (ip, fp, exp string) {
 }
 
 func (f *floatFormat) expPart(x float64) string {
-	_, _, exp := f.sciParts(x, -1)
+	_, _, exp := f.sciParts(x, false)
 	return exp
 }
 
@@ -438,7 +445,7 @@ func (f *floatFormat) format(x float64) string {
 		return pad(s, width, false)
 	}
 	if f.sci {
-		ip, fp, exp := f.sciParts(x, f.prec)
+		ip, fp, exp := f.sciParts(x, true)
 		sign, digs := exp[:1], exp[1:]
 		if len(digs) < f.expSize {
 			digs = strings.Repeat("0", f.expSize-len(digs)) + digs
