@@ -69,9 +69,10 @@ func span[T Number](t *Tensor[T]) (lo, hi uintptr) {
 
 // Tiling of transposing copies: tiles of copyTile×copyTile elements keep
 // the cache lines both sides are working on in L1, and blocks of
-// copyBlock×copyBlock keep the pages they touch in the TLB.
+// copyBlock×copyBlock keep the pages they touch in the TLB. (Measured on a
+// 4096×4096 float64 transpose; 16 to 64 and 128 to 512 do about as well.)
 const (
-	copyTile  = 16
+	copyTile  = 32
 	copyBlock = 256
 )
 
@@ -139,8 +140,7 @@ func copyLayout[T Number](dst []T, doff int, dstr []int, src []T, soff int, sstr
 // transpose2D sets dst[dp + i*dstride + j] = src[sp + j*sstride + i] for
 // i < rows and j < cols: a matrix transpose between layouts that are each
 // contiguous along a different axis. It works in tiles within blocks (see
-// copyTile) and moves four elements at a time, so each read from src takes
-// half a cache line and each dst row is written in runs.
+// copyTile).
 func transpose2D[T Number](dst []T, dp, dstride int, src []T, sp, sstride int, rows, cols int) {
 	for ib := 0; ib < rows; ib += copyBlock {
 		ie := min(ib+copyBlock, rows)
@@ -149,27 +149,46 @@ func transpose2D[T Number](dst []T, dp, dstride int, src []T, sp, sstride int, r
 			for i0 := ib; i0 < ie; i0 += copyTile {
 				i1 := min(i0+copyTile, ie)
 				for j0 := jb; j0 < je; j0 += copyTile {
-					w := min(copyTile, je-j0)
-					i := i0
-					for ; i+4 <= i1; i += 4 {
-						d := dp + i*dstride + j0
-						d0 := dst[d : d+w]
-						d1 := dst[d+dstride : d+dstride+w][:len(d0)]
-						d2 := dst[d+2*dstride : d+2*dstride+w][:len(d0)]
-						d3 := dst[d+3*dstride : d+3*dstride+w][:len(d0)]
-						p := sp + j0*sstride + i
-						for j := range d0 {
-							s := src[p : p+4 : p+4]
-							d0[j], d1[j], d2[j], d3[j] = s[0], s[1], s[2], s[3]
-							p += sstride
-						}
-					}
-					for ; i < i1; i++ {
-						copyRun(dst, dp+i*dstride+j0, 1, src, sp+j0*sstride+i, sstride, w)
-					}
+					transposeTile(dst, dp, dstride, src, sp, sstride, i0, i1, j0, min(j0+copyTile, je))
 				}
 			}
 		}
+	}
+}
+
+// transposeTile is transpose2D for i in [i0, i1) and j in [j0, j1). It
+// moves 4×4 blocks: four reads of four adjacent elements from src, four
+// writes of four adjacent elements to dst, so both sides go a quarter of a
+// cache line at a time and the slices' bounds are checked once per block.
+func transposeTile[T Number](dst []T, dp, dstride int, src []T, sp, sstride int, i0, i1, j0, j1 int) {
+	i := i0
+	for ; i+4 <= i1; i += 4 {
+		j := j0
+		for ; j+4 <= j1; j += 4 {
+			p := sp + j*sstride + i
+			s0 := src[p : p+4 : p+4]
+			s1 := src[p+sstride : p+sstride+4 : p+sstride+4]
+			s2 := src[p+2*sstride : p+2*sstride+4 : p+2*sstride+4]
+			s3 := src[p+3*sstride : p+3*sstride+4 : p+3*sstride+4]
+			d := dp + i*dstride + j
+			d0 := dst[d : d+4 : d+4]
+			d1 := dst[d+dstride : d+dstride+4 : d+dstride+4]
+			d2 := dst[d+2*dstride : d+2*dstride+4 : d+2*dstride+4]
+			d3 := dst[d+3*dstride : d+3*dstride+4 : d+3*dstride+4]
+			d0[0], d0[1], d0[2], d0[3] = s0[0], s1[0], s2[0], s3[0]
+			d1[0], d1[1], d1[2], d1[3] = s0[1], s1[1], s2[1], s3[1]
+			d2[0], d2[1], d2[2], d2[3] = s0[2], s1[2], s2[2], s3[2]
+			d3[0], d3[1], d3[2], d3[3] = s0[3], s1[3], s2[3], s3[3]
+		}
+		for ; j < j1; j++ {
+			p := sp + j*sstride + i
+			s := src[p : p+4 : p+4]
+			d := dp + i*dstride + j
+			dst[d], dst[d+dstride], dst[d+2*dstride], dst[d+3*dstride] = s[0], s[1], s[2], s[3]
+		}
+	}
+	for ; i < i1; i++ {
+		copyRun(dst, dp+i*dstride+j0, 1, src, sp+j0*sstride+i, sstride, j1-j0)
 	}
 }
 

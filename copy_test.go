@@ -217,3 +217,57 @@ func hasRepeats[T Number](v *Tensor[T]) bool {
 	}
 	return false
 }
+
+// TestCopyFromTransposedSizes runs the tiled transpose on sizes around its
+// tile and block edges, with reversed axes and in 3-D.
+func TestCopyFromTransposedSizes(t *testing.T) {
+	for _, sh := range [][2]int{{32, 32}, {33, 70}, {37, 129}, {64, 31}, {300, 257}, {513, 35}} {
+		r, c := sh[0], sh[1]
+		for _, rev := range []bool{false, true} {
+			src := arange[complex128](c, r)
+			var view *Tensor[complex128]
+			if rev {
+				view = must1(must1(src.Slice(Reverse(), Reverse())).Transpose())
+			} else {
+				view = must1(src.Transpose())
+			}
+			got, want := New[complex128](r, c), New[complex128](r, c)
+			if err := got.CopyFrom(view); err != nil {
+				t.Fatal(err)
+			}
+			refCopy(want, view)
+			if !slices.Equal(got.Data(), want.Data()) {
+				t.Errorf("transposed copy %d×%d (reversed %v) differs", r, c, rev)
+			}
+			// And into a transposed destination from a contiguous source.
+			got2, want2 := New[complex128](c, r), New[complex128](c, r)
+			if err := must1(got2.Transpose()).CopyFrom(want); err != nil {
+				t.Fatal(err)
+			}
+			refCopy(must1(want2.Transpose()), want)
+			if !slices.Equal(got2.Data(), want2.Data()) {
+				t.Errorf("copy into a transposed %d×%d view (reversed %v) differs", r, c, rev)
+			}
+		}
+	}
+	// 3-D: the tiles run over two axes and an outer loop over the third.
+	a := arange[int32](3, 40, 50)
+	v := must1(a.Transpose(0, 2, 1))
+	got, want := New[int32](3, 50, 40), New[int32](3, 50, 40)
+	if err := got.CopyFrom(v); err != nil {
+		t.Fatal(err)
+	}
+	refCopy(want, v)
+	if !slices.Equal(got.Data(), want.Data()) {
+		t.Error("3-D tiled copy differs")
+	}
+	// Non-unit strides on both fast axes take the generic tiled loop.
+	b := arange[int](100, 100)
+	w := must1(must1(b.Slice(Every(2), Every(3))).Transpose())
+	got3, want3 := New[int](w.shape...), New[int](w.shape...)
+	got3.CopyFrom(w)
+	refCopy(want3, w)
+	if !slices.Equal(got3.Data(), want3.Data()) {
+		t.Error("strided tiled copy differs")
+	}
+}
