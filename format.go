@@ -58,7 +58,7 @@ type printSpec struct {
 }
 
 func (t *Tensor[T]) format(p printSpec) string {
-	if t.seg != nil && t.seg.closed.Load() {
+	if t.closed.Load() {
 		return "<closed tensor>"
 	}
 	nd := len(t.shape)

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/bits"
 	"slices"
+	"sync/atomic"
 )
 
 // Tensor is an N-dimensional array of T with a shape and strides (in
@@ -21,12 +22,21 @@ type Tensor[T Number] struct {
 	strides []int // in elements; may be negative or zero
 	seg     *Segment
 	ro      bool
+	closed  *atomic.Bool // &seg.closed, or a flag that stays false for heap tensors
 }
 
+// neverClosed is the closed flag of heap tensors: it stays false.
+var neverClosed atomic.Bool
+
 // newTensor builds a view; the caller has checked that every index reachable
-// through shape and strides from off lies inside data.
+// through shape and strides from off lies inside data. Every Tensor is made
+// here, which sets the fields derived from the others.
 func newTensor[T Number](data []T, off int, shape, strides []int, seg *Segment, ro bool) *Tensor[T] {
-	return &Tensor[T]{data: data, off: off, shape: shape, strides: strides, seg: seg, ro: ro}
+	closed := &neverClosed
+	if seg != nil {
+		closed = &seg.closed
+	}
+	return &Tensor[T]{data: data, off: off, shape: shape, strides: strides, seg: seg, ro: ro, closed: closed}
 }
 
 // New returns a zeroed, C-ordered tensor of the given shape on the Go heap.
@@ -59,8 +69,8 @@ func FromSlice[T Number](data []T, shape ...int) (*Tensor[T], error) {
 // check panics if the tensor's segment has been closed: the memory behind
 // t.data is gone and touching it would fault.
 func (t *Tensor[T]) check() {
-	if t.seg != nil && t.seg.closed.Load() {
-		panicErr("use of tensor", ErrClosed)
+	if t.closed.Load() {
+		panic(closedPanic)
 	}
 }
 
@@ -106,40 +116,64 @@ func (t *Tensor[T]) Len() int {
 func (t *Tensor[T]) ReadOnly() bool { return t.ro }
 
 // offset returns the position in t.data of the element at idx, panicking
-// like a slice index on a wrong count or an out-of-range index. The 2-D case
-// is spelled out so that At and Set stay cheap for matrices.
+// like a slice index on a wrong count or an out-of-range index.
 func (t *Tensor[T]) offset(idx []int) int {
-	if len(idx) == 2 && len(t.shape) == 2 {
-		i, j := idx[0], idx[1]
-		if uint(i) < uint(t.shape[0]) && uint(j) < uint(t.shape[1]) {
-			return t.off + i*t.strides[0] + j*t.strides[1]
-		}
-	}
-	return t.offsetSlow(idx)
-}
-
-func (t *Tensor[T]) offsetSlow(idx []int) int {
 	if len(idx) != len(t.shape) {
-		panic(fmt.Sprintf("shmtensor: %d indices for a %d-dimensional tensor", len(idx), len(t.shape)))
+		panic(countPanic{len(idx), len(t.shape)})
 	}
 	p := t.off
 	for k, i := range idx {
 		if uint(i) >= uint(t.shape[k]) {
-			panic(fmt.Sprintf("shmtensor: index %d out of range [0:%d] on axis %d", i, t.shape[k], k))
+			panic(indexPanic{i, t.shape[k], k})
 		}
 		p += i * t.strides[k]
 	}
 	return p
 }
 
+// indexPanic and countPanic are what At and Set panic with on a bad index
+// or number of indices. Formatting the message only when it is printed
+// keeps At small enough to inline.
+type (
+	indexPanic struct{ index, n, axis int }
+	countPanic struct{ got, want int }
+)
+
+func (e indexPanic) Error() string {
+	return fmt.Sprintf("shmtensor: index %d out of range [0:%d] on axis %d", e.index, e.n, e.axis)
+}
+
+func (e countPanic) Error() string {
+	return fmt.Sprintf("shmtensor: %d indices for a %d-dimensional tensor", e.got, e.want)
+}
+
 // At returns the element at idx, one index per dimension. It panics on a
 // wrong number of indices or an index out of range, like a slice.
+//
+// At is small enough to be inlined, which matters in loops over At(i, j):
+// the indices then stay on the caller's stack (no allocation) and no call
+// is made. For that it spells out offset's loop, which as a call would
+// take At over the inliner's budget; keep the two in step.
 func (t *Tensor[T]) At(idx ...int) T {
-	if t.seg != nil {
-		t.check()
+	if t.closed.Load() {
+		panic(closedPanic)
 	}
-	return t.data[t.offset(idx)]
+	if len(idx) != len(t.shape) {
+		panic(countPanic{len(idx), len(t.shape)})
+	}
+	p := t.off
+	for k, i := range idx {
+		if uint(i) >= uint(t.shape[k]) {
+			panic(indexPanic{i, t.shape[k], k})
+		}
+		p += i * t.strides[k]
+	}
+	return t.data[p]
 }
+
+// closedPanic is the value methods panic with on a closed tensor; a
+// ready-made value keeps the callers inlinable.
+var closedPanic error = &Error{Op: "use of tensor", Err: ErrClosed}
 
 // Set stores v at idx. It panics like At, and with ErrReadOnly on a
 // read-only tensor.

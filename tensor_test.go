@@ -251,6 +251,7 @@ func TestIndexPanics(t *testing.T) {
 		{"too few", func() { a.At(1) }, "1 indices for a 2-dimensional tensor"},
 		{"too many", func() { a.At(1, 2, 3) }, "3 indices for a 2-dimensional tensor"},
 		{"none", func() { a.At() }, "0 indices for a 2-dimensional tensor"},
+		{"set too few", func() { a.Set(0, 1) }, "1 indices for a 2-dimensional tensor"},
 		{"set past end", func() { a.Set(1, 0, 9) }, "index 9 out of range [0:4] on axis 1"},
 		{"view", func() { v.At(2, 0) }, "index 2 out of range [0:2] on axis 0"},
 		{"view column", func() { v.At(0, 2) }, "index 2 out of range [0:2] on axis 1"},
