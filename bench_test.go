@@ -35,6 +35,14 @@ func benchTensor(n int) *Tensor[int64] {
 	return t
 }
 
+// fillSeq writes every element, so that the memory is really there and
+// not the kernel's shared zero page.
+func fillSeq(s []float64) {
+	for i := range s {
+		s[i] = float64(i)
+	}
+}
+
 //go:noinline
 func sumSlice(s []int64) int64 {
 	var sum int64
@@ -176,6 +184,7 @@ func BenchmarkCopyFromTransposed(b *testing.B) {
 	for _, n := range []int{1024, 4096} {
 		b.Run(fmt.Sprintf("%dx%d", n, n), func(b *testing.B) {
 			src := New[float64](n, n)
+			fillSeq(src.Data())
 			srcT, _ := src.Transpose()
 			dst := New[float64](n, n)
 			b.SetBytes(int64(8 * n * n))
@@ -193,6 +202,7 @@ func BenchmarkCopyBuiltin(b *testing.B) {
 		b.Run(fmt.Sprintf("%dMiB", mib), func(b *testing.B) {
 			n := mib << 20 / 8
 			src := make([]float64, n)
+			fillSeq(src)
 			dst := make([]float64, n)
 			b.SetBytes(int64(8 * n))
 			for b.Loop() {
