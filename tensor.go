@@ -201,7 +201,7 @@ func (t *Tensor[T]) Data() []T {
 	}
 	n := t.Len()
 	if n == 0 {
-		return t.data[:0:0]
+		return []T{} // not nil, which would mean "not contiguous"
 	}
 	return t.data[t.off : t.off+n : t.off+n]
 }

@@ -179,6 +179,19 @@ func TestScalarAndEmpty(t *testing.T) {
 	}
 }
 
+func TestEmptySegmentData(t *testing.T) {
+	name := tempFileName(t, "e.npy")
+	a, err := Create[int16](name, []int{0, 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer Delete(name)
+	defer a.Close()
+	if d := a.Data(); d == nil || len(d) != 0 {
+		t.Errorf("Data of an empty segment tensor: %v (nil %v)", d, d == nil)
+	}
+}
+
 func TestManyDims(t *testing.T) {
 	shape := make([]int, 32)
 	for i := range shape {
