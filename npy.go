@@ -28,6 +28,22 @@ func isNPY(prefix []byte) bool {
 	return bytes.HasPrefix(prefix, []byte(npyMagic))
 }
 
+// npyHeaderEnd returns where the data starts according to the version and
+// header length at the start of prefix, or 0 if prefix is too short to say
+// or the version is unknown; parseNPYHeader reports those errors.
+func npyHeaderEnd(prefix []byte) int64 {
+	if len(prefix) < len(npyMagic)+2 {
+		return 0
+	}
+	switch v := prefix[6]; {
+	case v == 1 && len(prefix) >= 10:
+		return 10 + int64(binary.LittleEndian.Uint16(prefix[8:]))
+	case (v == 2 || v == 3) && len(prefix) >= 12:
+		return 12 + int64(binary.LittleEndian.Uint32(prefix[8:]))
+	}
+	return 0
+}
+
 // encodeNPYHeader returns the npyDataOffset bytes that precede the data of
 // an NPY segment: a version 1.0 .npy header whose dict is formatted exactly
 // as numpy writes it, padded with spaces and a final newline so that numpy
@@ -159,6 +175,19 @@ func parseNPYHeader(prefix []byte, fileSize int64) (header, error) {
 		return header{}, npyErr("version 3.0 header is not valid UTF-8")
 	}
 
+	// Create pads the header with thousands of spaces; drop them eight at a
+	// time rather than byte by byte in the parser. Trailing whitespace
+	// never changes what the dict means.
+	const spaces8 = 0x2020202020202020
+	for len(text) > 0 {
+		if len(text) >= 8 && binary.LittleEndian.Uint64(text[len(text)-8:]) == spaces8 {
+			text = text[:len(text)-8]
+		} else if c := text[len(text)-1]; c == ' ' || c == '\n' {
+			text = text[:len(text)-1]
+		} else {
+			break
+		}
+	}
 	p := pyParser{s: text, allowL: major < 3}
 	items, err := p.dict()
 	if err != nil {

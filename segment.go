@@ -610,11 +610,19 @@ func readHeader(f openFile) (header, error) {
 	if f.size == 0 {
 		return header{}, fmt.Errorf("%w: empty file", ErrNotTensor)
 	}
-	prefix := make([]byte, min(f.size, npyMaxPrefix))
+	// One page holds the header of every segment Create makes and of
+	// almost every .npy file; a longer NPY header is read in a second pass.
+	prefix := make([]byte, min(f.size, npyDataOffset))
 	if err := readAt(f, prefix, 0); err != nil {
 		return header{}, err
 	}
 	if isNPY(prefix) {
+		if n := npyHeaderEnd(prefix); n > int64(len(prefix)) && n <= min(f.size, npyMaxPrefix) {
+			prefix = append(prefix, make([]byte, n-int64(len(prefix)))...)
+			if err := readAt(f, prefix[npyDataOffset:], npyDataOffset); err != nil {
+				return header{}, err
+			}
+		}
 		return parseNPYHeader(prefix, f.size)
 	}
 	tail := prefix
