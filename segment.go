@@ -604,6 +604,8 @@ func mapErrno(err error, n segName) error {
 	return err
 }
 
+var pagePool = sync.Pool{New: func() any { return new([npyDataOffset]byte) }}
+
 // readHeader reads and validates the header of an open file: NPY if the
 // file starts with numpy's magic, else a SharedArray trailer.
 func readHeader(f openFile) (header, error) {
@@ -612,13 +614,15 @@ func readHeader(f openFile) (header, error) {
 	}
 	// One page holds the header of every segment Create makes and of
 	// almost every .npy file; a longer NPY header is read in a second pass.
-	prefix := make([]byte, min(f.size, npyDataOffset))
+	page := pagePool.Get().(*[npyDataOffset]byte)
+	defer pagePool.Put(page)
+	prefix := page[:min(f.size, npyDataOffset)]
 	if err := readAt(f, prefix, 0); err != nil {
 		return header{}, err
 	}
 	if isNPY(prefix) {
 		if n := npyHeaderEnd(prefix); n > int64(len(prefix)) && n <= min(f.size, npyMaxPrefix) {
-			prefix = append(prefix, make([]byte, n-int64(len(prefix)))...)
+			prefix = append(prefix[:len(prefix):len(prefix)], make([]byte, n-int64(len(prefix)))...)
 			if err := readAt(f, prefix[npyDataOffset:], npyDataOffset); err != nil {
 				return header{}, err
 			}
