@@ -28,22 +28,6 @@ func isNPY(prefix []byte) bool {
 	return bytes.HasPrefix(prefix, []byte(npyMagic))
 }
 
-// npyHeaderEnd returns where the data starts according to the version and
-// header length at the start of prefix, or 0 if prefix is too short to say
-// or the version is unknown; parseNPYHeader reports those errors.
-func npyHeaderEnd(prefix []byte) int64 {
-	if len(prefix) < len(npyMagic)+2 {
-		return 0
-	}
-	switch v := prefix[6]; {
-	case v == 1 && len(prefix) >= 10:
-		return 10 + int64(binary.LittleEndian.Uint16(prefix[8:]))
-	case (v == 2 || v == 3) && len(prefix) >= 12:
-		return 12 + int64(binary.LittleEndian.Uint32(prefix[8:]))
-	}
-	return 0
-}
-
 // encodeNPYHeader returns the npyDataOffset bytes that precede the data of
 // an NPY segment: a version 1.0 .npy header whose dict is formatted exactly
 // as numpy writes it, padded with spaces and a final newline so that numpy

@@ -29,7 +29,6 @@ func writeNPYWithHeader(t *testing.T, path string, dataOff int, data []float64) 
 	}
 }
 
-
 // Headers longer than the first page that readHeader reads are read in a
 // second pass; a header past npyMaxPrefix is still refused.
 func TestAttachHeaderLongerThanAPage(t *testing.T) {

@@ -309,7 +309,7 @@ func (r *report) targets() []target {
 	ts = append(ts, target{Name: "256 MiB hand-off ≥ 20× faster than a pipe with encoding/binary",
 		Measured: fmt.Sprintf("%.1f× (%.1f× when the producer first copies from the heap into a new segment)", 1/shm, 1/shmCopy),
 		Met:      1/shm >= 20, Unknown: math.IsNaN(shm),
-		Why:      "the receiving side of a shmtensor hand-off still touches every page once (page faults mapping 65536 tmpfs pages) and reads 256 MiB at memory bandwidth while summing; the pipe moves the bytes three times (encode, kernel copy in, kernel copy out) plus a decode, so the ratio is bounded by roughly (pipe copies + decode) / (fault-in + one read)."})
+		Why: "the receiving side of a shmtensor hand-off still touches every page once (page faults mapping 65536 tmpfs pages) and reads 256 MiB at memory bandwidth while summing; the pipe moves the bytes three times (encode, kernel copy in, kernel copy out) plus a decode, so the ratio is bounded by roughly (pipe copies + decode) / (fault-in + one read)."})
 
 	data := r.findRow("resident", caseSumData, residentLabel()).Ratio
 	ts = append(ts, target{Name: "sum over Data() ≥ 0.9× the speed of a plain slice sum", Measured: fmt.Sprintf("%.2f", 1/data), Met: 1/data >= 0.9, Unknown: math.IsNaN(data),
