@@ -1,0 +1,546 @@
+package shmtensor
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// npyDataOffset is where Create's NPY segments put the data: one page in,
+// so the data is page-aligned and the header has room for any shape.
+const npyDataOffset = 4096
+
+// npyMaxPrefix is the most bytes of a file the NPY codec reads to find its
+// header. Longer headers are refused instead of reading unbounded input;
+// numpy itself writes headers far shorter than this.
+const npyMaxPrefix = 1 << 16
+
+// npyMagic starts every .npy file; two version bytes follow.
+const npyMagic = "\x93NUMPY"
+
+// isNPY reports whether prefix starts with the .npy magic, so that a caller
+// can pick the NPY codec before parsing.
+func isNPY(prefix []byte) bool {
+	return bytes.HasPrefix(prefix, []byte(npyMagic))
+}
+
+// encodeNPYHeader returns the npyDataOffset bytes that precede the data of
+// an NPY segment: a version 1.0 .npy header whose dict is formatted exactly
+// as numpy writes it, padded with spaces and a final newline so that numpy
+// finds the data at npyDataOffset. It fails with ErrDType for an invalid
+// dtype and ErrShape for a shape byteSize refuses.
+func encodeNPYHeader(dt DType, shape []int, fortran bool) ([]byte, error) {
+	if !dt.valid() {
+		return nil, fmt.Errorf("%w: npy header: invalid element type %v", ErrDType, dt)
+	}
+	n, err := byteSize(shape, dt.Size())
+	if err != nil {
+		return nil, err
+	}
+	if n > math.MaxInt64-npyDataOffset {
+		return nil, fmt.Errorf("%w: %s of %v: %d bytes of data do not fit after a %d-byte header",
+			ErrShape, pyTuple(shape), dt, n, npyDataOffset)
+	}
+	// numpy writes repr() of each item in sorted key order, each followed
+	// by ", ", then "}": {'descr': '<f8', 'fortran_order': False, 'shape': (3, 4), }
+	dict := "{'descr': '" + dt.Descr() + "', 'fortran_order': " + pyBool(fortran) +
+		", 'shape': " + pyTuple(shape) + ", }"
+	const pre = len(npyMagic) + 2 + 2 // magic, version, uint16 HEADER_LEN
+	if pre+len(dict)+1 > npyDataOffset {
+		// Unreachable with MaxDims dimensions of at most 19 digits each.
+		return nil, fmt.Errorf("%w: %s: npy header does not fit in %d bytes", ErrShape, pyTuple(shape), npyDataOffset)
+	}
+	buf := make([]byte, npyDataOffset)
+	copy(buf, npyMagic)
+	buf[6], buf[7] = 1, 0
+	binary.LittleEndian.PutUint16(buf[8:], uint16(npyDataOffset-pre))
+	copy(buf[pre:], dict)
+	for i := pre + len(dict); i < npyDataOffset-1; i++ {
+		buf[i] = ' '
+	}
+	buf[npyDataOffset-1] = '\n'
+	return buf, nil
+}
+
+// pyBool is Python's repr of a bool.
+func pyBool(b bool) string {
+	if b {
+		return "True"
+	}
+	return "False"
+}
+
+// pyTuple is Python's repr of a tuple of ints: "()", "(5,)", "(3, 4)".
+// numpy writes shapes this way, and error messages use it too.
+func pyTuple(shape []int) string {
+	var b strings.Builder
+	b.WriteByte('(')
+	for i, d := range shape {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(strconv.Itoa(d))
+	}
+	if len(shape) == 1 {
+		b.WriteByte(',')
+	}
+	b.WriteByte(')')
+	return b.String()
+}
+
+// npyErr returns an ErrNotTensor error about an .npy header.
+func npyErr(format string, args ...any) error {
+	return fmt.Errorf("%w: npy header: "+format, append([]any{ErrNotTensor}, args...)...)
+}
+
+// npyDTypeErr returns an ErrDType error about an .npy header.
+func npyDTypeErr(format string, args ...any) error {
+	return fmt.Errorf("%w: npy header: "+format, append([]any{ErrDType}, args...)...)
+}
+
+// parseNPYHeader reads the header of an .npy file of fileSize bytes from
+// prefix, the file's first min(fileSize, npyMaxPrefix) bytes. It accepts
+// what numpy writes and reads: versions 1.0, 2.0 and 3.0, any header
+// length up to npyMaxPrefix, C or Fortran order, little-endian or
+// byte-order-free descriptors, and the dict in any key order and spacing.
+// Every field is validated against overflow and the file size before
+// anything is sliced, so a hostile file gives an error and never a panic:
+// ErrDType for element types this package cannot hold (big-endian,
+// structured, strings, ...), ErrNotTensor for everything else.
+func parseNPYHeader(prefix []byte, fileSize int64) (header, error) {
+	if fileSize < 0 {
+		return header{}, npyErr("negative file size %d", fileSize)
+	}
+	if int64(len(prefix)) > fileSize {
+		return header{}, npyErr("%d bytes of prefix given for a file of %d bytes", len(prefix), fileSize)
+	}
+	if m := min(len(prefix), len(npyMagic)); string(prefix[:m]) != npyMagic[:m] {
+		return header{}, npyErr("bad magic %q, want %q", prefix[:m], npyMagic)
+	}
+	if len(prefix) < len(npyMagic)+2 {
+		return header{}, npyErr("truncated: file has %d bytes, too short for the magic and version", fileSize)
+	}
+	major, minor := prefix[6], prefix[7]
+	var lenSize int
+	switch {
+	case major == 1 && minor == 0:
+		lenSize = 2
+	case (major == 2 || major == 3) && minor == 0:
+		lenSize = 4
+	default:
+		return header{}, npyErr("unsupported version %d.%d (want 1.0, 2.0 or 3.0)", major, minor)
+	}
+	textOff := len(npyMagic) + 2 + lenSize
+	if len(prefix) < textOff {
+		return header{}, npyErr("truncated: file has %d bytes, too short for the version %d.0 header length", fileSize, major)
+	}
+	var hlen int64
+	if lenSize == 2 {
+		hlen = int64(binary.LittleEndian.Uint16(prefix[8:]))
+	} else {
+		hlen = int64(binary.LittleEndian.Uint32(prefix[8:]))
+	}
+	dataOff := int64(textOff) + hlen
+	if dataOff > npyMaxPrefix {
+		return header{}, npyErr("header of %d bytes is longer than the %d bytes this package reads", dataOff, npyMaxPrefix)
+	}
+	if dataOff > fileSize {
+		return header{}, npyErr("truncated: header needs %d bytes, file has %d", dataOff, fileSize)
+	}
+	if dataOff > int64(len(prefix)) {
+		return header{}, npyErr("header needs %d bytes, only %d bytes of the file were read", dataOff, len(prefix))
+	}
+	text := prefix[textOff:dataOff]
+	if major == 3 && !utf8.Valid(text) {
+		return header{}, npyErr("version 3.0 header is not valid UTF-8")
+	}
+
+	p := pyParser{s: text, allowL: major < 3}
+	items, err := p.dict()
+	if err != nil {
+		return header{}, err
+	}
+	var descr, fortran, shape *pyValue
+	for i := range items {
+		it := &items[i]
+		var slot **pyValue
+		switch it.key {
+		case "descr":
+			slot = &descr
+		case "fortran_order":
+			slot = &fortran
+		case "shape":
+			slot = &shape
+		default:
+			return header{}, npyErr("unknown key %q (want 'descr', 'fortran_order' and 'shape')", it.key)
+		}
+		if *slot != nil {
+			return header{}, npyErr("duplicate key %q", it.key)
+		}
+		*slot = &it.val
+	}
+	for _, k := range []struct {
+		name string
+		v    *pyValue
+	}{{"descr", descr}, {"fortran_order", fortran}, {"shape", shape}} {
+		if k.v == nil {
+			return header{}, npyErr("missing key '%s'", k.name)
+		}
+	}
+
+	// shape: a tuple of non-negative ints that fit in int.
+	if shape.kind != pyTupleKind {
+		return header{}, npyErr("shape %s is not a tuple", shape.text)
+	}
+	if len(shape.items) > MaxDims {
+		return header{}, npyErr("shape has %d dimensions, at most %d are supported", len(shape.items), MaxDims)
+	}
+	dims := make([]int, 0, len(shape.items))
+	for _, d := range shape.items {
+		switch {
+		case d.kind != pyIntKind:
+			return header{}, npyErr("shape %s: dimension %s is not an int", shape.text, d.text)
+		case d.neg:
+			return header{}, npyErr("shape %s: negative dimension %s", shape.text, d.text)
+		case d.big || d.num > math.MaxInt:
+			return header{}, npyErr("shape %s: dimension %s is too large", shape.text, d.text)
+		}
+		dims = append(dims, int(d.num))
+	}
+
+	if fortran.kind != pyBoolKind {
+		return header{}, npyErr("fortran_order %s is not True or False", fortran.text)
+	}
+
+	var dt DType
+	switch descr.kind {
+	case pyStrKind:
+		dt, err = dtypeFromDescr(descr.str)
+		if err != nil {
+			return header{}, npyDTypeErr("%s", strings.TrimPrefix(err.Error(), ErrDType.Error()+": "))
+		}
+	case pyListKind:
+		return header{}, npyDTypeErr("structured dtype %s is not supported", descr.text)
+	case pyTupleKind:
+		return header{}, npyDTypeErr("subarray dtype %s is not supported", descr.text)
+	default:
+		return header{}, npyErr("descr %s is not a dtype descriptor", descr.text)
+	}
+
+	dataLen, err := byteSize(dims, dt.Size())
+	if err != nil {
+		return header{}, npyErr("shape %s of %v overflows", pyTuple(dims), dt)
+	}
+	if dataLen > fileSize-dataOff {
+		return header{}, npyErr("shape %s of %v needs %d bytes of data at offset %d, file has %d",
+			pyTuple(dims), dt, dataLen, dataOff, fileSize)
+	}
+	return header{
+		layout:  NPY,
+		dtype:   dt,
+		shape:   dims,
+		fortran: fortran.b,
+		dataOff: dataOff,
+		dataLen: dataLen,
+	}, nil
+}
+
+// pyKind is the type of a Python literal in an .npy header.
+type pyKind uint8
+
+const (
+	pyStrKind pyKind = iota + 1
+	pyIntKind
+	pyBoolKind
+	pyNoneKind
+	pyTupleKind
+	pyListKind
+)
+
+// pyValue is a parsed Python literal. Only what the header dict can
+// meaningfully hold is supported: strings, ints, True/False/None, tuples
+// and lists (lists and tuples appear in structured descriptors, which are
+// parsed only to be refused with a precise error).
+type pyValue struct {
+	kind  pyKind
+	text  string // the literal's source text, for error messages
+	str   string
+	num   int64 // magnitude of an int
+	neg   bool  // the int is negative (and nonzero)
+	big   bool  // the int's magnitude does not fit in int64
+	b     bool
+	items []pyValue
+}
+
+// pyItem is one key: value pair of the header dict.
+type pyItem struct {
+	key string
+	val pyValue
+}
+
+// pyParser parses the subset of Python literal syntax that ast.literal_eval
+// accepts and numpy's header dict needs. It refuses rather than guesses:
+// escapes in strings, floats, sets and nested dicts are syntax errors here.
+type pyParser struct {
+	s      []byte
+	i      int
+	depth  int
+	allowL bool // accept Python 2 "3L" ints, as numpy does for versions 1.0 and 2.0
+}
+
+// pyMaxDepth bounds the nesting of tuples and lists in a header.
+const pyMaxDepth = 32
+
+func (p *pyParser) errorf(format string, args ...any) error {
+	return npyErr("cannot parse dict at byte %d of the header text: "+format, append([]any{p.i}, args...)...)
+}
+
+// skip moves past whitespace and comments, as Python's tokenizer does
+// between the tokens of a bracketed expression.
+func (p *pyParser) skip() {
+	for p.i < len(p.s) {
+		switch c := p.s[p.i]; c {
+		case ' ', '\t', '\f', '\n', '\r':
+			p.i++
+		case '#':
+			for p.i < len(p.s) && p.s[p.i] != '\n' && p.s[p.i] != '\r' {
+				p.i++
+			}
+		default:
+			return
+		}
+	}
+}
+
+// peek returns the next byte after whitespace, or 0 at the end (callers
+// compare it with punctuation, so a NUL in the text never matches).
+func (p *pyParser) peek() byte {
+	p.skip()
+	if p.i < len(p.s) {
+		return p.s[p.i]
+	}
+	return 0
+}
+
+func (p *pyParser) describe() string {
+	if p.i >= len(p.s) {
+		return "end of header"
+	}
+	r, _ := utf8.DecodeRune(p.s[p.i:])
+	if r == utf8.RuneError {
+		return fmt.Sprintf("byte %#02x", p.s[p.i])
+	}
+	return strconv.QuoteRune(r)
+}
+
+// dict parses the whole header text: one dict with string keys, and only
+// whitespace or comments after it.
+func (p *pyParser) dict() ([]pyItem, error) {
+	if p.peek() != '{' {
+		return nil, p.errorf("want '{', found %s", p.describe())
+	}
+	p.i++
+	var items []pyItem
+	for {
+		if p.peek() == '}' {
+			p.i++
+			break
+		}
+		start := p.i
+		k, err := p.value()
+		if err != nil {
+			return nil, err
+		}
+		if k.kind != pyStrKind {
+			p.i = start
+			return nil, p.errorf("key %s is not a string", k.text)
+		}
+		if p.peek() != ':' {
+			return nil, p.errorf("want ':' after key %s, found %s", k.text, p.describe())
+		}
+		p.i++
+		v, err := p.value()
+		if err != nil {
+			return nil, err
+		}
+		items = append(items, pyItem{k.str, v})
+		switch p.peek() {
+		case ',':
+			p.i++
+		case '}':
+		default:
+			return nil, p.errorf("want ',' or '}' after the value of %s, found %s", k.text, p.describe())
+		}
+	}
+	if p.skip(); p.i < len(p.s) {
+		return nil, p.errorf("unexpected %s after the dict", p.describe())
+	}
+	return items, nil
+}
+
+// value parses one literal.
+func (p *pyParser) value() (pyValue, error) {
+	c := p.peek()
+	start := p.i
+	var v pyValue
+	var err error
+	switch {
+	case c == '(' || c == '[':
+		v, err = p.sequence()
+	case c == '\'' || c == '"':
+		v, err = p.str()
+	case c == '-' || c == '+' || isDigit(c):
+		v, err = p.integer()
+	case isIdentStart(c):
+		j := p.i
+		for j < len(p.s) && isIdentChar(p.s[j]) {
+			j++
+		}
+		word := string(p.s[p.i:j])
+		if j < len(p.s) && (p.s[j] == '\'' || p.s[j] == '"') && (word == "u" || word == "U" || word == "r" || word == "R") {
+			p.i = j // u'...' and r'...' without escapes are plain strs
+			v, err = p.str()
+			break
+		}
+		switch word {
+		case "True", "False":
+			v = pyValue{kind: pyBoolKind, b: word == "True"}
+		case "None":
+			v = pyValue{kind: pyNoneKind}
+		default:
+			return pyValue{}, p.errorf("unsupported name %q", word)
+		}
+		p.i = j
+	default:
+		return pyValue{}, p.errorf("want a value, found %s", p.describe())
+	}
+	if err != nil {
+		return pyValue{}, err
+	}
+	v.text = string(p.s[start:p.i])
+	return v, nil
+}
+
+// sequence parses a tuple "(a, b)" or list "[a, b]", with an optional
+// trailing comma. As in Python, "(x)" without a comma is just x.
+func (p *pyParser) sequence() (pyValue, error) {
+	open := p.s[p.i]
+	close, kind := byte(')'), pyTupleKind
+	if open == '[' {
+		close, kind = ']', pyListKind
+	}
+	if p.depth >= pyMaxDepth {
+		return pyValue{}, p.errorf("nested more than %d deep", pyMaxDepth)
+	}
+	p.depth++
+	defer func() { p.depth-- }()
+	p.i++
+	var items []pyValue
+	comma := false
+	for {
+		if p.peek() == close {
+			p.i++
+			break
+		}
+		v, err := p.value()
+		if err != nil {
+			return pyValue{}, err
+		}
+		items = append(items, v)
+		switch p.peek() {
+		case ',':
+			p.i++
+			comma = true
+		case close:
+		default:
+			return pyValue{}, p.errorf("want ',' or %q, found %s", close, p.describe())
+		}
+	}
+	if kind == pyTupleKind && len(items) == 1 && !comma {
+		return items[0], nil // parenthesised expression
+	}
+	return pyValue{kind: kind, items: items}, nil
+}
+
+// str parses a single-line string in single or double quotes. Escapes are
+// refused: no numpy descriptor needs one.
+func (p *pyParser) str() (pyValue, error) {
+	q := p.s[p.i]
+	p.i++
+	start := p.i
+	for p.i < len(p.s) {
+		switch c := p.s[p.i]; c {
+		case q:
+			s := string(p.s[start:p.i])
+			p.i++
+			if p.i < len(p.s) && (p.s[p.i] == '\'' || p.s[p.i] == '"') {
+				return pyValue{}, p.errorf("adjacent string literals are not supported")
+			}
+			return pyValue{kind: pyStrKind, str: s}, nil
+		case '\\':
+			return pyValue{}, p.errorf("escape sequences in strings are not supported")
+		case '\n', '\r':
+			return pyValue{}, p.errorf("unterminated string")
+		}
+		p.i++
+	}
+	return pyValue{}, p.errorf("unterminated string")
+}
+
+// integer parses a decimal int with an optional sign, the way Python does:
+// digits may be grouped with single underscores, and a nonzero number may
+// not start with 0. Magnitudes beyond int64 set big.
+func (p *pyParser) integer() (pyValue, error) {
+	v := pyValue{kind: pyIntKind}
+	if c := p.s[p.i]; c == '-' || c == '+' {
+		v.neg = c == '-'
+		p.i++
+		p.skip() // Python allows "- 1"
+	}
+	start := p.i
+	var n uint64
+	for p.i < len(p.s) {
+		c := p.s[p.i]
+		if c == '_' && p.i > start && p.i+1 < len(p.s) && isDigit(p.s[p.i+1]) {
+			p.i++
+			continue
+		}
+		if !isDigit(c) {
+			break
+		}
+		if d := uint64(c - '0'); !v.big && n > (math.MaxInt64-d)/10 {
+			v.big = true
+		} else if !v.big {
+			n = n*10 + d
+		}
+		p.i++
+	}
+	if p.i == start {
+		return pyValue{}, p.errorf("want digits, found %s", p.describe())
+	}
+	digits := p.s[start:p.i]
+	if digits[0] == '0' && len(bytes.Trim(digits, "0_")) > 0 {
+		return pyValue{}, p.errorf("leading zeros in %q are not allowed in Python 3", digits)
+	}
+	if p.allowL && p.i < len(p.s) && p.s[p.i] == 'L' {
+		p.i++
+	}
+	if p.i < len(p.s) {
+		if c := p.s[p.i]; c == '.' || isIdentChar(c) {
+			return pyValue{}, p.errorf("only decimal ints are supported, found %s", p.describe())
+		}
+	}
+	v.num = int64(n)
+	if n == 0 {
+		v.neg = false
+	}
+	return v, nil
+}
+
+func isDigit(c byte) bool      { return '0' <= c && c <= '9' }
+func isIdentStart(c byte) bool { return c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
+func isIdentChar(c byte) bool  { return isIdentStart(c) || isDigit(c) || c >= 0x80 }
