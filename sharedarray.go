@@ -1,0 +1,174 @@
+package shmtensor
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+)
+
+// The trailer of Python's SharedArray 3.x, packed, at the end of the
+// segment: magic (16 bytes, NUL-padded), uint64 data size, int32 numpy type
+// number, int32 item size, int32 ndims, then the dims as int64s. Builds
+// against numpy 1 have 32 dim slots (292 bytes); builds against numpy 2 may
+// have 64 (548 bytes).
+const (
+	saTrailerSize       = 292
+	saTrailerSizeNumpy2 = 548
+	saMagic             = "[SharedArray]"
+
+	saMaxDims       = 32 // dim slots of the 292-byte trailer
+	saMaxDimsNumpy2 = 64 // dim slots of the 548-byte trailer
+
+	saOffSize     = 16
+	saOffTypeNum  = 24
+	saOffItemSize = 28
+	saOffNDims    = 32
+	saOffDims     = 36
+)
+
+// encodeSATrailer returns the 292-byte trailer SharedArray 3.2.3 writes for
+// an array of dt with shape: the segment is the data followed by it. It
+// fails with ErrDType for an invalid dtype and ErrShape for a shape with
+// more than 32 dimensions (SharedArray's limit) or one byteSize refuses.
+func encodeSATrailer(dt DType, shape []int) ([]byte, error) {
+	if !dt.valid() {
+		return nil, fmt.Errorf("%w: sharedarray trailer: invalid element type %v", ErrDType, dt)
+	}
+	if len(shape) > saMaxDims {
+		return nil, fmt.Errorf("%w: %s has %d dimensions, the SharedArray layout holds at most %d",
+			ErrShape, pyTuple(shape), len(shape), saMaxDims)
+	}
+	n, err := byteSize(shape, dt.Size())
+	if err != nil {
+		return nil, err
+	}
+	if n > math.MaxInt64-saTrailerSize {
+		return nil, fmt.Errorf("%w: %s of %v: %d bytes of data do not fit before a %d-byte trailer",
+			ErrShape, pyTuple(shape), dt, n, saTrailerSize)
+	}
+	t := make([]byte, saTrailerSize)
+	copy(t, saMagic) // the rest of the 16 bytes stay NUL
+	le := binary.LittleEndian
+	le.PutUint64(t[saOffSize:], uint64(n))
+	le.PutUint32(t[saOffTypeNum:], uint32(dt.typeNum()))
+	le.PutUint32(t[saOffItemSize:], uint32(dt.Size()))
+	le.PutUint32(t[saOffNDims:], uint32(len(shape)))
+	for i, d := range shape {
+		le.PutUint64(t[saOffDims+8*i:], uint64(d))
+	}
+	return t, nil
+}
+
+// saErr returns an ErrNotTensor error about a SharedArray trailer.
+func saErr(format string, args ...any) error {
+	return fmt.Errorf("%w: sharedarray trailer: "+format, append([]any{ErrNotTensor}, args...)...)
+}
+
+// hasSAMagic reports whether t starts with SharedArray's magic. SharedArray
+// compares it with strncmp, so the bytes after the terminating NUL are not
+// significant.
+func hasSAMagic(t []byte) bool {
+	return len(t) > len(saMagic) && string(t[:len(saMagic)]) == saMagic && t[len(saMagic)] == 0
+}
+
+// saTrailerAt returns the trailer of size bytes ending tail, if tail is long
+// enough and it starts with the magic.
+func saTrailerAt(tail []byte, size int) ([]byte, bool) {
+	if len(tail) < size {
+		return nil, false
+	}
+	t := tail[len(tail)-size:]
+	return t, hasSAMagic(t)
+}
+
+// isSATrailer reports whether tail, the last min(fileSize, 548) bytes of a
+// file, holds a SharedArray magic where a trailer would start, without
+// validating the fields.
+func isSATrailer(tail []byte, fileSize int64) bool {
+	if fileSize < 0 || int64(len(tail)) > fileSize {
+		return false
+	}
+	_, ok := saTrailerAt(tail, saTrailerSize)
+	if !ok {
+		_, ok = saTrailerAt(tail, saTrailerSizeNumpy2)
+	}
+	return ok
+}
+
+// parseSATrailer reads the SharedArray trailer of a file of fileSize bytes
+// from tail, the file's last min(fileSize, 548) bytes. It looks for the
+// magic at fileSize-292, then at fileSize-548 (numpy-2 builds), and checks
+// every field, since SharedArray itself checks only the magic: the type
+// number (unknown ones give ErrDType), the item size, the number of
+// dimensions, each dimension, and the data size against the shape and the
+// file size. The data may end before the trailer (shm sizes can be rounded
+// up to a page). Failures other than the element type wrap ErrNotTensor.
+func parseSATrailer(tail []byte, fileSize int64) (header, error) {
+	if fileSize < 0 {
+		return header{}, saErr("negative file size %d", fileSize)
+	}
+	if int64(len(tail)) > fileSize {
+		return header{}, saErr("%d bytes of tail given for a file of %d bytes", len(tail), fileSize)
+	}
+	if fileSize < saTrailerSize {
+		return header{}, saErr("file of %d bytes is shorter than the %d-byte trailer", fileSize, saTrailerSize)
+	}
+	if len(tail) < saTrailerSize {
+		return header{}, saErr("only the last %d bytes of the file were read, the trailer has %d", len(tail), saTrailerSize)
+	}
+	t, ok := saTrailerAt(tail, saTrailerSize)
+	maxDims := saMaxDims
+	if !ok {
+		t, ok = saTrailerAt(tail, saTrailerSizeNumpy2)
+		maxDims = saMaxDimsNumpy2
+	}
+	if !ok {
+		return header{}, saErr("no %q magic at file_size-%d or file_size-%d", saMagic, saTrailerSize, saTrailerSizeNumpy2)
+	}
+
+	le := binary.LittleEndian
+	size := le.Uint64(t[saOffSize:])
+	typeNum := int32(le.Uint32(t[saOffTypeNum:]))
+	itemSize := int32(le.Uint32(t[saOffItemSize:]))
+	ndims := int32(le.Uint32(t[saOffNDims:]))
+
+	dt, ok := dtypeFromTypeNum(typeNum)
+	if !ok {
+		return header{}, fmt.Errorf("%w: sharedarray trailer: unsupported numpy type number %d", ErrDType, typeNum)
+	}
+	if int(itemSize) != dt.Size() {
+		return header{}, saErr("item size %d does not match type number %d (%v, %d bytes)", itemSize, typeNum, dt, dt.Size())
+	}
+	if ndims < 0 || int(ndims) > maxDims {
+		return header{}, saErr("%d dimensions, a %d-byte trailer holds 0 to %d", ndims, len(t), maxDims)
+	}
+	shape := make([]int, ndims)
+	for i := range shape {
+		d := int64(le.Uint64(t[saOffDims+8*i:]))
+		if d < 0 {
+			return header{}, saErr("dimension %d is negative: %d", i, d)
+		}
+		if d > math.MaxInt {
+			return header{}, saErr("dimension %d is too large: %d", i, d)
+		}
+		shape[i] = int(d)
+	}
+	dataLen, err := byteSize(shape, dt.Size())
+	if err != nil {
+		return header{}, saErr("shape %s of %v overflows", pyTuple(shape), dt)
+	}
+	if size != uint64(dataLen) {
+		return header{}, saErr("data size field says %d bytes, shape %s of %v needs %d", size, pyTuple(shape), dt, dataLen)
+	}
+	if room := fileSize - int64(len(t)); dataLen > room {
+		return header{}, saErr("shape %s of %v needs %d bytes of data before the trailer, file has %d",
+			pyTuple(shape), dt, dataLen, room)
+	}
+	return header{
+		layout:  SharedArray,
+		dtype:   dt,
+		shape:   shape,
+		dataOff: 0,
+		dataLen: dataLen,
+	}, nil
+}
