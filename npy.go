@@ -159,6 +159,10 @@ func parseNPYHeader(prefix []byte, fileSize int64) (header, error) {
 		return header{}, npyErr("version 3.0 header is not valid UTF-8")
 	}
 
+	if bytes.IndexByte(text, 0) >= 0 {
+		// Python refuses source text with NULs anywhere, even in comments.
+		return header{}, npyErr("NUL byte in the header text")
+	}
 	p := pyParser{s: text, allowL: major < 3}
 	items, err := p.dict()
 	if err != nil {
@@ -252,6 +256,7 @@ func parseNPYHeader(prefix []byte, fileSize int64) (header, error) {
 // pyKind is the type of a Python literal in an .npy header.
 type pyKind uint8
 
+// The kinds of literal the parser builds.
 const (
 	pyStrKind pyKind = iota + 1
 	pyIntKind
@@ -295,6 +300,7 @@ type pyParser struct {
 // pyMaxDepth bounds the nesting of tuples and lists in a header.
 const pyMaxDepth = 32
 
+// errorf returns an ErrNotTensor error that locates the parser in the text.
 func (p *pyParser) errorf(format string, args ...any) error {
 	return npyErr("cannot parse dict at byte %d of the header text: "+format, append([]any{p.i}, args...)...)
 }
@@ -326,6 +332,7 @@ func (p *pyParser) peek() byte {
 	return 0
 }
 
+// describe names the character at the parser's position for an error.
 func (p *pyParser) describe() string {
 	if p.i >= len(p.s) {
 		return "end of header"
@@ -541,6 +548,9 @@ func (p *pyParser) integer() (pyValue, error) {
 	return v, nil
 }
 
+// isDigit, isIdentStart and isIdentChar classify ASCII bytes the way
+// Python's tokenizer does; bytes >= 0x80 continue identifiers, so "3é" is
+// one malformed token rather than a number.
 func isDigit(c byte) bool      { return '0' <= c && c <= '9' }
 func isIdentStart(c byte) bool { return c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
 func isIdentChar(c byte) bool  { return isIdentStart(c) || isDigit(c) || c >= 0x80 }
