@@ -159,10 +159,6 @@ func parseNPYHeader(prefix []byte, fileSize int64) (header, error) {
 		return header{}, npyErr("version 3.0 header is not valid UTF-8")
 	}
 
-	if bytes.IndexByte(text, 0) >= 0 {
-		// Python refuses source text with NULs anywhere, even in comments.
-		return header{}, npyErr("NUL byte in the header text")
-	}
 	p := pyParser{s: text, allowL: major < 3}
 	items, err := p.dict()
 	if err != nil {
@@ -347,6 +343,11 @@ func (p *pyParser) describe() string {
 // dict parses the whole header text: one dict with string keys, and only
 // whitespace or comments after it.
 func (p *pyParser) dict() ([]pyItem, error) {
+	if i := bytes.IndexByte(p.s, 0); i >= 0 {
+		// Python refuses source text with NULs anywhere, even in comments.
+		p.i = i
+		return nil, p.errorf("NUL byte")
+	}
 	if p.peek() != '{' {
 		return nil, p.errorf("want '{', found %s", p.describe())
 	}

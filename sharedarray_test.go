@@ -39,9 +39,9 @@ var saFixtures = []struct {
 	{"i16_2x2.sa", Int16, []int{2, 2}, []complex128{-1, 2, -300, 400}},
 }
 
-// fixtureDir returns saFixtureDir, skipping the test if it is missing,
+// needSAFixtures returns saFixtureDir, skipping the test if it is missing,
 // except under CI=true, where that is a failure.
-func fixtureDir(t testing.TB) string {
+func needSAFixtures(t testing.TB) string {
 	t.Helper()
 	if _, err := os.Stat(saFixtureDir); err != nil {
 		msg := fmt.Sprintf("SharedArray fixtures not found at %s (relative to the repository root): %v", saFixtureDir, err)
@@ -97,7 +97,7 @@ func decodeValues(dt DType, data []byte) []complex128 {
 // TestSAFixtures parses every fixture written by SharedArray 3.2.3, checks
 // its data, and rebuilds it byte for byte from its data and encodeSATrailer.
 func TestSAFixtures(t *testing.T) {
-	dir := fixtureDir(t)
+	dir := needSAFixtures(t)
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)
