@@ -797,3 +797,45 @@ func FuzzParseNPYHeader(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseNPYDict fuzzes the header dict alone, wrapped in a consistent
+// file, so that mutations exercise the literal parser instead of mostly
+// breaking the length fields FuzzParseNPYHeader also covers.
+func FuzzParseNPYDict(f *testing.F) {
+	for _, text := range []string{
+		"{'descr': '<f8', 'fortran_order': False, 'shape': (3, 4), }",
+		"{'shape': (3L, 4L,), \"fortran_order\": True, u'descr': '=f8'  # c\n}",
+		"{'descr': [('a', '<f8', (2,)), ('b', [('c', '|i1')])], 'fortran_order': False, 'shape': (1_0,), }",
+		"{'descr': ('<f8', (2,)), 'fortran_order': None, 'shape': (-1, +2, 00)}",
+		"  {\n\t'descr':'|b1','fortran_order':True,'shape':()}\n",
+	} {
+		for major := range byte(3) {
+			f.Add(text, major+1)
+		}
+	}
+	f.Fuzz(func(t *testing.T, text string, major byte) {
+		major = major%3 + 1
+		if major == 1 && len(text) > math.MaxUint16 {
+			return
+		}
+		file := npyFile(major, text, 0)
+		const room = 1 << 40 // data bytes the file claims to hold
+		h, err := parseNPYHeader(npyPrefix(file), int64(len(file))+room)
+		if err != nil {
+			checkErr(t, err, "npy header")
+			return
+		}
+		checkHeader(t, h, int64(len(file))+room)
+		if h.dataOff != int64(len(file)) {
+			t.Fatalf("dataOff %d, want %d", h.dataOff, len(file))
+		}
+		enc, err := encodeNPYHeader(h.dtype, h.shape, h.fortran)
+		if err != nil {
+			t.Fatalf("re-encoding %+v: %v", h, err)
+		}
+		h2, err := parseNPYHeader(enc, npyDataOffset+h.dataLen)
+		if err != nil || h2.dtype != h.dtype || !slices.Equal(h2.shape, h.shape) || h2.fortran != h.fortran {
+			t.Fatalf("re-encoded %+v parses as %+v, %v", h, h2, err)
+		}
+	})
+}
