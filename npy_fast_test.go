@@ -20,7 +20,7 @@ var canonicalDicts = []struct {
 	{"{'descr': '<f8', 'fortran_order': False, 'shape': (3, ), }", true},
 	{"{'descr': '<f8', 'fortran_order': False, 'shape': (3, 4,), }", true},
 	{"{'descr': '<x9', 'fortran_order': False, 'shape': (3,), }", true}, // read fast, refused by dtypeFromDescr
-	{"{'descr': '<f8', 'fortran_order': False, 'shape': (3), }", false},  // an int, not a tuple
+	{"{'descr': '<f8', 'fortran_order': False, 'shape': (3), }", false}, // an int, not a tuple
 	{"{'descr': '<f8', 'fortran_order': False, 'shape': (03,), }", false},
 	{"{'descr': '<f8', 'fortran_order': False, 'shape': (1_0,), }", false},
 	{"{'descr': '<f8', 'fortran_order': False, 'shape': (-1,), }", false},
