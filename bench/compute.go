@@ -1,19 +1,23 @@
 package main
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"os"
 
 	"github.com/shmtensor/shmtensor"
+	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
 )
 
 const (
-	caseSumHeap  = "plain []float64 sum (Go heap)"
-	caseSumData  = "sum over Tensor.Data() (shared segment)"
-	caseSumAt    = "sum over Tensor.At(i) (shared segment)"
-	caseCopy     = "memory bandwidth: copy() of the same bytes"
-	caseSumValue = "sum over Tensor.Values() (shared segment)"
+	caseSumHeap   = "plain loop sum, Go heap slice"
+	caseSumData   = "plain loop sum over Tensor.Data() (shared segment)"
+	caseSumAt     = "loop over Tensor.At(i) (shared segment)"
+	caseFSumHeap  = "gonum floats.Sum (vectorised), Go heap slice"
+	caseFSumData  = "gonum floats.Sum over Tensor.Data() (shared segment)"
+	caseCopy      = "memory bandwidth: copy() of the same bytes, heap to heap"
+	caseSumValues = "loop over Tensor.Values() (shared segment)"
 )
 
 // benchResident compares reading data that is already resident in a
@@ -36,40 +40,46 @@ func benchResident() []row {
 	heap := make([]float64, n)
 	fillData(heap)
 	dst := make([]float64, n)
-	var sink float64
+	want := sum(heap)
+	check := func(got float64) error {
+		if got != want {
+			return fmt.Errorf("sum %v, want %v", got, want)
+		}
+		return nil
+	}
 	res, err := interleave(rounds, 1, []bcase{
-		{caseSumHeap, func() error { sink += sum(heap); return nil }},
-		{caseSumData, func() error { sink += sum(t.Data()); return nil }},
-		{caseSumAt, func() error {
+		{name: caseSumHeap, op: func() error { return check(sum(heap)) }},
+		{name: caseSumData, op: func() error { return check(sum(t.Data())) }},
+		{name: caseSumAt, op: func() error {
 			var a float64
 			for i := range n {
 				a += t.At(i)
 			}
-			sink += a
-			return nil
+			return check(a)
 		}},
-		{caseCopy, func() error { copy(dst, heap); return nil }},
+		{name: caseFSumHeap, op: func() error { return check(floats.Sum(heap)) }},
+		{name: caseFSumData, op: func() error { return check(floats.Sum(t.Data())) }},
+		{name: caseCopy, op: func() error { copy(dst, heap); return nil }},
 	})
 	if err != nil {
 		fatal(err)
 	}
-	if sink != sink { // keep the sums alive; never true
-		fatal(nil)
-	}
-	base := summarise(res[caseSumHeap])
 	var rows []row
-	for _, c := range []string{caseSumHeap, caseSumData, caseSumAt, caseCopy} {
-		r := newRow("resident", c, sz, res[c], caseSumHeap, res[caseSumHeap])
+	for _, c := range []struct{ c, base string }{
+		{caseSumHeap, caseSumHeap}, {caseSumData, caseSumHeap}, {caseSumAt, caseSumHeap},
+		{caseFSumHeap, caseSumHeap}, {caseFSumData, caseFSumHeap}, {caseCopy, caseSumHeap},
+	} {
+		r := newRow("resident", c.c, sz, res[c.c], c.base, res[c.base])
 		r.Extra = fmtRate(sz.Bytes, r.S.Med)
-		if c == caseCopy {
-			r.Extra += " copied (read + write)"
+		if c.c == caseCopy {
+			r.Extra += " copied (each byte read and written)"
 		}
 		rows = append(rows, r)
 	}
-	rows = append(rows, row{Group: "resident", Case: caseSumValue, Size: sz,
+	rows = append(rows, row{Group: "resident", Case: caseSumValues, Size: sz,
 		Skip: "not measured: Values() is not on this branch yet"})
-	progress("resident %s: heap sum %s, Data() sum %s (%.2f× the heap speed), copy %s", sz.Label,
-		fmtNs(base.Med), fmtNs(rows[1].S.Med), 1/rows[1].Ratio, fmtNs(rows[3].S.Med))
+	progress("resident %s: heap loop %s, Data() loop %s (%.2f× the heap speed), floats.Sum heap %s, Data() %s, copy %s", sz.Label,
+		fmtNs(rows[0].S.Med), fmtNs(rows[1].S.Med), 1/rows[1].Ratio, fmtNs(rows[3].S.Med), fmtNs(rows[4].S.Med), fmtNs(rows[5].S.Med))
 	return rows
 }
 
@@ -107,8 +117,8 @@ func benchMul() []row {
 	}
 	var c mat.Dense // sized by the warm-up Mul, reused after
 	res, err := interleave(rounds, 1, []bcase{
-		{caseMulHeap, func() error { c.Mul(heap[0], heap[1]); return nil }},
-		{caseMulShared, func() error { c.Mul(shared[0], shared[1]); return nil }},
+		{name: caseMulHeap, op: func() error { c.Mul(heap[0], heap[1]); return nil }},
+		{name: caseMulShared, op: func() error { c.Mul(shared[0], shared[1]); return nil }},
 	})
 	if err != nil {
 		fatal(err)

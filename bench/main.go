@@ -61,8 +61,7 @@ func main() {
 	progress("shmtensor bench: %s, %s, %d CPUs, %s", r.Env.GoVersion, r.Env.CPU, runtime.NumCPU(), r.Env.Kernel)
 
 	if section("attach") {
-		r.Attach = benchAttach()
-		r.Numpy = benchNumpy(r)
+		r.Attach = benchAttach(&r.Env)
 	}
 	if section("create") {
 		r.Create = benchCreate()

@@ -27,10 +27,27 @@ func summarise(ns []float64) stats {
 	return stats{Min: s[0], Med: med, Max: s[len(s)-1], N: len(s)}
 }
 
-// bcase is one thing to time: op runs the operation once.
+// bcase is one thing to time: op runs the operation once, or timed runs
+// it batch times and returns its own measure of the time per operation (for
+// operations in another process).
 type bcase struct {
-	name string
-	op   func() error
+	name  string
+	op    func() error
+	timed func(batch int) (float64, error)
+}
+
+// run runs c batch times and returns the nanoseconds per operation.
+func (c bcase) run(batch int) (float64, error) {
+	if c.timed != nil {
+		return c.timed(batch)
+	}
+	t0 := time.Now()
+	for range batch {
+		if err := c.op(); err != nil {
+			return 0, err
+		}
+	}
+	return float64(time.Since(t0).Nanoseconds()) / float64(batch), nil
 }
 
 // interleave runs every case batch times per round for rounds rounds,
@@ -39,20 +56,18 @@ type bcase struct {
 func interleave(rounds, batch int, cases []bcase) (map[string][]float64, error) {
 	out := make(map[string][]float64, len(cases))
 	for _, c := range cases {
-		if err := c.op(); err != nil {
+		if _, err := c.run(1); err != nil {
 			return nil, fmt.Errorf("%s: %w", c.name, err)
 		}
 	}
 	for r := range rounds {
 		for k := range cases {
 			c := cases[(r+k)%len(cases)]
-			t0 := time.Now()
-			for range batch {
-				if err := c.op(); err != nil {
-					return nil, fmt.Errorf("%s: %w", c.name, err)
-				}
+			ns, err := c.run(batch)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", c.name, err)
 			}
-			out[c.name] = append(out[c.name], float64(time.Since(t0).Nanoseconds())/float64(batch))
+			out[c.name] = append(out[c.name], ns)
 		}
 	}
 	return out, nil

@@ -113,7 +113,7 @@ func pick(rows []row, c string) []row {
 }
 
 func plotAttach(r *report, path string) error {
-	all := append(append([]row(nil), r.Attach...), r.Numpy...)
+	all := r.Attach
 	return linePlot("Attach + close of an existing segment (median, min–max bars)", "time per attach", path, attachSizes(), []series{
 		{"syscall floor (open+fstat+mmap+munmap+close)", pick(all, caseFloorAttach), 0},
 		{"shmtensor.Attach + Close", pick(all, caseAttach), 1},

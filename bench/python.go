@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 )
 
@@ -14,69 +17,81 @@ const (
 	caseSharedMem = "multiprocessing.shared_memory.SharedMemory(name) + np.ndarray"
 )
 
-// pyScript times numpy's two ways of attaching to shared memory inside one
-// Python process, round by round like interleave, with perf_counter_ns.
-const pyScript = `
+// pyServer is one Python process that times numpy's two ways of attaching
+// to shared memory on request, so that its batches run in the same rounds
+// as the Go cases. It times itself with perf_counter_ns; the pipe round trip
+// is outside what it measures.
+const pyServer = `
 import json, sys, time
-cfg = json.loads(sys.argv[1])
 import numpy as np
 from multiprocessing import shared_memory, resource_tracker
 
-R, B = cfg["rounds"], cfg["batch"]
-
-def rounds(fn):
-    fn()  # warm-up, not recorded
-    ns = []
-    for _ in range(R):
-        t0 = time.perf_counter_ns()
-        for _ in range(B):
-            fn()
-        ns.append((time.perf_counter_ns() - t0) / B)
-    return ns
-
 # Attaching registers the segment with the resource tracker before Python
 # 3.13, which then unlinks it at exit with a "leaked shared_memory" warning;
-# 3.13 has track=False for that. Attaches here register nothing either way.
+# 3.13 has track=False for that. Attaches here register nothing either way;
+# the segments this process creates are registered and unlinked as usual.
 if sys.version_info >= (3, 13):
     attach_kw = {"track": False}
+    def untracked(f):
+        return f()
 else:
     attach_kw = {}
     _register = resource_tracker.register
     def _no_shm_register(name, rtype):
         if rtype != "shared_memory":
             _register(name, rtype)
-
-out = {"numpy": np.__version__, "python": sys.version.split()[0], "results": []}
-for c in cfg["cases"]:
-    path, n = c["path"], c["n"]
-
-    def load():
-        a = np.load(path, mmap_mode="r+")
-        if a.shape != (n,):
-            raise SystemExit("numpy.load: shape %r, want (%d,)" % (a.shape, n))
-        del a  # unmapped as its last reference goes
-
-    out["results"].append({"label": c["label"], "case": "load", "ns": rounds(load)})
-
-    creator = shared_memory.SharedMemory(name=c["pyname"], create=True, size=c["bytes"])
-    try:
-        if not attach_kw:
-            resource_tracker.register = _no_shm_register
-
-        def attach():
-            s = shared_memory.SharedMemory(name=c["pyname"], **attach_kw)
-            a = np.ndarray((n,), dtype=np.float64, buffer=s.buf)
-            del a
-            s.close()
-
-        out["results"].append({"label": c["label"], "case": "shm", "ns": rounds(attach)})
-    finally:
-        if not attach_kw:
+    def untracked(f):
+        resource_tracker.register = _no_shm_register
+        try:
+            return f()
+        finally:
             resource_tracker.register = _register
-        creator.close()
-        creator.unlink()
-print(json.dumps(out))
+
+created = {}
+def load(path, n):
+    a = np.load(path, mmap_mode="r+")
+    if a.shape != (n,):
+        raise SystemExit("numpy.load: shape %r, want (%d,)" % (a.shape, n))
+    del a  # unmapped as its last reference goes
+
+def attach(name, n):
+    s = shared_memory.SharedMemory(name=name, **attach_kw)
+    a = np.ndarray((n,), dtype=np.float64, buffer=s.buf)
+    del a
+    s.close()
+
+print(json.dumps({"python": sys.version.split()[0], "numpy": np.__version__}), flush=True)
+try:
+    for line in sys.stdin:
+        c = json.loads(line)
+        if c["op"] == "create":
+            created[c["name"]] = shared_memory.SharedMemory(name=c["name"], create=True, size=c["bytes"])
+            print("ok", flush=True)
+            continue
+        if c["op"] == "load":
+            f = lambda: load(c["path"], c["n"])
+        else:
+            f = lambda: attach(c["name"], c["n"])
+        def run():
+            t0 = time.perf_counter_ns()
+            for _ in range(c["batch"]):
+                f()
+            return (time.perf_counter_ns() - t0) / c["batch"]
+        print(untracked(run), flush=True)
+finally:
+    for s in created.values():
+        s.close()
+        s.unlink()
 `
+
+// python is a running pyServer.
+type python struct {
+	cmd     *exec.Cmd
+	in      io.WriteCloser
+	out     *bufio.Reader
+	stderr  bytes.Buffer
+	created []string
+}
 
 // findPython returns an interpreter that imports numpy, or why there is
 // none.
@@ -105,88 +120,77 @@ func findPython() (string, error) {
 	return "", fmt.Errorf("%s", strings.Join(tried, "; "))
 }
 
-// benchNumpy times numpy.load(mmap_mode) on the segments benchAttach made
-// and SharedMemory attaches of a segment of the same size that Python
-// creates itself.
-func benchNumpy(r *report) []row {
-	defer removeAttachSegments()
-	rounds, batch := 31, 200
-	if *quick {
-		rounds, batch = 7, 50
-	}
-	skipped := func(why string) []row {
-		progress("numpy: skipped: %s", why)
-		var rows []row
-		for _, sz := range attachSizes() {
-			for _, c := range []string{caseNumpyLoad, caseSharedMem} {
-				rows = append(rows, row{Group: "attach", Case: c, Size: sz, Skip: "skipped: numpy not available (" + why + ")"})
-			}
-		}
-		return rows
-	}
+// startPython starts the server and records the versions in e.
+func startPython(e *env) (*python, error) {
 	py, err := findPython()
 	if err != nil {
-		return skipped(err.Error())
+		return nil, err
 	}
-	type pyCase struct {
-		Label  string `json:"label"`
-		Path   string `json:"path"`
-		PyName string `json:"pyname"`
-		N      int64  `json:"n"`
-		Bytes  int64  `json:"bytes"`
+	p := &python{cmd: exec.Command(py, "-c", pyServer)}
+	p.cmd.Stderr = &p.stderr
+	if p.in, err = p.cmd.StdinPipe(); err != nil {
+		return nil, err
 	}
-	cfg := struct {
-		Rounds int      `json:"rounds"`
-		Batch  int      `json:"batch"`
-		Cases  []pyCase `json:"cases"`
-	}{Rounds: rounds, Batch: batch}
-	for _, sz := range attachSizes() {
-		cfg.Cases = append(cfg.Cases, pyCase{
-			Label: sz.Label, Path: shmDir + "/" + attachSegments[sz.Label],
-			PyName: shmName("py"), N: sz.Bytes / 8, Bytes: sz.Bytes + 4096,
-		})
-	}
-	arg, _ := json.Marshal(cfg)
-	progress("numpy: timing numpy.load(mmap_mode) and SharedMemory attach in one %s process", py)
-	cmd := exec.Command(py, "-c", pyScript, string(arg))
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	for _, c := range cfg.Cases { // in case Python died before unlinking
-		os.Remove(shmDir + "/" + c.PyName)
-	}
+	out, err := p.cmd.StdoutPipe()
 	if err != nil {
-		fatal(fmt.Errorf("python: %v\n%s", err, stderr.String()))
+		return nil, err
 	}
-	if s := strings.TrimSpace(stderr.String()); s != "" {
+	p.out = bufio.NewReader(out)
+	if err := p.cmd.Start(); err != nil {
+		return nil, err
+	}
+	line, err := p.out.ReadString('\n')
+	if err != nil {
+		p.close()
+		return nil, fmt.Errorf("python did not start: %v: %s", err, p.stderr.String())
+	}
+	var v struct{ Python, Numpy string }
+	if err := json.Unmarshal([]byte(line), &v); err != nil {
+		p.close()
+		return nil, fmt.Errorf("python said %q", line)
+	}
+	e.Python, e.Numpy = v.Python, v.Numpy
+	progress("numpy %s on Python %s (%s): timed in the same rounds as the Go attaches", v.Numpy, v.Python, py)
+	return p, nil
+}
+
+func (p *python) call(req map[string]any) (string, error) {
+	b, _ := json.Marshal(req)
+	if _, err := p.in.Write(append(b, '\n')); err != nil {
+		return "", fmt.Errorf("python: %v: %s", err, p.stderr.String())
+	}
+	line, err := p.out.ReadString('\n')
+	if err != nil {
+		return "", fmt.Errorf("python: %v: %s", err, p.stderr.String())
+	}
+	return strings.TrimSpace(line), nil
+}
+
+// create makes a SharedMemory segment of the given size in Python; the
+// server unlinks it when it exits.
+func (p *python) create(name string, size int64) error {
+	p.created = append(p.created, name)
+	_, err := p.call(map[string]any{"op": "create", "name": name, "bytes": size})
+	return err
+}
+
+// batch runs op ("load" of path or "attach" of name) batch times and
+// returns Python's own time per operation.
+func (p *python) batch(op, path, name string, n int64, batch int) (float64, error) {
+	s, err := p.call(map[string]any{"op": op, "path": path, "name": name, "n": n, "batch": batch})
+	if err != nil {
+		return 0, err
+	}
+	return strconv.ParseFloat(s, 64)
+}
+
+func (p *python) close() {
+	p.in.Close()
+	p.cmd.Wait()
+	for _, name := range p.created { // in case Python died before unlinking
+		os.Remove(shmDir + "/" + name)
+	}
+	if s := strings.TrimSpace(p.stderr.String()); s != "" {
 		progress("python said on stderr: %s", s)
 	}
-	var res struct {
-		Numpy   string `json:"numpy"`
-		Python  string `json:"python"`
-		Results []struct {
-			Label string    `json:"label"`
-			Case  string    `json:"case"`
-			NS    []float64 `json:"ns"`
-		} `json:"results"`
-	}
-	if err := json.Unmarshal(out, &res); err != nil {
-		fatal(fmt.Errorf("python output: %v: %q", err, out))
-	}
-	r.Env.Python, r.Env.Numpy = res.Python, res.Numpy
-	bySize := map[string]size{}
-	for _, sz := range attachSizes() {
-		bySize[sz.Label] = sz
-	}
-	var rows []row
-	for _, x := range res.Results {
-		c := caseNumpyLoad
-		if x.Case == "shm" {
-			c = caseSharedMem
-		}
-		base := r.find("attach", caseFloorAttach, x.Label)
-		rows = append(rows, newRowUnpaired("attach", c, bySize[x.Label], x.NS, caseFloorAttach, base))
-		progress("numpy  %-7s %s: %s (%.2f× floor)", x.Label, x.Case, fmtNs(rows[len(rows)-1].S.Med), rows[len(rows)-1].Ratio)
-	}
-	return rows
 }

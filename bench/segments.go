@@ -52,14 +52,16 @@ func floorAttach(path string, header []byte) error {
 	return unix.Munmap(mem)
 }
 
-// attachSegments are the segments benchAttach made, kept for the numpy
-// comparison and removed at the end of the run.
-var attachSegments = map[string]string{} // size label -> shm name
-
-func benchAttach() []row {
+func benchAttach(e *env) []row {
 	rounds, batch := 31, 200
 	if *quick {
 		rounds, batch = 7, 50
+	}
+	py, pyErr := startPython(e)
+	if pyErr != nil {
+		progress("numpy: skipped: %v", pyErr)
+	} else {
+		defer py.close()
 	}
 	var rows []row
 	for _, sz := range attachSizes() {
@@ -69,37 +71,50 @@ func benchAttach() []row {
 			fatal(err)
 		}
 		t.Close()
-		attachSegments[sz.Label] = name
 		path := shmDir + "/" + name
 		hdr := make([]byte, 4096)
-		res, err := interleave(rounds, batch, []bcase{
-			{caseFloorAttach, func() error { return floorAttach(path, nil) }},
-			{caseFloorAttachH, func() error { return floorAttach(path, hdr) }},
-			{caseAttach, func() error {
+		cases := []bcase{
+			{name: caseFloorAttach, op: func() error { return floorAttach(path, nil) }},
+			{name: caseFloorAttachH, op: func() error { return floorAttach(path, hdr) }},
+			{name: caseAttach, op: func() error {
 				t, err := shmtensor.Attach[float64](name)
 				if err != nil {
 					return err
 				}
 				return t.Close()
 			}},
-		})
+		}
+		n := sz.Bytes / 8
+		if py != nil {
+			pyName := shmName("py")
+			if err := py.create(pyName, sz.Bytes+4096); err != nil {
+				fatal(err)
+			}
+			cases = append(cases,
+				bcase{name: caseNumpyLoad, timed: func(b int) (float64, error) { return py.batch("load", path, "", n, b) }},
+				bcase{name: caseSharedMem, timed: func(b int) (float64, error) { return py.batch("attach", "", pyName, n, b) }},
+			)
+		}
+		res, err := interleave(rounds, batch, cases)
+		os.Remove(path)
 		if err != nil {
 			fatal(err)
 		}
-		base := summarise(res[caseFloorAttach])
-		for _, c := range []string{caseFloorAttach, caseFloorAttachH, caseAttach} {
+		for _, c := range []string{caseFloorAttach, caseFloorAttachH, caseAttach, caseNumpyLoad, caseSharedMem} {
+			if py == nil && (c == caseNumpyLoad || c == caseSharedMem) {
+				rows = append(rows, row{Group: "attach", Case: c, Size: sz, Skip: "skipped: numpy not available (" + pyErr.Error() + ")"})
+				continue
+			}
 			rows = append(rows, newRow("attach", c, sz, res[c], caseFloorAttach, res[caseFloorAttach]))
 		}
-		progress("attach %-7s floor %s, shmtensor %s (%.2f× floor)", sz.Label,
-			fmtNs(base.Med), fmtNs(rows[len(rows)-1].S.Med), rows[len(rows)-1].Ratio)
+		msg := fmt.Sprintf("attach %-7s floor %s, shmtensor %s (%.2f× floor)", sz.Label,
+			fmtNs(summarise(res[caseFloorAttach]).Med), fmtNs(summarise(res[caseAttach]).Med), rows[len(rows)-3].Ratio)
+		if py != nil {
+			msg += fmt.Sprintf(", numpy.load %s, SharedMemory %s", fmtNs(rows[len(rows)-2].S.Med), fmtNs(rows[len(rows)-1].S.Med))
+		}
+		progress("%s", msg)
 	}
 	return rows
-}
-
-func removeAttachSegments() {
-	for _, name := range attachSegments {
-		os.Remove(shmDir + "/" + name)
-	}
 }
 
 // Create and its floors.
@@ -176,11 +191,11 @@ func benchCreate() []row {
 		name := shmName("create")
 		named := shmDir + "/" + shmName("floor")
 		res, err := interleave(rounds, batch, []bcase{
-			{caseFloorFalloc, func() error { return floorCreate(n, true, "") }},
-			{caseFloorTrunc, func() error { return floorCreate(n, false, "") }},
-			{caseFloorNamed, func() error { return floorCreate(n, false, named) }},
-			{caseCreate, createOp(name, sz)},
-			{caseCreateLazy, createOp(name, sz, shmtensor.Lazy())},
+			{name: caseFloorFalloc, op: func() error { return floorCreate(n, true, "") }},
+			{name: caseFloorTrunc, op: func() error { return floorCreate(n, false, "") }},
+			{name: caseFloorNamed, op: func() error { return floorCreate(n, false, named) }},
+			{name: caseCreate, op: createOp(name, sz)},
+			{name: caseCreateLazy, op: createOp(name, sz, shmtensor.Lazy())},
 		})
 		os.Remove(shmDir + "/" + name)
 		os.Remove(named)
