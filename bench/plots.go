@@ -63,7 +63,23 @@ func linePlot(title, ylabel, path string, sizes []size, ss []series) error {
 	p.Y.Tick.Marker = timeTicks{}
 	p.Legend.Top = true
 	p.Legend.Left = true
+	p.Legend.TextStyle.Font.Size = vg.Points(9)
+	p.Legend.XOffs = vg.Points(8)
 	p.Add(plotter.NewGrid())
+	minX, maxX, minY, maxY := math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)
+	for _, s := range ss {
+		for _, r := range s.rows {
+			if r.Skip == "" && !math.IsNaN(r.S.Med) {
+				minX, maxX = math.Min(minX, float64(r.Size.Bytes)), math.Max(maxX, float64(r.Size.Bytes))
+				minY, maxY = math.Min(minY, r.S.Min), math.Max(maxY, r.S.Max)
+			}
+		}
+	}
+	if !math.IsInf(minX, 0) {
+		// Room at the sides for the labels and above the data for the legend.
+		p.X.Min, p.X.Max = minX/2, maxX*2
+		p.Y.Min, p.Y.Max = minY/1.5, maxY*math.Pow(maxY/minY, 0.8)*3
+	}
 	for _, s := range ss {
 		var pts, errs plotter.XYs
 		var yerr plotter.YErrors
@@ -114,7 +130,7 @@ func pick(rows []row, c string) []row {
 
 func plotAttach(r *report, path string) error {
 	all := r.Attach
-	return linePlot("Attach + close of an existing segment (median, min–max bars)", "time per attach", path, attachSizes(), []series{
+	return linePlot("Attach + close of an existing segment (median, min–max)", "time per attach", path, attachSizes(), []series{
 		{"syscall floor (open+fstat+mmap+munmap+close)", pick(all, caseFloorAttach), 0},
 		{"shmtensor.Attach + Close", pick(all, caseAttach), 1},
 		{"floor + pread of the header page", pick(all, caseFloorAttachH), 2},
@@ -128,5 +144,5 @@ func plotHandoff(r *report, path string) error {
 	for i, m := range handoffMethods {
 		ss = append(ss, series{m.label, pick(r.Handoff, m.label), i + 1})
 	}
-	return linePlot("Hand-off of a float64 vector to a process that sums it (median, min–max bars)", "total time", path, handoffSizes(), ss)
+	return linePlot("Hand-off of a float64 vector to a process that sums it (median, min–max)", "total time", path, handoffSizes(), ss)
 }
