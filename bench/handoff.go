@@ -81,7 +81,7 @@ func benchHandoff() []row {
 		case *quick:
 			reps = 3
 		case sz.Bytes >= 1<<30:
-			reps = 1
+			reps = 2
 		case sz.Bytes >= 256<<20:
 			reps = 5
 		case sz.Bytes >= 16<<20:

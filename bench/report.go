@@ -61,7 +61,8 @@ var baseName = map[string]string{
 	caseFloorFalloc:            "fallocate floor",
 	caseFloorTrunc:             "ftruncate floor",
 	handoffLabel(methodBinary): "pipe+binary",
-	caseSumHeap:                "heap sum",
+	caseSumHeap:                "heap loop",
+	caseFSumHeap:               "heap floats.Sum",
 	caseMulHeap:                "heap Mul",
 }
 
@@ -69,7 +70,11 @@ func (r row) ratioText() string {
 	if r.Skip != "" || r.Base == "" || math.IsNaN(r.Ratio) {
 		return ""
 	}
-	return fmt.Sprintf("%.2f× %s", r.Ratio, baseName[r.Base])
+	name, ok := baseName[r.Base]
+	if !ok {
+		name = r.Base
+	}
+	return fmt.Sprintf("%.2f× %s", r.Ratio, name)
 }
 
 type env struct {
@@ -373,7 +378,7 @@ the producer computed into a shared tensor, so handing off is sending its name; 
 making the segment (reserved) and copying a heap slice into it. The pipe uses ` + "`binary.Write`" + ` /
 ` + "`binary.Read`" + ` of the whole ` + "`[]float64`" + ` through 1 MiB buffers; the file is written with os.WriteFile
 to the temporary directory (page cache, no fsync) and read back whole. Every child sums with gonum's
-vectorised ` + "`floats.Sum`" + ` and the parent checks the result. One rep at 1 GiB (min = median = max).
+vectorised ` + "`floats.Sum`" + ` and the parent checks the result. Two reps at 1 GiB (the median is their mean).
 
 `
 

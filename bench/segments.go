@@ -53,7 +53,7 @@ func floorAttach(path string, header []byte) error {
 }
 
 func benchAttach(e *env) []row {
-	rounds, batch := 31, 200
+	rounds, batch := 61, 150
 	if *quick {
 		rounds, batch = 7, 50
 	}
