@@ -78,7 +78,7 @@ func linePlot(title, ylabel, path string, sizes []size, ss []series) error {
 	if !math.IsInf(minX, 0) {
 		// Room at the sides for the labels and above the data for the legend.
 		p.X.Min, p.X.Max = minX/2, maxX*2
-		p.Y.Min, p.Y.Max = minY/1.5, maxY*math.Pow(maxY/minY, 0.8)*3
+		p.Y.Min, p.Y.Max = minY/1.5, maxY*math.Pow(maxY/minY, 0.4)*1.5
 	}
 	for _, s := range ss {
 		var pts, errs plotter.XYs
