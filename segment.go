@@ -341,6 +341,12 @@ func createSegment(name string, dt DType, shape []int, opts []Option) (*Segment,
 		hdr, err = encodeNPYHeader(dt, shape, false)
 		h.dataOff = npyDataOffset
 		size = npyDataOffset + dataLen
+		if dataLen == 0 {
+			// numpy cannot mmap a file that ends where its data starts
+			// ("mmap offset is greater than file size"): one spare byte
+			// lets np.load(mmap_mode="r+") open empty segments too.
+			size++
+		}
 		magic = npyMagicLen
 	}
 	if err != nil {
@@ -622,6 +628,10 @@ func mapErrno(err error, n segName) error {
 	return err
 }
 
+// pagePool holds the buffers readHeader reads a header page into; nothing
+// parsed from one outlives readHeader (the codecs copy what they keep).
+var pagePool = sync.Pool{New: func() any { return new([npyDataOffset]byte) }}
+
 // readHeader reads and validates the header of an open file: NPY if the
 // file starts with numpy's magic, else a SharedArray trailer. It reads only
 // the bytes the header needs: one page, more only for a longer NPY header.
@@ -629,13 +639,15 @@ func readHeader(f openFile) (header, error) {
 	if f.size == 0 {
 		return header{}, fmt.Errorf("%w: empty file", ErrNotTensor)
 	}
-	prefix := make([]byte, min(f.size, npyDataOffset))
+	page := pagePool.Get().(*[npyDataOffset]byte)
+	defer pagePool.Put(page)
+	prefix := page[:min(f.size, npyDataOffset)]
 	if err := readAt(f, prefix, 0); err != nil {
 		return header{}, err
 	}
 	if isNPY(prefix) {
 		if need := npyHeaderEnd(prefix); need > int64(len(prefix)) && need <= npyMaxPrefix && need <= f.size {
-			prefix = append(prefix, make([]byte, need-int64(len(prefix)))...)
+			prefix = append(prefix[:len(prefix):len(prefix)], make([]byte, need-int64(len(prefix)))...)
 			if err := readAt(f, prefix[npyDataOffset:], npyDataOffset); err != nil {
 				return header{}, err
 			}
@@ -650,6 +662,9 @@ func readHeader(f openFile) (header, error) {
 		}
 	} else if len(tail) > saTrailerSizeNumpy2 {
 		tail = tail[len(tail)-saTrailerSizeNumpy2:]
+	}
+	if !isSATrailer(tail, f.size) {
+		return header{}, fmt.Errorf("%w: neither .npy magic at the start nor a SharedArray trailer at the end", ErrNotTensor)
 	}
 	return parseSATrailer(tail, f.size)
 }
