@@ -12,8 +12,8 @@ import (
 // inlined and would measure a cost that real code does not pay.
 //
 // The sums are over int64, whose additions do not wait on each other, so
-// that the loops run at memory speed and iteration overhead shows; a
-// float64 sum is bound by the latency of each addition and hides it.
+// that the loops run at memory speed and iteration overhead shows in
+// full.
 
 var benchSizes = []struct {
 	name string
@@ -177,6 +177,51 @@ func BenchmarkIndex2DSlice(b *testing.B) {
 	b.SetBytes(8 * side2D * side2D)
 	for b.Loop() {
 		sink = sumIndex2D(s, side2D, side2D)
+	}
+}
+
+//go:noinline
+func sumAt2DFloat(t *Tensor[float64], rows, cols int) float64 {
+	var sum float64
+	for i := range rows {
+		for j := range cols {
+			sum += t.At(i, j)
+		}
+	}
+	return sum
+}
+
+//go:noinline
+func sumIndex2DFloat(s []float64, rows, cols int) float64 {
+	var sum float64
+	for i := range rows {
+		for j := range cols {
+			sum += s[i*cols+j]
+		}
+	}
+	return sum
+}
+
+var sinkF float64
+
+// BenchmarkAt2DFloat64 and BenchmarkIndex2DSliceFloat64 repeat the pair
+// with a float64 sum, where each addition waits for the previous one (a
+// few cycles), as in most numeric loops; At's checks partly overlap it.
+func BenchmarkAt2DFloat64(b *testing.B) {
+	t := New[float64](side2D, side2D)
+	fillSeq(t.Data())
+	b.SetBytes(8 * side2D * side2D)
+	for b.Loop() {
+		sinkF = sumAt2DFloat(t, side2D, side2D)
+	}
+}
+
+func BenchmarkIndex2DSliceFloat64(b *testing.B) {
+	s := make([]float64, side2D*side2D)
+	fillSeq(s)
+	b.SetBytes(8 * side2D * side2D)
+	for b.Loop() {
+		sinkF = sumIndex2DFloat(s, side2D, side2D)
 	}
 }
 
