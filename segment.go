@@ -134,8 +134,11 @@ func buildOptions(opts []Option) options {
 }
 
 // ReadOnly maps the segment without write permission (PROT_READ on a
-// descriptor opened O_RDONLY). Set, Fill, CopyFrom and every other write
-// method of its tensors panic with ErrReadOnly instead of faulting.
+// descriptor opened O_RDONLY). Set, Fill and the other write methods of its
+// tensors panic with ErrReadOnly instead of faulting; those that return an
+// error (CopyFrom, Dense and the other gonum conversions, which hand out
+// writable matrices) return one wrapping ErrReadOnly. Slices from Data must
+// only be read.
 func ReadOnly() Option { return func(o *options) { o.readOnly = true } }
 
 // Mode sets the permission bits of a segment made by Create. They are set
