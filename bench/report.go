@@ -391,9 +391,9 @@ to bandwidth a read of the segment gets. Every sum is checked against the expect
 
 `
 
-const mulText = `C = A·B for 512×512 matrices with gonum's ` + "`mat.Dense.Mul`" + `: A and B as ` + "`mat.NewDense`" + ` over
-` + "`Tensor.Data()`" + ` of shared segments, against copies of the same values on the Go heap; C is on the heap in
-both. The extra column is the arithmetic rate.
+const mulText = `C = A·B for 512×512 matrices with gonum's ` + "`mat.Dense.Mul`" + `: A, B and C as ` + "`shmtensor.Dense`" + ` views of
+shared segments (zero-copy, C written in place), against copies of the same values on the Go heap. The extra column is
+the arithmetic rate.
 
 `
 
