@@ -340,4 +340,3 @@ func demoChild(nameA, nameC string) (childStatus, error) {
 	say("attached shm://%s and computed C = A·Aᵀ into it with gonum in %v", nameC, round(st.Compute))
 	return st, nil
 }
-
