@@ -63,7 +63,7 @@ type creationFlags struct {
 
 func (f *creationFlags) register(fs *flag.FlagSet, lazy bool) {
 	f.mode = 0o600
-	fs.Var(&f.mode, "mode", "permission bits of the new segment, in octal")
+	fs.Var(&f.mode, "mode", "permission bits of the new segment, in `octal`")
 	if lazy {
 		fs.BoolVar(&f.lazy, "lazy", false, "do not reserve the pages now (faster, but a full /dev/shm faults later)")
 	}
@@ -86,7 +86,7 @@ func runCreate(args []string) int {
 	fs := c.flagSet()
 	var cf creationFlags
 	cf.register(fs, true)
-	if ok, code := parse(fs, args); !ok {
+	if ok, code := c.parse(fs, args); !ok {
 		return code
 	}
 	switch fs.NArg() {
@@ -195,7 +195,7 @@ func create[T shmtensor.Number](name string, shape []int, opts []shmtensor.Optio
 func runRm(args []string) int {
 	c := rmCmd
 	fs := c.flagSet()
-	if ok, code := parse(fs, args); !ok {
+	if ok, code := c.parse(fs, args); !ok {
 		return code
 	}
 	if fs.NArg() == 0 {

@@ -72,7 +72,7 @@ func runDemo(args []string) int {
 	c := demoCmd
 	fs := c.flagSet()
 	n := fs.Int("n", 1000, "the matrices are `N`×N")
-	if ok, code := parse(fs, args); !ok {
+	if ok, code := c.parse(fs, args); !ok {
 		return code
 	}
 	if fs.NArg() > 0 {
@@ -265,7 +265,7 @@ func round(d time.Duration) time.Duration {
 func runDemoChild(args []string) int {
 	c := demoChildCmd
 	fs := c.flagSet()
-	if ok, code := parse(fs, args); !ok {
+	if ok, code := c.parse(fs, args); !ok {
 		return code
 	}
 	if fs.NArg() != 2 {

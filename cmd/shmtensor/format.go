@@ -83,10 +83,10 @@ func formatArray(a rawArray, o printOptions) string {
 		}
 	}
 	collect(0)
-	format := newElemFormatter(a.dtype, elems, len(a.shape) == 0)
 	if len(a.shape) == 0 {
-		return format(elems[0])
+		return formatScalar(a.dtype, elems[0])
 	}
+	format := newElemFormatter(a.dtype, elems, false)
 
 	ndim := len(a.shape)
 	index := make([]int, 0, ndim)
@@ -382,7 +382,15 @@ func (f *floatFormat) format(v float64) string {
 	}
 	ip, fp, exp := f.parts(v)
 	if f.sci {
-		fp += strings.Repeat("0", f.precision-len(fp))
+		if len(fp) < f.precision {
+			// numpy prints more digits of the exact value, not zeros.
+			mant, e, _ := strings.Cut(strconv.FormatFloat(v, 'e', f.precision, 64), "e")
+			ip, fp, _ = strings.Cut(mant, ".")
+			exp = e
+			if f.plus && !strings.HasPrefix(ip, "-") {
+				ip = "+" + ip
+			}
+		}
 		sign, digits := exp[:1], exp[1:]
 		digits = strings.Repeat("0", max(0, f.expDigits-len(digits))) + digits
 		return padLeft(ip, f.padLeft) + "." + fp + "e" + sign + digits
@@ -412,4 +420,64 @@ func float16Shortest(v float64) float64 {
 		}
 	}
 	return v
+}
+
+// formatScalar formats the element of a 0-d array as numpy does: like a
+// Python scalar, "3.0", "1e-05", "(1+2j)", "True".
+func formatScalar(dt shmtensor.DType, b []byte) string {
+	switch dt {
+	case shmtensor.Bool:
+		if b[0] != 0 {
+			return "True"
+		}
+		return "False"
+	case shmtensor.Float16, shmtensor.Float32, shmtensor.Float64:
+		return pyFloat(floatValue(dt, b), floatBits(dt))
+	case shmtensor.Complex64, shmtensor.Complex128:
+		part := shmtensor.Float32
+		if dt == shmtensor.Complex128 {
+			part = shmtensor.Float64
+		}
+		ps := part.Size()
+		re, im := floatValue(part, b[:ps]), floatValue(part, b[ps:])
+		is := pyComplexPart(im, floatBits(part))
+		if !strings.HasPrefix(is, "-") {
+			is = "+" + is
+		}
+		if re == 0 && !math.Signbit(re) {
+			return strings.TrimPrefix(is, "+") + "j"
+		}
+		return "(" + pyComplexPart(re, floatBits(part)) + is + "j)"
+	}
+	return intString(dt, b)
+}
+
+// pyFloat formats v as Python's repr of a float: the shortest digits, in
+// positional notation from 1e-4 to 1e16 with at least one decimal.
+func pyFloat(v float64, bits int) string {
+	if bits == 16 {
+		v, bits = float16Shortest(v), 64
+	}
+	switch {
+	case math.IsNaN(v):
+		return "nan"
+	case math.IsInf(v, 1):
+		return "inf"
+	case math.IsInf(v, -1):
+		return "-inf"
+	}
+	if a := math.Abs(v); a != 0 && (a < 1e-4 || a >= 1e16) {
+		return strconv.FormatFloat(v, 'e', -1, bits)
+	}
+	s := strconv.FormatFloat(v, 'f', -1, bits)
+	if !strings.Contains(s, ".") {
+		s += ".0"
+	}
+	return s
+}
+
+// pyComplexPart formats a part of a complex number as Python does: like a
+// float, without a ".0" on integral values.
+func pyComplexPart(v float64, bits int) string {
+	return strings.TrimSuffix(pyFloat(v, bits), ".0")
 }

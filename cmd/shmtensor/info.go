@@ -51,7 +51,7 @@ func runList(args []string) int {
 	c := listCmd
 	fs := c.flagSet()
 	asJSON := fs.Bool("json", false, "print a JSON array instead of columns")
-	if ok, code := parse(fs, args); !ok {
+	if ok, code := c.parse(fs, args); !ok {
 		return code
 	}
 	if fs.NArg() > 0 {
@@ -91,7 +91,7 @@ func runInfo(args []string) int {
 	c := infoCmd
 	fs := c.flagSet()
 	asJSON := fs.Bool("json", false, "print a JSON object instead of text")
-	if ok, code := parse(fs, args); !ok {
+	if ok, code := c.parse(fs, args); !ok {
 		return code
 	}
 	switch fs.NArg() {
@@ -183,12 +183,10 @@ func makeJSONInfo(in shmtensor.Info) jsonInfo {
 }
 
 func writeJSON(c *command, v any) int {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return c.fail(err)
-	}
-	b = append(b, '\n')
-	if _, err := stdout.Write(b); err != nil {
+	enc := json.NewEncoder(stdout)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
 		return c.fail(err)
 	}
 	return 0

@@ -146,7 +146,7 @@ func run(args []string) int {
 	case "-h", "-help", "--help", "help":
 		if len(args) > 1 && name == "help" {
 			if c := lookup(args[1]); c != nil {
-				return c.run([]string{"-h"})
+				return c.run([]string{"-help"})
 			}
 			fmt.Fprintf(stderr, "shmtensor: help: unknown command %q\n", args[1])
 			topUsage(stderr)
@@ -225,42 +225,53 @@ func editDistance(a, b string) int {
 	return prev[len(b)]
 }
 
-// flagSet returns the option parser of c, whose usage prints c's synopsis,
-// help and options.
+// flagSet returns the option parser of c. Bad options print a short usage;
+// -h prints the whole help.
 func (c *command) flagSet() *flag.FlagSet {
 	fs := flag.NewFlagSet("shmtensor "+c.name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		w := fs.Output()
-		fmt.Fprintf(w, "usage: shmtensor %s %s\n\n%s\n", c.name, c.synopsis, strings.TrimSpace(c.help))
-		n := 0
-		fs.VisitAll(func(*flag.Flag) { n++ })
-		if n > 0 {
-			fmt.Fprint(w, "\noptions:\n")
-			fs.PrintDefaults()
-		}
-	}
+	fs.Usage = func() {} // parse and usageErr print the usage
 	return fs
 }
 
-// parse parses args with fs. When it returns ok == false the command must
-// return code: 0 after -h, 2 after a bad option (both print the usage).
-func parse(fs *flag.FlagSet, args []string) (ok bool, code int) {
+// longUsage prints c's synopsis, help and options.
+func (c *command) longUsage(fs *flag.FlagSet) {
+	w := fs.Output()
+	fmt.Fprintf(w, "usage: shmtensor %s %s\n\n%s\n", c.name, c.synopsis, strings.TrimSpace(c.help))
+	n := 0
+	fs.VisitAll(func(*flag.Flag) { n++ })
+	if n > 0 {
+		fmt.Fprint(w, "\noptions:\n")
+		fs.PrintDefaults()
+	}
+}
+
+// shortUsage prints c's synopsis and where to find more.
+func (c *command) shortUsage(fs *flag.FlagSet) {
+	fmt.Fprintf(fs.Output(), "usage: shmtensor %s %s\nRun \"shmtensor %s -h\" for help.\n", c.name, c.synopsis, c.name)
+}
+
+// parse parses args with c's options fs. When it returns ok == false the
+// command must return code: 0 after -h (the help is printed), 2 after a bad
+// option (flag printed the error; parse adds the short usage).
+func (c *command) parse(fs *flag.FlagSet, args []string) (ok bool, code int) {
 	err := fs.Parse(args)
 	switch {
 	case err == nil:
 		return true, 0
 	case errors.Is(err, flag.ErrHelp):
+		c.longUsage(fs)
 		return false, 0
 	}
+	c.shortUsage(fs)
 	return false, 2
 }
 
-// usageErr reports bad usage of c: the message, then the usage. It returns
-// the exit status 2.
+// usageErr reports bad usage of c: the message, then the short usage. It
+// returns the exit status 2.
 func (c *command) usageErr(fs *flag.FlagSet, format string, args ...any) int {
 	fmt.Fprintf(stderr, "shmtensor: %s: %s\n", c.name, fmt.Sprintf(format, args...))
-	fs.Usage()
+	c.shortUsage(fs)
 	return 2
 }
 

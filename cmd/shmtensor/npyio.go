@@ -59,7 +59,7 @@ func runImport(args []string) int {
 	fs := c.flagSet()
 	var cf creationFlags
 	cf.register(fs, false)
-	if ok, code := parse(fs, args); !ok {
+	if ok, code := c.parse(fs, args); !ok {
 		return code
 	}
 	switch fs.NArg() {
@@ -166,7 +166,7 @@ func runExport(args []string) int {
 	c := exportCmd
 	fs := c.flagSet()
 	force := fs.Bool("force", false, "replace FILE if it exists")
-	if ok, code := parse(fs, args); !ok {
+	if ok, code := c.parse(fs, args); !ok {
 		return code
 	}
 	switch fs.NArg() {

@@ -23,7 +23,7 @@ func runShow(args []string) int {
 	c := showCmd
 	fs := c.flagSet()
 	maxElems := fs.Int("max", defaultPrintOptions.threshold, "summarise arrays with more than `N` elements; 0 prints all")
-	if ok, code := parse(fs, args); !ok {
+	if ok, code := c.parse(fs, args); !ok {
 		return code
 	}
 	switch {
