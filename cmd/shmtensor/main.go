@@ -229,14 +229,15 @@ func editDistance(a, b string) int {
 // -h prints the whole help.
 func (c *command) flagSet() *flag.FlagSet {
 	fs := flag.NewFlagSet("shmtensor "+c.name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {} // parse and usageErr print the usage
+	fs.SetOutput(io.Discard) // parse reports errors itself, with the prefix
+	fs.Usage = func() {}
 	return fs
 }
 
 // longUsage prints c's synopsis, help and options.
 func (c *command) longUsage(fs *flag.FlagSet) {
-	w := fs.Output()
+	w := stderr
+	fs.SetOutput(w)
 	fmt.Fprintf(w, "usage: shmtensor %s %s\n\n%s\n", c.name, c.synopsis, strings.TrimSpace(c.help))
 	n := 0
 	fs.VisitAll(func(*flag.Flag) { n++ })
@@ -248,7 +249,7 @@ func (c *command) longUsage(fs *flag.FlagSet) {
 
 // shortUsage prints c's synopsis and where to find more.
 func (c *command) shortUsage(fs *flag.FlagSet) {
-	fmt.Fprintf(fs.Output(), "usage: shmtensor %s %s\nRun \"shmtensor %s -h\" for help.\n", c.name, c.synopsis, c.name)
+	fmt.Fprintf(stderr, "usage: shmtensor %s %s\nRun \"shmtensor %s -h\" for help.\n", c.name, c.synopsis, c.name)
 }
 
 // parse parses args with c's options fs. When it returns ok == false the
@@ -263,6 +264,7 @@ func (c *command) parse(fs *flag.FlagSet, args []string) (ok bool, code int) {
 		c.longUsage(fs)
 		return false, 0
 	}
+	fmt.Fprintf(stderr, "shmtensor: %s: %v\n", c.name, err)
 	c.shortUsage(fs)
 	return false, 2
 }
