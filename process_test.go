@@ -1,9 +1,12 @@
+//go:build linux
+
 package shmtensor
 
 import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -75,6 +78,23 @@ func runChild(role, name string) error {
 		}
 		fmt.Println("lost")
 		return nil
+	case "attach-perm":
+		// Run as another user: read-write attach of a 0644 segment is
+		// refused with a hint, read-only attach works.
+		_, err := Attach[float64](name)
+		if !errors.Is(err, fs.ErrPermission) || !strings.Contains(err.Error(), "ReadOnly()") {
+			return fmt.Errorf("read-write attach as uid %d: %v, want permission denied with a hint", os.Getuid(), err)
+		}
+		r, err := Attach[float64](name, ReadOnly())
+		if err != nil {
+			return fmt.Errorf("read-only attach as uid %d: %v", os.Getuid(), err)
+		}
+		defer r.Close()
+		if err := Delete(name); err == nil {
+			return fmt.Errorf("uid %d deleted a segment in sticky /dev/shm it does not own", os.Getuid())
+		}
+		fmt.Println(err)
+		return nil
 	case "create-loop":
 		// Create segments under numbered names until killed; each is big
 		// enough that a kill often lands inside Create.
@@ -84,7 +104,7 @@ func runChild(role, name string) error {
 			if i%2 == 1 {
 				opts = append(opts, SharedArrayLayout())
 			}
-			t, err := Create[float32](n, []int{1024, 1024 + i%7}, opts...)
+			t, err := Create[float32](n, []int{2048, 2048 + i%7}, opts...)
 			if err != nil {
 				return err
 			}
@@ -219,6 +239,48 @@ func TestCreatorKilledLeavesNothingBroken(t *testing.T) {
 		if tmp, _ := filepath.Glob(filepath.Join("/dev/shm", tempPrefix+prefix+"*")); len(tmp) > 0 {
 			t.Fatalf("kill %d left temporary names %v", k, tmp)
 		}
+	}
+}
+
+// TestPermissionDenied runs a child as another user (needs root, which CI
+// has) against a 0644 segment owned by root.
+func TestPermissionDenied(t *testing.T) {
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("CI runs as root; this test needs it")
+		}
+		t.Skip("needs root to run a child as another user")
+	}
+	name := uniqueName(t)
+	a, err := Create[float64](name, []int{4}, Mode(0o644))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	cmd := child("attach-perm", name)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	// The child needs to execute the test binary, which lives in a
+	// directory only root may enter: copy it somewhere everyone can.
+	dir, err := os.MkdirTemp("", "shmtensor-perm-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o755)
+	exe := filepath.Join(dir, "child.test")
+	data, err := os.ReadFile(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(exe, data, 0o755)
+	cmd.Path, cmd.Args[0] = exe, exe
+	cmd.Dir = "/"
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("child as nobody: %v\n%s", err, out)
+	}
+	if _, err := Stat(name); err != nil {
+		t.Fatalf("segment gone after the child's refused delete: %v", err)
 	}
 }
 

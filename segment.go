@@ -2,6 +2,7 @@ package shmtensor
 
 import (
 	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -351,7 +352,7 @@ func createSegment(name string, dt DType, shape []int, opts []Option) (*Segment,
 
 	c, err := newCreator(n, o.mode)
 	if err != nil {
-		return nil, &Error{Op: op, Name: n.name, Err: mapErrno(err, n)}
+		return nil, &Error{Op: op, Name: n.name, Err: createErrno(err, n)}
 	}
 	fail := func(err error) (*Segment, error) {
 		c.abort()
@@ -370,7 +371,7 @@ func createSegment(name string, dt DType, shape []int, opts []Option) (*Segment,
 	copy(mem[hdrAt:hdrAt+int64(magic)], hdr[:magic])
 	if err := c.publish(); err != nil {
 		unix.Munmap(mem)
-		return fail(mapErrno(err, n))
+		return fail(createErrno(err, n))
 	}
 	c.close()
 	if o.readOnly {
@@ -583,6 +584,23 @@ func fileKind(mode uint32) string {
 	return "is not a regular file"
 }
 
+// createErrno explains the errors of making a new segment.
+func createErrno(err error, n segName) error {
+	switch {
+	case errors.Is(err, syscall.EEXIST):
+		return ErrExist
+	case errors.Is(err, syscall.ENOENT) && !n.shm:
+		return fmt.Errorf("directory %s does not exist: %w", filepath.Dir(n.path), fs.ErrNotExist)
+	case errors.Is(err, syscall.ENOENT):
+		return fmt.Errorf("shared memory is not available (%s missing?): %w", shmDirHint, err)
+	case errors.Is(err, syscall.EACCES), errors.Is(err, syscall.EPERM):
+		return fmt.Errorf("%w: no permission to create it there", err)
+	case errors.Is(err, syscall.ENOSPC):
+		return fmt.Errorf("%w: no space for a new segment", err)
+	}
+	return err
+}
+
 // mapErrno turns the errors of opening a name into the package's sentinels,
 // keeping the system error for errors.Is.
 func mapErrno(err error, n segName) error {
@@ -605,26 +623,48 @@ func mapErrno(err error, n segName) error {
 }
 
 // readHeader reads and validates the header of an open file: NPY if the
-// file starts with numpy's magic, else a SharedArray trailer.
+// file starts with numpy's magic, else a SharedArray trailer. It reads only
+// the bytes the header needs: one page, more only for a longer NPY header.
 func readHeader(f openFile) (header, error) {
 	if f.size == 0 {
 		return header{}, fmt.Errorf("%w: empty file", ErrNotTensor)
 	}
-	prefix := make([]byte, min(f.size, npyMaxPrefix))
+	prefix := make([]byte, min(f.size, npyDataOffset))
 	if err := readAt(f, prefix, 0); err != nil {
 		return header{}, err
 	}
 	if isNPY(prefix) {
+		if need := npyHeaderEnd(prefix); need > int64(len(prefix)) && need <= npyMaxPrefix && need <= f.size {
+			prefix = append(prefix, make([]byte, need-int64(len(prefix)))...)
+			if err := readAt(f, prefix[npyDataOffset:], npyDataOffset); err != nil {
+				return header{}, err
+			}
+		}
 		return parseNPYHeader(prefix, f.size)
 	}
 	tail := prefix
-	if f.size > int64(len(prefix)) || len(prefix) > saTrailerSizeNumpy2 {
+	if f.size > int64(len(prefix)) {
 		tail = make([]byte, min(f.size, saTrailerSizeNumpy2))
 		if err := readAt(f, tail, f.size-int64(len(tail))); err != nil {
 			return header{}, err
 		}
+	} else if len(tail) > saTrailerSizeNumpy2 {
+		tail = tail[len(tail)-saTrailerSizeNumpy2:]
 	}
 	return parseSATrailer(tail, f.size)
+}
+
+// npyHeaderEnd returns where the data of an .npy file starts according to
+// the header length field in prefix, or 0 if prefix is too short to say.
+// parseNPYHeader validates the value; this only sizes the read.
+func npyHeaderEnd(prefix []byte) int64 {
+	if len(prefix) < 12 {
+		return 0
+	}
+	if prefix[6] == 1 {
+		return 10 + int64(binary.LittleEndian.Uint16(prefix[8:]))
+	}
+	return 12 + int64(binary.LittleEndian.Uint32(prefix[8:]))
 }
 
 // readAt fills p from offset off, failing on a short read: the file was

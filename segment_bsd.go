@@ -23,6 +23,9 @@ const maxShmName = maxShmNamePlatform
 
 func pathOf(n segName) string { return n.path }
 
+// shmDirHint names where shm objects live, for error messages.
+const shmDirHint = "the shm_open system call"
+
 func shmOpen(name string, flags int, mode uint32) (int, error) {
 	p, err := unix.BytePtrFromString("/" + name)
 	if err != nil {

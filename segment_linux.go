@@ -16,6 +16,9 @@ import (
 // system call, and numpy can np.load it by path.
 const shmDir = "/dev/shm"
 
+// shmDirHint names where shm objects live, for error messages.
+const shmDirHint = shmDir
+
 // maxShmName is NAME_MAX.
 const maxShmName = 255
 

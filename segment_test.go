@@ -1,3 +1,5 @@
+//go:build linux
+
 package shmtensor
 
 import (
@@ -583,4 +585,38 @@ func mustPanic(t *testing.T, sentinel error, f func()) {
 		}
 	}()
 	f()
+}
+
+// TestLongNPYHeader: a version 2.0 header longer than the page readHeader
+// reads first is read in full.
+func TestLongNPYHeader(t *testing.T) {
+	dict := "{'descr': '<i4', 'fortran_order': False, 'shape': (3,), }"
+	hlen := 20000 - 12
+	text := dict + strings.Repeat(" ", hlen-len(dict)-1) + "\n"
+	b := append([]byte("\x93NUMPY\x02\x00"), byte(hlen), byte(hlen>>8), 0, 0)
+	b = append(b, text...)
+	b = append(b, 7, 0, 0, 0, 8, 0, 0, 0, 9, 0, 0, 0)
+	path := filepath.Join(t.TempDir(), "long.npy")
+	os.WriteFile(path, b, 0o600)
+	a, err := Attach[int32]("file://" + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if a.Segment().hdr.dataOff != 20000 || a.At(2) != 9 {
+		t.Fatalf("data offset %d, a[2] = %d", a.Segment().hdr.dataOff, a.At(2))
+	}
+	// The same header cut short is refused.
+	os.WriteFile(path, b[:15000], 0o600)
+	if _, err := Attach[int32]("file://" + path); !errors.Is(err, ErrNotTensor) {
+		t.Fatalf("truncated long header: %v", err)
+	}
+}
+
+func TestCreateInMissingDirectory(t *testing.T) {
+	name := "file://" + filepath.Join(t.TempDir(), "no", "such", "dir", "x.npy")
+	_, err := Create[float64](name, []int{2})
+	if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "directory") {
+		t.Fatalf("Create in a missing directory: %v", err)
+	}
 }

@@ -1,0 +1,62 @@
+// Package shmtensor provides typed N-dimensional arrays in shared memory,
+// so that several processes on one machine work on the same numbers without
+// copying them. It is to Go what Python's SharedArray is to numpy, with the
+// element type and shape checked on every attach.
+//
+// One process creates a tensor under a name; any other attaches it:
+//
+//	a, err := shmtensor.Create[float64]("shm://prices", []int{1000, 64})
+//	...
+//	b, err := shmtensor.Attach[float64]("shm://prices") // in another process
+//	b.Set(42, 3, 7)                                    // a.At(3, 7) == 42
+//
+// # Names
+//
+// "shm://NAME" (or a bare "NAME", as in SharedArray) is POSIX shared memory:
+// on Linux the tmpfs file /dev/shm/NAME. "file://PATH" is a regular file,
+// for data that must outlive a reboot or be shared through a disk. Names are
+// validated before any system call (ErrInvalidName).
+//
+// # Segments
+//
+// A segment is a plain NumPy .npy file whose header is padded to 4096 bytes,
+// so the data is page-aligned and numpy opens it directly:
+//
+//	a = numpy.load("/dev/shm/prices", mmap_mode="r+")  # same memory
+//
+// Attach accepts any valid .npy file (versions 1.0, 2.0, 3.0, C or Fortran
+// order), and segments in the layout of Python's SharedArray 3.x, which
+// Create also writes when given SharedArrayLayout().
+//
+// # Safety
+//
+// Create is exclusive and atomic: other processes see no name or a complete
+// header, never a half-written one, and a creator killed at any point leaves
+// nothing attachable. Unless Lazy is given, Create reserves the memory, so a
+// full /dev/shm is an ENOSPC error at Create, not a SIGBUS later. Every
+// header field is validated against the file size before anything is
+// mapped; symlinks are not followed; FIFOs and devices are refused without
+// blocking. Nothing is ever unlinked implicitly: Delete is the only way, and
+// it refuses anything that is not a tensor segment.
+//
+// Memory stays mapped until Close. Slices (Data) and gonum matrices alias
+// the mapping and are invalid after Close; the tensor's own methods panic
+// with a message naming ErrClosed instead of faulting. A ReadOnly tensor's
+// write methods panic with ErrReadOnly.
+//
+// # Errors
+//
+// Errors are *Error values that read like "shmtensor: attach shm://x:
+// element type mismatch: segment holds float32, want float64" and match the
+// sentinels (ErrExist, ErrNotExist, ErrNotTensor, ErrDType, ...) with
+// errors.Is; ErrExist and ErrNotExist also match fs.ErrExist and
+// fs.ErrNotExist.
+//
+// # Platforms
+//
+// Linux is the tested platform. On FreeBSD and macOS the package builds and
+// uses shm_open through its raw system call (no cgo), but is not tested
+// there; List returns ErrNotSupported because those systems cannot enumerate
+// shared memory, and Create cannot reserve pages (it checks free space
+// instead, where the system reports it).
+package shmtensor
