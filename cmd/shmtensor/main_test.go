@@ -88,7 +88,7 @@ func uniqueName(t *testing.T) string {
 	t.Helper()
 	var b [6]byte
 	rand.Read(b[:])
-	name := fmt.Sprintf("shmtensor-cmdtest-%d-%s", os.Getpid(), hex.EncodeToString(b[:]))
+	name := fmt.Sprintf("shmtensor-test-cmd-%d-%s", os.Getpid(), hex.EncodeToString(b[:]))
 	t.Cleanup(func() {
 		if shmtensor.Delete(name) != nil && runtime.GOOS == "linux" {
 			os.Remove("/dev/shm/" + name)
