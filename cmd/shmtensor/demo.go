@@ -60,12 +60,12 @@ func demoValue(i, j int) float64 {
 
 // childStatus is what the child reports to the parent on fd 3.
 type childStatus struct {
-	PID       int           `json:"pid"`
-	Attach    time.Duration `json:"attach_ns"`
-	Touch     time.Duration `json:"touch_ns"`
-	Compute   time.Duration `json:"compute_ns"`
-	ValuesOK  bool          `json:"values_ok"`
-	Attached2 time.Duration `json:"attach_result_ns"`
+	PID      int           `json:"pid"`
+	Attach   time.Duration `json:"attach_ns"`
+	Touch    time.Duration `json:"touch_ns"`
+	Compute  time.Duration `json:"compute_ns"`
+	ValuesOK bool          `json:"values_ok"`
+	AttachC  time.Duration `json:"attach_c_ns"`
 }
 
 func runDemo(args []string) int {
@@ -324,7 +324,7 @@ func demoChild(nameA, nameC string) (childStatus, error) {
 
 	t0 = time.Now()
 	cres, err := shmtensor.Attach[float64](nameC)
-	st.Attached2 = time.Since(t0)
+	st.AttachC = time.Since(t0)
 	if err != nil {
 		return st, err
 	}

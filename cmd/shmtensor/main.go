@@ -16,52 +16,53 @@
 // The commands:
 //
 //	list [--json]
-//		Every tensor segment in shared memory: name, dtype, shape, size,
-//		layout, mode, owner and modification time, in aligned columns.
-//		Files that are not tensor segments are skipped. Where the system
-//		cannot enumerate shared memory (macOS, FreeBSD) it says so and
-//		exits 1; use info with a known name there.
+//	    Every tensor segment in shared memory: name, dtype, shape, size,
+//	    layout, mode, owner and modification time, in aligned columns.
+//	    Files that are not tensor segments are skipped. Where the system
+//	    cannot enumerate shared memory (macOS, FreeBSD) it says so and
+//	    exits 1; use info with a known name there.
 //
 //	info [--json] NAME
-//		The same for one segment, plus element type size, strides (in
-//		elements, and numpy's byte strides), data offset and memory order.
+//	    The same for one segment, plus element type size, strides (in
+//	    elements, and numpy's byte strides), data offset and memory order.
 //
 //	create [--mode 0600] [--lazy] [--sharedarray] NAME DTYPE [DIM...]
-//		A new zero-filled segment. DTYPE is a numpy name (float64, int32,
-//		...) or descriptor (<f8, |u1, ...); no DIM gives a 0-d scalar.
-//		--mode sets the permission bits exactly (octal), --lazy does not
-//		reserve the pages up front, --sharedarray writes Python
-//		SharedArray's layout instead of .npy. bool and float16 segments
-//		cannot be created yet (Go has no element type for them).
+//	    A new zero-filled segment. DTYPE is a numpy name (float64, int32,
+//	    ...) or descriptor (<f8, |u1, ...); no DIM gives a 0-d scalar.
+//	    --mode sets the permission bits exactly (octal), --lazy does not
+//	    reserve the pages up front, --sharedarray writes Python
+//	    SharedArray's layout instead of .npy. bool and float16 segments
+//	    cannot be created yet (Go has no element type for them).
 //
 //	rm NAME...
-//		Deletes segments. Anything that is not a tensor segment is
-//		refused and left alone; the other names are still processed, and
-//		the exit status is 1 if any failed.
+//	    Deletes segments. Anything that is not a tensor segment is
+//	    refused and left alone; the other names are still processed, and
+//	    the exit status is 1 if any failed.
 //
 //	show [--max N] NAME
-//		Prints the contents like numpy's print(a). Arrays with more than
-//		N elements (default 1000, numpy's threshold) are summarised with
-//		"..." showing three items at each end of each axis; --max 0 prints
-//		everything.
+//	    Prints the contents like numpy's print(a). Arrays with more than
+//	    N elements (default 1000, numpy's threshold) are summarised with
+//	    "..." showing three items at each end of each axis; --max 0 prints
+//	    everything.
 //
 //	import [--mode 0600] [--sharedarray] FILE.npy NAME
-//		Copies a .npy file into a new segment of the same dtype and shape.
-//		A Fortran-order file becomes a C-order segment with the values
-//		transposed so that every index holds the same value as in numpy.
+//	    Copies a .npy file into a new segment of the same dtype and shape.
+//	    A Fortran-order file becomes a C-order segment with the values
+//	    transposed so that every index holds the same value as in numpy.
 //
 //	export [--force] NAME FILE.npy
-//		Writes a segment to a new .npy file (version 1.0 header; numpy.load
-//		reads it). An existing file is refused unless --force is given,
-//		which replaces it atomically.
+//	    Writes a segment to a new .npy file (version 1.0 header; numpy.load
+//	    reads it). An existing file is refused unless --force is given,
+//	    which replaces it atomically.
 //
 //	demo [-n N]
-//		Two processes share an N×N float64 matrix (default 1000): this
-//		process creates it and an N×N result, a child process (this
-//		binary again) attaches both and computes A·Aᵀ with gonum into the
-//		result, and the parent checks it against its own product. It
-//		prints how long attaching took against sending the matrix through
-//		a pipe, and deletes both segments, also on Ctrl-C.
+//	    Two processes share an N×N float64 matrix (default 1000): this
+//	    process creates it and an N×N result, a child process (this
+//	    binary again, through the hidden subcommand demo-child) attaches
+//	    both and computes A·Aᵀ with gonum into the result, and the parent
+//	    checks it against its own computation. It prints how long
+//	    attaching took against sending the matrix through a pipe, and
+//	    deletes both segments, also on Ctrl-C (exit status 130).
 //
 // Import and export draw a progress bar on standard error for copies larger
 // than 16 MiB when standard error is a terminal.
