@@ -532,8 +532,10 @@ func TestDemo(t *testing.T) {
 }
 
 func TestDemoInterrupted(t *testing.T) {
-	// A large matrix keeps the child busy while the parent is interrupted.
-	cmd := exec.Command(exe, "demo", "-n", "3000")
+	// A larger matrix keeps the child busy (computing for some hundreds of
+	// milliseconds) while the parent is interrupted; its two segments take
+	// 36 MB, which fits a container's default 64 MB /dev/shm.
+	cmd := exec.Command(exe, "demo", "-n", "1500")
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -568,7 +570,6 @@ func TestDemoInterrupted(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("the demo did not start its child")
 	}
-	time.Sleep(200 * time.Millisecond)
 	cmd.Process.Signal(os.Interrupt)
 	<-done
 	err = cmd.Wait()

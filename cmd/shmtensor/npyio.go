@@ -197,7 +197,7 @@ func runExport(args []string) int {
 	}
 	f, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
-		if errors.Is(err, os.ErrExist) {
+		if errors.Is(err, os.ErrExist) && !*force {
 			return c.fail(fmt.Errorf("%s exists; use --force to replace it", path))
 		}
 		return c.fail(err)
