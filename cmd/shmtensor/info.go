@@ -112,7 +112,7 @@ func runInfo(args []string) int {
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	row := func(k, format string, args ...any) { fmt.Fprintf(tw, "%s:\t%s\n", k, fmt.Sprintf(format, args...)) }
 	row("name", "%s", in.Name)
-	row("dtype", "%s (%s, %d bytes per element)", in.DType, in.DType.Descr(), in.DType.Size())
+	row("dtype", "%s (%s, itemsize %d)", in.DType, in.DType.Descr(), in.DType.Size())
 	n := 1
 	for _, d := range in.Shape {
 		n *= d
