@@ -674,3 +674,65 @@ func pyRun(t *testing.T, py, script string, args ...string) string {
 	}
 	return string(out)
 }
+
+// TestShowMatchesNumpy: show prints what numpy's print(a) prints, for every
+// dtype, scientific and fixed notation, nan and inf, wrapping, summarising,
+// Fortran order, empty and 0-d arrays.
+func TestShowMatchesNumpy(t *testing.T) {
+	py := needNumpy(t)
+	dir := t.TempDir()
+	pyRun(t, py, `
+import sys, os, numpy as np
+rng = np.random.default_rng(1)
+cases = {
+ 'f64': np.arange(12, dtype=np.float64).reshape(3, 4) / 4,
+ 'sci': np.array([1e10, 1.5e-5, -3.0]),
+ 'nonfinite': np.array([0.1, 1/3, 2.0, np.nan, -np.inf]),
+ 'wrap': rng.standard_normal((5, 20)),
+ 'summary': rng.standard_normal((50, 50)),
+ 'f32': np.arange(2000, dtype=np.float32).reshape(10, 200),
+ 'f32digits': np.array([0.1, 1.2345e10], dtype=np.float32),
+ 'f16': np.array([0.1, 1000.5, -2], dtype=np.float16),
+ 'f16fixed': np.array([0.1, 1.5, -2], dtype=np.float16),
+ '4d': np.arange(3*4*5*6, dtype=np.float64).reshape(3, 4, 5, 6) * 1e-3,
+ 'i16': np.arange(-5, 100, dtype=np.int16).reshape(3, 35),
+ 'u8': np.arange(24, dtype=np.uint8).reshape(2, 3, 4),
+ 'i64long': np.arange(3000, dtype=np.int64),
+ 'i64ext': np.array([2**63-1, -2**63], dtype=np.int64),
+ 'u64': np.array([2**64-1, 0], dtype=np.uint64),
+ 'bool': np.array([True, False, True]),
+ 'boolbig': rng.random((40, 40)) > 0.5,
+ 'c128': np.array([1+2j, 3.5-4j, -1e-3j]),
+ 'c64': (rng.standard_normal((4, 4)) + 1j*rng.standard_normal((4, 4))).astype(np.complex64),
+ 'fortran': np.asfortranarray(np.arange(24, dtype=np.float64).reshape(2, 3, 4)),
+ 'empty': np.zeros((0, 3)),
+ 'scalar': np.array(3.5),
+ 'scalarint': np.array(7, dtype=np.int32),
+ 'scalarsmall': np.array(1e-5),
+ 'scalarc': np.array(1+2j),
+ 'scalarbool': np.array(True),
+ 'nanonly': np.array([np.nan, np.inf]),
+ 'mixed': np.array([1e-5, 1, 100]),
+ 'large': np.array([123456789.0, 1.0]),
+ 'linspace': np.linspace(0, 1, 30).reshape(3, 10),
+}
+for k, a in cases.items():
+    np.save(os.path.join(sys.argv[1], k + '.npy'), a)
+    with open(os.path.join(sys.argv[1], k + '.txt'), 'w') as f:
+        f.write(str(a) + '\n')
+`, dir)
+	files, _ := filepath.Glob(filepath.Join(dir, "*.npy"))
+	if len(files) < 30 {
+		t.Fatalf("numpy wrote %d files", len(files))
+	}
+	for _, f := range files {
+		wantOut, err := os.ReadFile(strings.TrimSuffix(f, ".npy") + ".txt")
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := want(t, 0, "show", "file://"+f)
+		if r.stdout != string(wantOut) {
+			t.Errorf("show %s:\n%s\nnumpy:\n%s", filepath.Base(f), r.stdout, wantOut)
+		}
+	}
+}
