@@ -111,8 +111,8 @@ func ParseDType(s string) (DType, error) {
 // '|'; '=' (native) is accepted because every platform Go supports for this
 // package is little-endian here, and '>' is refused for multi-byte types.
 func dtypeFromDescr(s string) (DType, error) {
-	if len(s) < 2 {
-		return Invalid, fmt.Errorf("%w: unknown descriptor %q", ErrDType, s)
+	if s == "" {
+		return Invalid, fmt.Errorf("%w: empty descriptor", ErrDType)
 	}
 	order := byte('=')
 	body := s

@@ -303,3 +303,35 @@ func putU32(b []byte, v uint32) {
 		b[i] = byte(v >> (8 * i))
 	}
 }
+
+// TestNumpyMapsEmptyAndScalarSegments: numpy opens 0-d and empty segments
+// with mmap_mode too.
+func TestNumpyMapsEmptyAndScalarSegments(t *testing.T) {
+	needNumpy(t)
+	empty, scalar := uniqueName(t), uniqueName(t)
+	e, err := Create[int32](empty, []int{0, 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Close()
+	s, err := Create[float64](scalar, []int{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.Set(4.5)
+	out := runPython(t, `
+import sys, numpy as np
+e = np.load(sys.argv[1], mmap_mode="r+")
+s = np.load(sys.argv[2], mmap_mode="r+")
+print(e.shape, e.dtype, s.shape, float(s))
+s[()] = 8.25
+s.flush()
+`, filepath.Join("/dev/shm", empty), filepath.Join("/dev/shm", scalar))
+	if strings.TrimSpace(out) != "(0, 3) int32 () 4.5" {
+		t.Fatalf("numpy printed %q", out)
+	}
+	if s.At() != 8.25 {
+		t.Fatalf("Go sees %v after numpy wrote the scalar", s.At())
+	}
+}

@@ -252,6 +252,7 @@ func parseNPYHeader(prefix []byte, fileSize int64) (header, error) {
 // pyKind is the type of a Python literal in an .npy header.
 type pyKind uint8
 
+// The kinds of literal the parser builds.
 const (
 	pyStrKind pyKind = iota + 1
 	pyIntKind
@@ -295,6 +296,7 @@ type pyParser struct {
 // pyMaxDepth bounds the nesting of tuples and lists in a header.
 const pyMaxDepth = 32
 
+// errorf returns an ErrNotTensor error that locates the parser in the text.
 func (p *pyParser) errorf(format string, args ...any) error {
 	return npyErr("cannot parse dict at byte %d of the header text: "+format, append([]any{p.i}, args...)...)
 }
@@ -316,7 +318,8 @@ func (p *pyParser) skip() {
 	}
 }
 
-// peek returns the next byte after whitespace, or 0 at the end.
+// peek returns the next byte after whitespace, or 0 at the end (callers
+// compare it with punctuation, so a NUL in the text never matches).
 func (p *pyParser) peek() byte {
 	p.skip()
 	if p.i < len(p.s) {
@@ -325,6 +328,7 @@ func (p *pyParser) peek() byte {
 	return 0
 }
 
+// describe names the character at the parser's position for an error.
 func (p *pyParser) describe() string {
 	if p.i >= len(p.s) {
 		return "end of header"
@@ -339,6 +343,11 @@ func (p *pyParser) describe() string {
 // dict parses the whole header text: one dict with string keys, and only
 // whitespace or comments after it.
 func (p *pyParser) dict() ([]pyItem, error) {
+	if i := bytes.IndexByte(p.s, 0); i >= 0 {
+		// Python refuses source text with NULs anywhere, even in comments.
+		p.i = i
+		return nil, p.errorf("NUL byte")
+	}
 	if p.peek() != '{' {
 		return nil, p.errorf("want '{', found %s", p.describe())
 	}
@@ -375,7 +384,7 @@ func (p *pyParser) dict() ([]pyItem, error) {
 			return nil, p.errorf("want ',' or '}' after the value of %s, found %s", k.text, p.describe())
 		}
 	}
-	if p.peek() != 0 {
+	if p.skip(); p.i < len(p.s) {
 		return nil, p.errorf("unexpected %s after the dict", p.describe())
 	}
 	return items, nil
@@ -540,6 +549,9 @@ func (p *pyParser) integer() (pyValue, error) {
 	return v, nil
 }
 
+// isDigit, isIdentStart and isIdentChar classify ASCII bytes the way
+// Python's tokenizer does; bytes >= 0x80 continue identifiers, so "3é" is
+// one malformed token rather than a number.
 func isDigit(c byte) bool      { return '0' <= c && c <= '9' }
 func isIdentStart(c byte) bool { return c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
 func isIdentChar(c byte) bool  { return isIdentStart(c) || isDigit(c) || c >= 0x80 }

@@ -341,6 +341,12 @@ func createSegment(name string, dt DType, shape []int, opts []Option) (*Segment,
 		hdr, err = encodeNPYHeader(dt, shape, false)
 		h.dataOff = npyDataOffset
 		size = npyDataOffset + dataLen
+		if dataLen == 0 {
+			// numpy cannot mmap a file that ends where its data starts
+			// ("mmap offset is greater than file size"): one spare byte
+			// lets np.load(mmap_mode="r+") open empty segments too.
+			size++
+		}
 		magic = npyMagicLen
 	}
 	if err != nil {

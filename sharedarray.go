@@ -6,8 +6,8 @@ import (
 	"math"
 )
 
-// The trailer of Python's SharedArray 3.x, packed, at the end of the
-// segment: magic (16 bytes, NUL-padded), uint64 data size, int32 numpy type
+// saTrailerSize and the constants after it describe the trailer of Python's
+// SharedArray 3.x, packed, at the end of the segment: magic (16 bytes, NUL-padded), uint64 data size, int32 numpy type
 // number, int32 item size, int32 ndims, then the dims as int64s. Builds
 // against numpy 1 have 32 dim slots (292 bytes); builds against numpy 2 may
 // have 64 (548 bytes).

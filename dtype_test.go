@@ -1,0 +1,104 @@
+package shmtensor
+
+import (
+	"errors"
+	"strconv"
+	"testing"
+	"unsafe"
+)
+
+func TestDTypeTable(t *testing.T) {
+	tests := []struct {
+		d     DType
+		name  string
+		descr string
+		size  int
+		num   int32
+	}{
+		{Bool, "bool", "|b1", 1, 0},
+		{Int8, "int8", "|i1", 1, 1},
+		{Int16, "int16", "<i2", 2, 3},
+		{Int32, "int32", "<i4", 4, 5},
+		{Int64, "int64", "<i8", 8, 7},
+		{Uint8, "uint8", "|u1", 1, 2},
+		{Uint16, "uint16", "<u2", 2, 4},
+		{Uint32, "uint32", "<u4", 4, 6},
+		{Uint64, "uint64", "<u8", 8, 8},
+		{Float16, "float16", "<f2", 2, 23},
+		{Float32, "float32", "<f4", 4, 11},
+		{Float64, "float64", "<f8", 8, 12},
+		{Complex64, "complex64", "<c8", 8, 14},
+		{Complex128, "complex128", "<c16", 16, 15},
+	}
+	for _, tt := range tests {
+		if tt.d.String() != tt.name || tt.d.Descr() != tt.descr || tt.d.Size() != tt.size || tt.d.typeNum() != tt.num {
+			t.Errorf("%d: %s %s %d %d", tt.d, tt.d, tt.d.Descr(), tt.d.Size(), tt.d.typeNum())
+		}
+		for _, s := range []string{tt.name, tt.descr, tt.descr[1:], "=" + tt.descr[1:]} {
+			if d, err := ParseDType(s); err != nil || d != tt.d {
+				t.Errorf("ParseDType(%q) = %v, %v; want %v", s, d, err, tt.d)
+			}
+		}
+		if d, ok := dtypeFromTypeNum(tt.num); !ok || d != tt.d {
+			t.Errorf("type number %d = %v", tt.num, d)
+		}
+	}
+	// numpy's long long and unsigned long long numbers are the 64-bit kinds.
+	if d, _ := dtypeFromTypeNum(9); d != Int64 {
+		t.Error("type number 9 is not int64")
+	}
+	if d, _ := dtypeFromTypeNum(10); d != Uint64 {
+		t.Error("type number 10 is not uint64")
+	}
+	for _, n := range []int32{-1, 13, 16, 17, 18, 22, 24, 1000} {
+		if _, ok := dtypeFromTypeNum(n); ok {
+			t.Errorf("type number %d accepted", n)
+		}
+	}
+	for _, s := range []string{"", "<", ">f8", ">i4", "float", "<f16", "S10", "O", "<M8[ns]", "int"} {
+		if _, err := ParseDType(s); !errors.Is(err, ErrDType) {
+			t.Errorf("ParseDType(%q): %v, want ErrDType", s, err)
+		}
+	}
+	for _, s := range []string{"?", "b", "B", "e", ">u1", ">b1"} {
+		if _, err := ParseDType(s); err != nil {
+			t.Errorf("ParseDType(%q): %v", s, err)
+		}
+	}
+	if Invalid.Size() != 0 || DType(200).String() != "DType(200)" {
+		t.Error("invalid DTypes")
+	}
+}
+
+type myFloat float64
+type myUint uint
+
+func TestDTypeOf(t *testing.T) {
+	check := func(got, want DType) {
+		t.Helper()
+		if got != want {
+			t.Errorf("got %v, want %v", got, want)
+		}
+	}
+	check(DTypeOf[int8](), Int8)
+	check(DTypeOf[int16](), Int16)
+	check(DTypeOf[int32](), Int32)
+	check(DTypeOf[int64](), Int64)
+	check(DTypeOf[uint8](), Uint8)
+	check(DTypeOf[uint16](), Uint16)
+	check(DTypeOf[uint32](), Uint32)
+	check(DTypeOf[uint64](), Uint64)
+	check(DTypeOf[float32](), Float32)
+	check(DTypeOf[float64](), Float64)
+	check(DTypeOf[complex64](), Complex64)
+	check(DTypeOf[complex128](), Complex128)
+	check(DTypeOf[myFloat](), Float64)
+	if strconv.IntSize == 64 {
+		check(DTypeOf[int](), Int64)
+		check(DTypeOf[myUint](), Uint64)
+	} else {
+		check(DTypeOf[int](), Int32)
+		check(DTypeOf[myUint](), Uint32)
+	}
+	check(DType(DTypeOf[uint]().Size()), DType(unsafe.Sizeof(uint(0))))
+}
