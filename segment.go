@@ -657,6 +657,9 @@ func readHeader(f openFile) (header, error) {
 	} else if len(tail) > saTrailerSizeNumpy2 {
 		tail = tail[len(tail)-saTrailerSizeNumpy2:]
 	}
+	if !isSATrailer(tail, f.size) {
+		return header{}, fmt.Errorf("%w: neither .npy magic at the start nor a SharedArray trailer at the end", ErrNotTensor)
+	}
 	return parseSATrailer(tail, f.size)
 }
 
