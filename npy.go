@@ -159,6 +159,22 @@ func parseNPYHeader(prefix []byte, fileSize int64) (header, error) {
 		return header{}, npyErr("version 3.0 header is not valid UTF-8")
 	}
 
+	// Create pads the header with thousands of spaces; drop them eight at a
+	// time rather than byte by byte in the parser. Trailing whitespace
+	// never changes what the dict means.
+	const spaces8 = 0x2020202020202020
+	for len(text) > 0 {
+		if len(text) >= 8 && binary.LittleEndian.Uint64(text[len(text)-8:]) == spaces8 {
+			text = text[:len(text)-8]
+		} else if c := text[len(text)-1]; c == ' ' || c == '\n' {
+			text = text[:len(text)-1]
+		} else {
+			break
+		}
+	}
+	if descr, fortran, dims, ok := parseCanonicalNPYDict(text); ok {
+		return npyHeaderFor(string(descr), fortran, dims, dataOff, fileSize)
+	}
 	p := pyParser{s: text, allowL: major < 3}
 	items, err := p.dict()
 	if err != nil {
@@ -216,13 +232,8 @@ func parseNPYHeader(prefix []byte, fileSize int64) (header, error) {
 		return header{}, npyErr("fortran_order %s is not True or False", fortran.text)
 	}
 
-	var dt DType
 	switch descr.kind {
 	case pyStrKind:
-		dt, err = dtypeFromDescr(descr.str)
-		if err != nil {
-			return header{}, npyDTypeErr("%s", strings.TrimPrefix(err.Error(), ErrDType.Error()+": "))
-		}
 	case pyListKind:
 		return header{}, npyDTypeErr("structured dtype %s is not supported", descr.text)
 	case pyTupleKind:
@@ -230,7 +241,16 @@ func parseNPYHeader(prefix []byte, fileSize int64) (header, error) {
 	default:
 		return header{}, npyErr("descr %s is not a dtype descriptor", descr.text)
 	}
+	return npyHeaderFor(descr.str, fortran.b, dims, dataOff, fileSize)
+}
 
+// npyHeaderFor checks a parsed dict's descriptor and shape against the file
+// and builds the header.
+func npyHeaderFor(descr string, fortran bool, dims []int, dataOff, fileSize int64) (header, error) {
+	dt, err := dtypeFromDescr(descr)
+	if err != nil {
+		return header{}, npyDTypeErr("%s", strings.TrimPrefix(err.Error(), ErrDType.Error()+": "))
+	}
 	dataLen, err := byteSize(dims, dt.Size())
 	if err != nil {
 		return header{}, npyErr("shape %s of %v overflows", pyTuple(dims), dt)
@@ -243,10 +263,89 @@ func parseNPYHeader(prefix []byte, fileSize int64) (header, error) {
 		layout:  NPY,
 		dtype:   dt,
 		shape:   dims,
-		fortran: fortran.b,
+		fortran: fortran,
 		dataOff: dataOff,
 		dataLen: dataLen,
 	}, nil
+}
+
+// parseCanonicalNPYDict recognises, without the general parser's
+// allocations, the header dict exactly as numpy and Create write it:
+//
+//	{'descr': '<f8', 'fortran_order': False, 'shape': (3, 4), }
+//
+// with trailing padding already removed. On any difference from that form
+// it returns ok false and the general parser decides (and gives the
+// errors); whatever it accepts, the general parser reads the same way.
+func parseCanonicalNPYDict(t []byte) (descr []byte, fortran bool, dims []int, ok bool) {
+	const (
+		pre     = "{'descr': '"
+		fortKey = "', 'fortran_order': "
+		shapeKy = ", 'shape': ("
+		end     = "), }"
+	)
+	if !bytes.HasPrefix(t, []byte(pre)) {
+		return nil, false, nil, false
+	}
+	t = t[len(pre):]
+	i := bytes.IndexByte(t, '\'')
+	if i <= 0 {
+		return nil, false, nil, false
+	}
+	descr, t = t[:i], t[i:]
+	for _, c := range descr {
+		if c <= ' ' || c > '~' || c == '\\' || c == '"' {
+			return nil, false, nil, false
+		}
+	}
+	if !bytes.HasPrefix(t, []byte(fortKey)) {
+		return nil, false, nil, false
+	}
+	t = t[len(fortKey):]
+	switch {
+	case bytes.HasPrefix(t, []byte("False")):
+		t = t[len("False"):]
+	case bytes.HasPrefix(t, []byte("True")):
+		fortran, t = true, t[len("True"):]
+	default:
+		return nil, false, nil, false
+	}
+	if !bytes.HasPrefix(t, []byte(shapeKy)) {
+		return nil, false, nil, false
+	}
+	t = t[len(shapeKy):]
+	comma := false // after the last dimension; "(3)" is an int, not a tuple
+	for len(t) > 0 && t[0] != ')' {
+		n, k := 0, 0
+		for ; k < len(t) && '0' <= t[k] && t[k] <= '9'; k++ {
+			if n > (math.MaxInt-9)/10 {
+				return nil, false, nil, false // let the general parser judge the size
+			}
+			n = n*10 + int(t[k]-'0')
+		}
+		if k == 0 || t[0] == '0' && k > 1 || len(dims) == MaxDims {
+			return nil, false, nil, false
+		}
+		dims = append(dims, n)
+		t = t[k:]
+		switch {
+		case bytes.HasPrefix(t, []byte(", ")):
+			t, comma = t[2:], true
+		case bytes.HasPrefix(t, []byte(",)")):
+			t, comma = t[1:], true
+		case len(t) > 0 && t[0] == ')':
+			comma = false
+		default:
+			return nil, false, nil, false
+		}
+	}
+	if len(dims) == 1 && !comma || string(t) != end {
+		return nil, false, nil, false
+	}
+	if dims == nil {
+		dims = []int{}
+	}
+	return descr, fortran, dims, true
 }
 
 // pyKind is the type of a Python literal in an .npy header.

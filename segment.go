@@ -628,6 +628,10 @@ func mapErrno(err error, n segName) error {
 	return err
 }
 
+// pagePool holds the buffers readHeader reads a header page into; nothing
+// parsed from one outlives readHeader (the codecs copy what they keep).
+var pagePool = sync.Pool{New: func() any { return new([npyDataOffset]byte) }}
+
 // readHeader reads and validates the header of an open file: NPY if the
 // file starts with numpy's magic, else a SharedArray trailer. It reads only
 // the bytes the header needs: one page, more only for a longer NPY header.
@@ -635,13 +639,15 @@ func readHeader(f openFile) (header, error) {
 	if f.size == 0 {
 		return header{}, fmt.Errorf("%w: empty file", ErrNotTensor)
 	}
-	prefix := make([]byte, min(f.size, npyDataOffset))
+	page := pagePool.Get().(*[npyDataOffset]byte)
+	defer pagePool.Put(page)
+	prefix := page[:min(f.size, npyDataOffset)]
 	if err := readAt(f, prefix, 0); err != nil {
 		return header{}, err
 	}
 	if isNPY(prefix) {
 		if need := npyHeaderEnd(prefix); need > int64(len(prefix)) && need <= npyMaxPrefix && need <= f.size {
-			prefix = append(prefix, make([]byte, need-int64(len(prefix)))...)
+			prefix = append(prefix[:len(prefix):len(prefix)], make([]byte, need-int64(len(prefix)))...)
 			if err := readAt(f, prefix[npyDataOffset:], npyDataOffset); err != nil {
 				return header{}, err
 			}

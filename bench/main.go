@@ -1,0 +1,123 @@
+// Command bench measures shmtensor against the system-call floor, memory
+// bandwidth and the tools users would pick instead (numpy memmaps,
+// multiprocessing.shared_memory, pipes, gob, files), all in one run, and
+// writes docs/PERFORMANCE.md with the table and two SVG plots.
+//
+//	cd bench && go run .            # about 2-4 minutes on 2 cores
+//	go run . -quick -out /tmp/p.md  # a fast smoke run with fewer rounds
+//
+// Every number in the report comes from the run that wrote it. Cases that
+// are compared are interleaved round by round, so a burst of load from
+// other processes hits all of them alike; each row shows the min, median and
+// max over rounds of the mean time per operation within a round.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+)
+
+// childFlag re-executes this program as the receiving side of a hand-off.
+const childFlag = "handoff-child"
+
+var (
+	outFlag   = flag.String("out", "", "markdown report to write; the SVG plots go beside it (default docs/PERFORMANCE.md in the repository root)")
+	quick     = flag.Bool("quick", false, "fewer rounds and no 1 GiB cases: a smoke run, not for the report")
+	pyFlag    = flag.String("python", "", "Python interpreter with numpy (default: $SHMTENSOR_PYTHON, /usr/bin/python3, python3)")
+	onlyFlag  = flag.String("only", "", "comma-separated sections to run (attach,create,handoff,resident,mul; numpy runs with attach); the report is written only for a full run unless -out is given")
+	childMode = flag.String(childFlag, "", "internal: run as the receiving process of a hand-off by the given method")
+)
+
+func main() {
+	flag.Parse()
+	if *childMode != "" {
+		if err := runChild(*childMode); err != nil {
+			fmt.Fprintln(os.Stderr, "bench child:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	out := *outFlag
+	if out == "" && *onlyFlag == "" {
+		root, err := repoRoot()
+		if err != nil {
+			fatal(err)
+		}
+		out = filepath.Join(root, "docs", "PERFORMANCE.md")
+	}
+	if out != "" {
+		if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+			fatal(err)
+		}
+	}
+	start := time.Now()
+	r := &report{Env: environment(), Quick: *quick}
+	progress("shmtensor bench: %s, %s, %d CPUs, %s", r.Env.GoVersion, r.Env.CPU, runtime.NumCPU(), r.Env.Kernel)
+
+	if section("attach") {
+		r.Attach = benchAttach(&r.Env)
+	}
+	if section("create") {
+		r.Create = benchCreate()
+	}
+	if section("handoff") {
+		r.Handoff = benchHandoff()
+	}
+	if section("resident") {
+		r.Resident = benchResident()
+	}
+	if section("mul") {
+		r.Mul = benchMul()
+	}
+	r.Elapsed = time.Since(start)
+
+	r.printTable(os.Stdout)
+	if out == "" {
+		return
+	}
+	if err := r.write(out); err != nil {
+		fatal(err)
+	}
+	progress("wrote %s and its plots in %v", out, time.Since(start).Round(time.Second))
+}
+
+// section reports whether -only selects the named section.
+func section(name string) bool {
+	return *onlyFlag == "" || slices.Contains(strings.Split(*onlyFlag, ","), name)
+}
+
+// repoRoot finds the root module's directory from the working directory.
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		if b, err := os.ReadFile(filepath.Join(d, "go.mod")); err == nil && isRootModule(b) {
+			return d, nil
+		}
+		if filepath.Dir(d) == d {
+			return "", fmt.Errorf("no shmtensor repository above %s: run from bench/ or give -out", dir)
+		}
+	}
+}
+
+func isRootModule(gomod []byte) bool {
+	const want = "module github.com/shmtensor/shmtensor\n"
+	return len(gomod) >= len(want) && string(gomod[:len(want)]) == want
+}
+
+func progress(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "%s  "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
+}
+
+func fatal(err error) {
+	fmt.Fprintln(os.Stderr, "bench:", err)
+	os.Exit(1)
+}
