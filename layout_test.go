@@ -1,0 +1,435 @@
+package shmtensor
+
+import (
+	"errors"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+func TestNumElements(t *testing.T) {
+	for _, tc := range []struct {
+		shape []int
+		n     int
+		ok    bool
+	}{
+		{nil, 1, true},
+		{[]int{}, 1, true},
+		{[]int{0}, 0, true},
+		{[]int{2, 3, 4}, 24, true},
+		{[]int{3, 0, 5}, 0, true},
+		{[]int{-1}, 0, false},
+		{[]int{2, -3}, 0, false},
+		{[]int{math.MaxInt}, math.MaxInt, true},
+		{[]int{math.MaxInt, 2}, 0, false},
+		{[]int{1 << 32, 1 << 31}, 0, false},
+		{[]int{1 << 32, 1 << 30}, 1 << 62, true},
+		// Empty, but the strides of the other axes would overflow.
+		{[]int{0, 1 << 40, 1 << 40}, 0, false},
+		{[]int{1 << 40, 0, 1 << 20}, 0, true},
+		{make([]int, MaxDims+1), 0, false},
+		{slices.Repeat([]int{1}, MaxDims), 1, true},
+	} {
+		n, ok := numElements(tc.shape)
+		if n != tc.n || ok != tc.ok {
+			t.Errorf("numElements(%v) = %d, %v; want %d, %v", tc.shape, n, ok, tc.n, tc.ok)
+		}
+	}
+}
+
+func TestByteSizeOverflow(t *testing.T) {
+	if n, err := byteSize([]int{3, 4}, 8); n != 96 || err != nil {
+		t.Errorf("byteSize(3x4 float64) = %d, %v", n, err)
+	}
+	if _, err := byteSize([]int{1 << 62}, 8); !errors.Is(err, ErrShape) {
+		t.Errorf("byteSize overflow: %v, want ErrShape", err)
+	}
+}
+
+func TestStrides(t *testing.T) {
+	for _, tc := range []struct {
+		shape, c, f []int
+	}{
+		{[]int{}, []int{}, []int{}},
+		{[]int{5}, []int{1}, []int{1}},
+		{[]int{2, 3, 4}, []int{12, 4, 1}, []int{1, 2, 6}},
+		{[]int{2, 0, 4}, []int{4, 4, 1}, []int{1, 2, 2}}, // numpy counts 0 as 1
+		{[]int{1, 1, 3}, []int{3, 3, 1}, []int{1, 1, 1}},
+	} {
+		if got := cStrides(tc.shape); !slices.Equal(got, tc.c) {
+			t.Errorf("cStrides(%v) = %v, want %v", tc.shape, got, tc.c)
+		}
+		if got := fStrides(tc.shape); !slices.Equal(got, tc.f) {
+			t.Errorf("fStrides(%v) = %v, want %v", tc.shape, got, tc.f)
+		}
+	}
+}
+
+func TestContiguityRule(t *testing.T) {
+	for _, tc := range []struct {
+		shape, strides []int
+		c, f           bool
+	}{
+		{[]int{}, []int{}, true, true},
+		{[]int{3, 4}, []int{4, 1}, true, false},
+		{[]int{3, 4}, []int{1, 3}, false, true},
+		{[]int{3, 4}, []int{8, 1}, false, false},      // every other row
+		{[]int{3, 4}, []int{4, -1}, false, false},     // reversed
+		{[]int{1, 4}, []int{99, 1}, true, true},       // length-1 axes do not count
+		{[]int{4, 1}, []int{1, -7}, true, true},       // a column is both
+		{[]int{1, 1}, []int{5, 9}, true, true},        // one element
+		{[]int{3, 0, 4}, []int{-5, 7, 2}, true, true}, // empty is contiguous
+		{[]int{2, 1, 3}, []int{3, 100, 1}, true, false},
+		{[]int{5}, []int{2}, false, false},
+		{[]int{5}, []int{0}, false, false},
+	} {
+		if got := isCContiguous(tc.shape, tc.strides); got != tc.c {
+			t.Errorf("isCContiguous(%v, %v) = %v", tc.shape, tc.strides, got)
+		}
+		if got := isFContiguous(tc.shape, tc.strides); got != tc.f {
+			t.Errorf("isFContiguous(%v, %v) = %v", tc.shape, tc.strides, got)
+		}
+	}
+}
+
+func TestResolveShape(t *testing.T) {
+	for _, tc := range []struct {
+		shape []int
+		n     int
+		want  []int // nil: ErrShape
+	}{
+		{[]int{2, 3}, 6, []int{2, 3}},
+		{[]int{-1}, 6, []int{6}},
+		{[]int{-1, 3}, 6, []int{2, 3}},
+		{[]int{2, -1, 1}, 6, []int{2, 3, 1}},
+		{[]int{}, 1, []int{}},
+		{[]int{-1}, 0, []int{0}},
+		{[]int{3, -1}, 0, []int{3, 0}},
+		{[]int{0, -1}, 0, nil}, // ambiguous, as in numpy
+		{[]int{-1, -1}, 4, nil},
+		{[]int{4, -1}, 6, nil},
+		{[]int{2, 2}, 6, nil},
+		{[]int{-2, 3}, 6, nil},
+		{[]int{}, 2, nil},
+		{[]int{math.MaxInt, 2, -1}, 6, nil},
+		{[]int{0, 1 << 40, 1 << 40}, 0, nil},
+	} {
+		got, err := resolveShape(tc.shape, tc.n)
+		if tc.want == nil {
+			if !errors.Is(err, ErrShape) {
+				t.Errorf("resolveShape(%v, %d) = %v, %v; want ErrShape", tc.shape, tc.n, got, err)
+			}
+			continue
+		}
+		if err != nil || !slices.Equal(got, tc.want) {
+			t.Errorf("resolveShape(%v, %d) = %v, %v; want %v", tc.shape, tc.n, got, err, tc.want)
+		}
+	}
+}
+
+func TestReshapeStrides(t *testing.T) {
+	for _, tc := range []struct {
+		name             string
+		shape, strides   []int
+		newShape, expect []int // expect nil: numpy copies
+	}{
+		{"contiguous", []int{2, 3, 4}, []int{12, 4, 1}, []int{6, 4}, []int{4, 1}},
+		{"same shape", []int{3, 4}, []int{1, 3}, []int{3, 4}, []int{1, 3}},
+		{"same shape with ones", []int{1, 3, 1}, []int{-1, 2, 5}, []int{1, 3, 1}, []int{6, 2, 2}},
+		// a[:, ::2] of a 4×6: rows 6 apart, columns 2 apart.
+		{"a[:, ::2] split columns", []int{4, 3}, []int{6, 2}, []int{4, 3, 1}, []int{6, 2, 2}},
+		{"a[:, ::2] split rows", []int{4, 3}, []int{6, 2}, []int{2, 2, 3}, []int{12, 6, 2}},
+		{"a[:, ::2] flatten", []int{4, 3}, []int{6, 2}, []int{12}, []int{2}}, // all even offsets
+		{"a[:, :2] flatten", []int{4, 2}, []int{6, 1}, []int{8}, nil},
+		{"a[:, :2] regroup", []int{4, 2}, []int{6, 1}, []int{2, 2, 2}, []int{12, 6, 1}},
+		// a[::2] of a 4×3×2: the last two axes still group.
+		{"a[::2] merge inner", []int{2, 3, 2}, []int{12, 2, 1}, []int{2, 6}, []int{12, 1}},
+		{"a[::2] merge outer", []int{2, 3, 2}, []int{12, 2, 1}, []int{6, 2}, nil},
+		{"a[::2] split inner", []int{2, 3, 2}, []int{12, 2, 1}, []int{2, 3, 2, 1}, []int{12, 2, 1, 1}},
+		{"transposed 3x4 flatten", []int{4, 3}, []int{1, 4}, []int{12}, nil},
+		{"transposed 3x4 regroup", []int{4, 3}, []int{1, 4}, []int{2, 2, 3}, []int{2, 1, 4}},
+		{"transposed 3x4 to 3x4", []int{4, 3}, []int{1, 4}, []int{3, 4}, nil},
+		{"reversed 1-D", []int{6}, []int{-1}, []int{2, 3}, []int{-3, -1}},
+		{"reversed 1-D with ones", []int{6}, []int{-1}, []int{1, 2, 1, 3, 1}, []int{-6, -3, -3, -1, -1}},
+		{"unit axes ignored", []int{3, 1, 4}, []int{8, 99, 2}, []int{12}, []int{2}},
+		{"unit axes ignored 2", []int{3, 1, 4}, []int{9, 99, 2}, []int{12}, nil},
+		{"unit axes ignored 3", []int{3, 1, 4}, []int{9, 99, 2}, []int{3, 2, 2}, []int{9, 4, 2}},
+		{"strided to ones", []int{1, 5}, []int{10, 2}, []int{5, 1}, []int{2, 2}},
+		{"empty strided", []int{3, 0}, []int{7, 3}, []int{0, 5}, []int{5, 1}},
+	} {
+		got, ok := reshapeStrides(tc.shape, tc.strides, tc.newShape)
+		if tc.expect == nil {
+			if ok {
+				t.Errorf("%s: reshapeStrides(%v, %v, %v) = %v, want no view", tc.name, tc.shape, tc.strides, tc.newShape, got)
+			}
+			continue
+		}
+		if !ok || !slices.Equal(got, tc.expect) {
+			t.Errorf("%s: reshapeStrides(%v, %v, %v) = %v, %v; want %v", tc.name, tc.shape, tc.strides, tc.newShape, got, ok, tc.expect)
+		}
+	}
+}
+
+// TestReshapeViewIffAffine checks reshapeStrides against brute force: a
+// view exists exactly when the base offsets of the elements in C order are
+// an affine function of the new index, and then the strides found must
+// reproduce every offset.
+func TestReshapeViewIffAffine(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 3000 {
+		base := randShape(rng, 4, 4)
+		a := arange[int](base...)
+		v := randomView(rng, a, 3)
+		n := v.Len()
+		var offs []int
+		for x := range v.Values() {
+			offs = append(offs, x)
+		}
+		ns := randFactorShape(rng, n, 4)
+		strides, ok := reshapeStrides(v.shape, v.strides, ns)
+		affine := affineStrides(offs, ns)
+		if ok != (affine != nil) {
+			t.Fatalf("view %v strides %v → %v: reshapeStrides ok=%v, brute force affine=%v", v.shape, v.strides, ns, ok, affine)
+		}
+		if !ok {
+			continue
+		}
+		w := v.view(v.off, ns, strides)
+		i := 0
+		for x := range w.Values() {
+			if x != offs[i] {
+				t.Fatalf("view %v strides %v → %v strides %v: element %d is %d, want %d", v.shape, v.strides, ns, strides, i, x, offs[i])
+			}
+			i++
+		}
+	}
+}
+
+// affineStrides returns strides s with offs[flat(idx)] = offs[0] + idx·s
+// for every index of shape, or nil if there are none.
+func affineStrides(offs []int, shape []int) []int {
+	if len(offs) == 0 {
+		return []int{}
+	}
+	cs := cStrides(shape)
+	s := make([]int, len(shape))
+	for k, d := range shape {
+		if d > 1 {
+			s[k] = offs[cs[k]] - offs[0]
+		}
+	}
+	for flat, o := range offs {
+		p, rem := offs[0], flat
+		for k := range shape {
+			p += rem / cs[k] * s[k]
+			rem %= cs[k]
+		}
+		if p != o {
+			return nil
+		}
+	}
+	return s
+}
+
+func TestCoalesce(t *testing.T) {
+	// Axes 0 and 1 merge in both stride sets; 1 and 3 only in the first.
+	nd, sh, st := coalesce([]int{2, 3, 1, 4}, []int{12, 4, 77, 1}, []int{6, 2, 0, 24})
+	if nd != 2 || !slices.Equal(sh[:nd], []int{6, 4}) || !slices.Equal(st[0][:nd], []int{4, 1}) || !slices.Equal(st[1][:nd], []int{2, 24}) {
+		t.Errorf("coalesce = %d %v %v %v", nd, sh[:nd], st[0][:nd], st[1][:nd])
+	}
+	nd, _, _ = coalesce([]int{1, 1}, []int{5, 3})
+	if nd != 0 {
+		t.Errorf("coalesce of a single element kept %d axes", nd)
+	}
+}
+
+// pySliceRef lists the indices that Python's range(length)[start:stop:step]
+// selects, by walking from the adjusted start as CPython's documentation
+// describes rather than by counting.
+func pySliceRef(start, stop, step, length int) []int {
+	if step == 0 {
+		step = 1
+	}
+	adjust := func(i int) int {
+		if i < 0 {
+			if i < -length {
+				if step < 0 {
+					return -1
+				}
+				return 0
+			}
+			return i + length
+		}
+		if i >= length {
+			if step < 0 {
+				return length - 1
+			}
+			return length
+		}
+		return i
+	}
+	b, e := adjust(start), adjust(stop)
+	var out []int
+	for i := b; (step > 0 && i < e) || (step < 0 && i > e); {
+		out = append(out, i)
+		if (step > 0 && i > math.MaxInt-step) || (step < 0 && i < math.MinInt-step) {
+			break
+		}
+		i += step
+	}
+	return out
+}
+
+func TestSliceMatchesPythonReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	bound := func(length int) int {
+		switch rng.IntN(8) {
+		case 0:
+			return math.MaxInt
+		case 1:
+			return math.MinInt
+		case 2:
+			return []int{math.MaxInt - 1, math.MinInt + 1, length, -length, -length - 1}[rng.IntN(5)]
+		}
+		return rng.IntN(2*length+7) - length - 3
+	}
+	steps := []int{1, 1, 1, 2, 3, 5, -1, -1, -2, -3, -7, 0, math.MaxInt, math.MinInt, math.MinInt + 1}
+	for range 20000 {
+		length := rng.IntN(13)
+		r := Range{bound(length), bound(length), steps[rng.IntN(len(steps))]}
+		a := arange[int](length)
+		v, err := a.Slice(r)
+		if err != nil {
+			t.Fatalf("Slice(%v) on %d: %v", r, length, err)
+		}
+		got := slices.Collect(v.Values())
+		want := pySliceRef(r.Start, r.Stop, r.Step, length)
+		if !slices.Equal(got, want) && len(got)+len(want) > 0 {
+			t.Fatalf("range(%d)[%d:%d:%d] = %v, want %v", length, r.Start, r.Stop, r.Step, got, want)
+		}
+	}
+}
+
+func TestRangeHelpers(t *testing.T) {
+	a := arange[int](7)
+	for _, tc := range []struct {
+		name string
+		r    Range
+		want []int
+	}{
+		{"Full", Full(), []int{0, 1, 2, 3, 4, 5, 6}},
+		{"Span", Span(2, 5), []int{2, 3, 4}},
+		{"Span negative", Span(-3, -1), []int{4, 5}},
+		{"Span clamped", Span(-100, 100), []int{0, 1, 2, 3, 4, 5, 6}},
+		{"From", From(4), []int{4, 5, 6}},
+		{"From negative", From(-2), []int{5, 6}},
+		{"To", To(2), []int{0, 1}},
+		{"To negative", To(-5), []int{0, 1}},
+		{"Every", Every(3), []int{0, 3, 6}},
+		{"Every negative", Every(-3), []int{6, 3, 0}},
+		{"Reverse", Reverse(), []int{6, 5, 4, 3, 2, 1, 0}},
+		{"Step", Step(5, 1, -2), []int{5, 3}},
+		{"Step to the start", Step(3, math.MinInt, -1), []int{3, 2, 1, 0}},
+		{"Step -1 from end", Step(-1, math.MinInt, -1), []int{6, 5, 4, 3, 2, 1, 0}},
+		{"Step zero is one", Range{1, 3, 0}, []int{1, 2}},
+		{"empty", Span(5, 2), nil},
+		{"empty backwards", Step(2, 5, -1), nil},
+	} {
+		v, err := a.Slice(tc.r)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if got := slices.Collect(v.Values()); !slices.Equal(got, tc.want) {
+			t.Errorf("%s: %v gives %v, want %v", tc.name, tc.r, got, tc.want)
+		}
+	}
+}
+
+// arange returns a C-ordered heap tensor holding 0, 1, 2, ... .
+func arange[T Number](shape ...int) *Tensor[T] {
+	t := New[T](shape...)
+	d := t.Data()
+	var v T
+	for i := range d {
+		d[i] = v
+		v++
+	}
+	return t
+}
+
+// randShape returns up to maxDims dimensions of at most maxLen each.
+func randShape(rng *rand.Rand, maxDims, maxLen int) []int {
+	s := make([]int, rng.IntN(maxDims+1))
+	for i := range s {
+		s[i] = rng.IntN(maxLen + 1)
+		if s[i] == 0 && rng.IntN(3) > 0 {
+			s[i] = 1 + rng.IntN(maxLen) // keep empty tensors a minority
+		}
+	}
+	return s
+}
+
+// randFactorShape returns a random shape of up to maxDims dimensions
+// holding n elements.
+func randFactorShape(rng *rand.Rand, n, maxDims int) []int {
+	if n == 0 {
+		s := randShape(rng, maxDims, 4)
+		if len(s) == 0 {
+			s = []int{0}
+		}
+		s[rng.IntN(len(s))] = 0
+		return s
+	}
+	var s []int
+	rest := n
+	for len(s) < maxDims-1 && rng.IntN(4) > 0 {
+		var divs []int
+		for d := 1; d <= rest; d++ {
+			if rest%d == 0 {
+				divs = append(divs, d)
+			}
+		}
+		d := divs[rng.IntN(len(divs))]
+		s = append(s, d)
+		rest /= d
+	}
+	s = append(s, rest)
+	rng.Shuffle(len(s), func(i, j int) { s[i], s[j] = s[j], s[i] })
+	return s
+}
+
+// randomView applies up to ops random slices, transposes and indexings.
+func randomView[T Number](rng *rand.Rand, a *Tensor[T], ops int) *Tensor[T] {
+	v := a
+	for range rng.IntN(ops + 1) {
+		var w *Tensor[T]
+		var err error
+		switch rng.IntN(3) {
+		case 0:
+			r := make([]Range, rng.IntN(v.NDim()+1))
+			for k := range r {
+				n := v.shape[k]
+				r[k] = Range{rng.IntN(2*n+3) - n - 1, rng.IntN(2*n+3) - n - 1, []int{1, 2, 3, -1, -2}[rng.IntN(5)]}
+				if rng.IntN(3) == 0 {
+					r[k] = Every(r[k].Step)
+				}
+			}
+			w, err = v.Slice(r...)
+		case 1:
+			w, err = v.Transpose(rng.Perm(v.NDim())...)
+		case 2:
+			if v.NDim() > 0 && v.Len() > 0 {
+				ax := rng.IntN(v.NDim())
+				w, err = v.Index(ax, rng.IntN(v.shape[ax]))
+			}
+		}
+		if err != nil {
+			panic(err)
+		}
+		if w != nil {
+			v = w
+		}
+	}
+	return v
+}
