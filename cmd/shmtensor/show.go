@@ -39,12 +39,66 @@ func runShow(args []string) int {
 		return c.fail(err)
 	}
 	defer seg.Close()
-	o := defaultPrintOptions
-	o.threshold = *maxElems
-	if _, err := fmt.Fprintln(stdout, formatArray(segmentArray(seg), o)); err != nil {
+	if _, err := fmt.Fprintln(stdout, showString(seg, *maxElems)); err != nil {
 		return c.fail(err)
 	}
 	return 0
+}
+
+// showString formats the contents of seg like numpy, summarised above
+// threshold elements (0: never). Numeric segments at numpy's threshold
+// print with the package's Tensor.String; bool and float16 (no Go type)
+// and other thresholds use this command's byte-level printer, which
+// follows the same rules (both are tested against numpy).
+func showString(seg *shmtensor.Segment, threshold int) string {
+	if threshold == defaultPrintOptions.threshold {
+		if s, ok := tensorString(seg); ok {
+			return s
+		}
+	}
+	o := defaultPrintOptions
+	o.threshold = threshold
+	return formatArray(segmentArray(seg), o)
+}
+
+// tensorString returns the String of a typed view of seg, if its element
+// type has a Go type.
+func tensorString(seg *shmtensor.Segment) (string, bool) {
+	switch seg.DType() {
+	case shmtensor.Int8:
+		return viewString[int8](seg)
+	case shmtensor.Int16:
+		return viewString[int16](seg)
+	case shmtensor.Int32:
+		return viewString[int32](seg)
+	case shmtensor.Int64:
+		return viewString[int64](seg)
+	case shmtensor.Uint8:
+		return viewString[uint8](seg)
+	case shmtensor.Uint16:
+		return viewString[uint16](seg)
+	case shmtensor.Uint32:
+		return viewString[uint32](seg)
+	case shmtensor.Uint64:
+		return viewString[uint64](seg)
+	case shmtensor.Float32:
+		return viewString[float32](seg)
+	case shmtensor.Float64:
+		return viewString[float64](seg)
+	case shmtensor.Complex64:
+		return viewString[complex64](seg)
+	case shmtensor.Complex128:
+		return viewString[complex128](seg)
+	}
+	return "", false
+}
+
+func viewString[T shmtensor.Number](seg *shmtensor.Segment) (string, bool) {
+	t, err := shmtensor.View[T](seg)
+	if err != nil {
+		return "", false
+	}
+	return t.String(), true
 }
 
 // segmentArray describes the data of an open segment as a rawArray.
