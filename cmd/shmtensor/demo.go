@@ -185,8 +185,14 @@ func demoParent(ctx context.Context, n int) (code int, err error) {
 	// random x (Freivalds' check), and sampled entries must equal the dot
 	// products of rows of A.
 	t0 := time.Now()
-	ma := mat.NewDense(n, n, ad)
-	mc := mat.NewDense(n, n, cres.Data())
+	ma, err := shmtensor.Dense(a)
+	if err != nil {
+		return 1, err
+	}
+	mc, err := shmtensor.Dense(cres)
+	if err != nil {
+		return 1, err
+	}
 	x := mat.NewVecDense(n, nil)
 	for i := range n {
 		x.SetVec(i, mathrand.Float64()-0.5)
@@ -295,7 +301,9 @@ func demoChild(nameA, nameC string) (childStatus, error) {
 		fmt.Fprintf(stdout, "child  %d: %s\n", st.PID, fmt.Sprintf(format, args...))
 	}
 	t0 := time.Now()
-	a, err := shmtensor.Attach[float64](nameA, shmtensor.ReadOnly())
+	// Read-write, though the child only reads A: shmtensor.Dense refuses
+	// read-only tensors, since a *mat.Dense can be written to.
+	a, err := shmtensor.Attach[float64](nameA)
 	st.Attach = time.Since(t0)
 	if err != nil {
 		return st, err
@@ -319,7 +327,7 @@ func demoChild(nameA, nameC string) (childStatus, error) {
 		}
 	}
 	st.Touch = time.Since(t0)
-	say("attached shm://%s read-only in %v: %d×%d float64; values as the parent wrote them: %v",
+	say("attached shm://%s in %v: %d×%d float64; values as the parent wrote them: %v",
 		nameA, round(st.Attach), n, n, st.ValuesOK)
 
 	t0 = time.Now()
@@ -333,8 +341,14 @@ func demoChild(nameA, nameC string) (childStatus, error) {
 		return st, fmt.Errorf("%s: want shape [%d %d], got %v", nameC, n, n, s)
 	}
 	t0 = time.Now()
-	ma := mat.NewDense(n, n, ad)
-	mc := mat.NewDense(n, n, cres.Data())
+	ma, err := shmtensor.Dense(a) // zero-copy: gonum works on the shared memory
+	if err != nil {
+		return st, err
+	}
+	mc, err := shmtensor.Dense(cres)
+	if err != nil {
+		return st, err
+	}
 	mc.Mul(ma, ma.T())
 	st.Compute = time.Since(t0)
 	say("attached shm://%s and computed C = A·Aᵀ into it with gonum in %v", nameC, round(st.Compute))
