@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -167,7 +168,7 @@ func demoParent(ctx context.Context, n int) (code int, err error) {
 		return 1, fmt.Errorf("starting the child: %w", err)
 	}
 	statusW.Close()
-	say("started child %d: %s %s %s %s", cmd.Process.Pid, exe, demoChildCmd.name, nameA, nameC)
+	say("started child %d, this program again: %s %s %s %s", cmd.Process.Pid, filepath.Base(exe), demoChildCmd.name, nameA, nameC)
 	var st childStatus
 	decErr := json.NewDecoder(statusR).Decode(&st)
 	if err := cmd.Wait(); err != nil {
