@@ -313,11 +313,22 @@ func Create[T Number](name string, shape []int, opts ...Option) (*Tensor[T], err
 	return t, nil
 }
 
+// CreateSegment is Create for an element type given at run time, such as
+// one parsed from user input, and returns the untyped segment; View gives a
+// typed tensor over it. It is also the way to create bool and float16
+// segments, which have no Go Number type: fill them through Bytes.
+func CreateSegment(name string, dt DType, shape []int, opts ...Option) (*Segment, error) {
+	return createSegment(name, dt, shape, opts)
+}
+
 func createSegment(name string, dt DType, shape []int, opts []Option) (*Segment, error) {
 	const op = "create"
 	n, err := parseName(name)
 	if err != nil {
 		return nil, &Error{Op: op, Name: name, Err: err}
+	}
+	if !dt.valid() {
+		return nil, &Error{Op: op, Name: n.name, Err: fmt.Errorf("%w: invalid element type %v", ErrDType, dt)}
 	}
 	o := buildOptions(opts)
 	if o.modeErr != nil {

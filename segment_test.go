@@ -620,3 +620,32 @@ func TestCreateInMissingDirectory(t *testing.T) {
 		t.Fatalf("Create in a missing directory: %v", err)
 	}
 }
+
+func TestCreateSegmentUntyped(t *testing.T) {
+	for _, dt := range []DType{Bool, Float16, Float64} {
+		name := uniqueName(t)
+		s, err := CreateSegment(name, dt, []int{2, 5})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.DType() != dt || len(s.Bytes()) != 10*dt.Size() {
+			t.Fatalf("%v: dtype %v, %d bytes", dt, s.DType(), len(s.Bytes()))
+		}
+		s.Bytes()[1] = 1
+		_, err = View[uint8](s)
+		if !errors.Is(err, ErrDType) {
+			t.Fatalf("View[uint8] of %v: %v", dt, err)
+		}
+		s.Close()
+		info, err := Stat(name)
+		if err != nil || info.DType != dt {
+			t.Fatalf("Stat: %+v %v", info, err)
+		}
+	}
+	if _, err := CreateSegment(uniqueName(t), Invalid, []int{1}); !errors.Is(err, ErrDType) {
+		t.Fatalf("Invalid dtype: %v", err)
+	}
+	if _, err := CreateSegment(uniqueName(t), DType(99), []int{1}); !errors.Is(err, ErrDType) {
+		t.Fatalf("DType(99): %v", err)
+	}
+}

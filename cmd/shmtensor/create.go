@@ -148,48 +148,10 @@ func parseDims(args []string) ([]int, error) {
 	return shape, nil
 }
 
-// errNoGoType is the error for creating bool and float16 segments: the
-// package creates typed tensors only, and Go has no element type for them.
-var errNoGoType = errors.New("cannot be created by the shmtensor package yet (Go has no element type for it); use numpy, or a uint8/uint16 segment for the raw bits")
-
-// createSegment creates a zeroed segment of element type dt and returns it
-// as an untyped Segment.
+// createSegment creates a zeroed segment of element type dt, bool and
+// float16 included, and returns it as an untyped Segment.
 func createSegment(name string, dt shmtensor.DType, shape []int, opts ...shmtensor.Option) (*shmtensor.Segment, error) {
-	switch dt {
-	case shmtensor.Int8:
-		return create[int8](name, shape, opts)
-	case shmtensor.Int16:
-		return create[int16](name, shape, opts)
-	case shmtensor.Int32:
-		return create[int32](name, shape, opts)
-	case shmtensor.Int64:
-		return create[int64](name, shape, opts)
-	case shmtensor.Uint8:
-		return create[uint8](name, shape, opts)
-	case shmtensor.Uint16:
-		return create[uint16](name, shape, opts)
-	case shmtensor.Uint32:
-		return create[uint32](name, shape, opts)
-	case shmtensor.Uint64:
-		return create[uint64](name, shape, opts)
-	case shmtensor.Float32:
-		return create[float32](name, shape, opts)
-	case shmtensor.Float64:
-		return create[float64](name, shape, opts)
-	case shmtensor.Complex64:
-		return create[complex64](name, shape, opts)
-	case shmtensor.Complex128:
-		return create[complex128](name, shape, opts)
-	}
-	return nil, fmt.Errorf("%s segments %w", dt, errNoGoType)
-}
-
-func create[T shmtensor.Number](name string, shape []int, opts []shmtensor.Option) (*shmtensor.Segment, error) {
-	t, err := shmtensor.Create[T](name, shape, opts...)
-	if err != nil {
-		return nil, err
-	}
-	return t.Segment(), nil
+	return shmtensor.CreateSegment(name, dt, shape, opts...)
 }
 
 func runRm(args []string) int {

@@ -32,7 +32,7 @@
 //	    --mode sets the permission bits exactly (octal), --lazy does not
 //	    reserve the pages up front, --sharedarray writes Python
 //	    SharedArray's layout instead of .npy. bool and float16 segments
-//	    cannot be created yet (Go has no element type for them).
+//	    can be created too, for numpy to fill.
 //
 //	rm NAME...
 //	    Deletes segments. Anything that is not a tensor segment is

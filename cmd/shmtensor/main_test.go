@@ -293,7 +293,6 @@ func TestBadInput(t *testing.T) {
 		{2, []string{"create"}, "missing NAME and DTYPE"},
 		{2, []string{"create", name}, "missing DTYPE"},
 		{2, []string{"create", "--mode", "999", name, "int8", "1"}, "octal"},
-		{1, []string{"create", name, "bool", "3"}, "bool segments cannot be created"},
 		{1, []string{"create", "a/b", "int8", "3"}, "invalid segment name"},
 		{2, []string{"info"}, "missing NAME"},
 		{2, []string{"info", "a", "b"}, "one NAME at a time"},
@@ -508,6 +507,26 @@ print(a.dtype == b.dtype and a.shape == b.shape and bool((a == b).all()))
 `, file)
 		if out != "True\n" {
 			t.Errorf("numpy read back %s: %q", c.expr, out)
+		}
+	}
+}
+
+// TestCreateBoolAndFloat16: types without a Go Number are created too.
+func TestCreateBoolAndFloat16(t *testing.T) {
+	for _, dt := range []string{"bool", "float16", "<f2", "?"} {
+		name := uniqueName(t)
+		want(t, 0, "create", name, dt, "2", "3")
+		r := want(t, 0, "info", "--json", name)
+		var info jsonInfo
+		if err := json.Unmarshal([]byte(r.stdout), &info); err != nil {
+			t.Fatal(err)
+		}
+		wantDT := map[string]string{"bool": "bool", "?": "bool", "float16": "float16", "<f2": "float16"}[dt]
+		if info.DType != wantDT || !slices.Equal(info.Shape, []int{2, 3}) {
+			t.Errorf("create %s: info %+v", dt, info)
+		}
+		if r := want(t, 0, "show", name); !strings.Contains(r.stdout, "[[") {
+			t.Errorf("show %s: %q", dt, r.stdout)
 		}
 	}
 }
