@@ -75,6 +75,7 @@ func benchResident() []row {
 	for _, c := range []struct{ c, base string }{
 		{caseSumHeap, caseSumHeap}, {caseSumData, caseSumHeap}, {caseSumAt, caseSumHeap},
 		{caseFSumHeap, caseSumHeap}, {caseFSumData, caseFSumHeap}, {caseCopy, caseSumHeap},
+		{caseSumValues, caseSumHeap},
 	} {
 		r := newRow("resident", c.c, sz, res[c.c], c.base, res[c.base])
 		r.Extra = fmtRate(sz.Bytes, r.S.Med)

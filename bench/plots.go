@@ -75,7 +75,10 @@ func linePlot(title, ylabel, path string, sizes []size, ss []series) error {
 			}
 		}
 	}
-	if !math.IsInf(minX, 0) {
+	if math.IsInf(minX, 0) {
+		return nil // a partial run (-only) measured nothing to plot here
+	}
+	{
 		// Room at the sides for the labels and above the data for the legend.
 		p.X.Min, p.X.Max = minX/2, maxX*2
 		p.Y.Min, p.Y.Max = minY/1.5, maxY*math.Pow(maxY/minY, 0.4)*1.5
