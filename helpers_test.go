@@ -5,11 +5,10 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
+
+	"github.com/shmtensor/shmtensor/internal/numpytest"
 )
 
 // uniqueName returns a shm name no other test or program uses (pid plus a
@@ -29,65 +28,14 @@ func tempFileName(t testing.TB, base string) string {
 	return "file://" + filepath.Join(t.TempDir(), base)
 }
 
-var (
-	pythonOnce sync.Once
-	pythonPath string
-	pythonErr  string
-)
-
-// needNumpy returns a Python interpreter that can import numpy. Without one
-// the test is skipped with a message, except under CI=true, where the
-// missing dependency is a failure: CI installs python3-numpy.
-func needNumpy(t testing.TB) string {
-	t.Helper()
-	pythonOnce.Do(func() {
-		var cands []string
-		if p := os.Getenv("SHMTENSOR_PYTHON"); p != "" {
-			cands = append(cands, p)
-		}
-		cands = append(cands, "/usr/bin/python3", "python3")
-		var tried []string
-		for _, c := range cands {
-			out, err := exec.Command(c, "-c", "import numpy; print(numpy.__version__)").CombinedOutput()
-			if err == nil {
-				pythonPath = c
-				return
-			}
-			tried = append(tried, fmt.Sprintf("%s: %v %s", c, err, strings.TrimSpace(lastLine(string(out)))))
-		}
-		pythonErr = strings.Join(tried, "; ")
-	})
-	if pythonPath == "" {
-		msg := "numpy is not available (install python3-numpy or set SHMTENSOR_PYTHON): " + pythonErr
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return pythonPath
-}
-
-func lastLine(s string) string {
-	s = strings.TrimSpace(s)
-	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
-		return s[i+1:]
-	}
-	return s
-}
+// needNumpy returns a Python interpreter that can import numpy, skipping
+// the test without one (failing it under CI=true).
+func needNumpy(t testing.TB) string { return numpytest.Need(t) }
 
 // runPython runs script with numpy available and returns its standard
 // output; the test fails with the script's standard error if it fails.
 func runPython(t testing.TB, script string, args ...string) string {
-	t.Helper()
-	py := needNumpy(t)
-	cmd := exec.Command(py, append([]string{"-c", script}, args...)...)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("python failed: %v\n%s", err, stderr.String())
-	}
-	return string(out)
+	return numpytest.Run(t, script, args...)
 }
 
 // removeShm unlinks /dev/shm/name, whatever it holds.

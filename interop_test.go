@@ -159,24 +159,10 @@ save("big.npy", np.arange(4, dtype=">f8"))
 	}
 }
 
-// fixtureDir returns ../shared/fixtures/sharedarray, skipping (failing in
-// CI) when it is missing.
-func fixtureDir(t *testing.T) string {
-	t.Helper()
-	dir := filepath.Join("..", "shared", "fixtures", "sharedarray")
-	if _, err := os.Stat(dir); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("fixtures missing: %v", err)
-		}
-		t.Skipf("fixtures missing: %v", err)
-	}
-	return dir
-}
-
 // TestSharedArrayFixtures attaches every segment Python's SharedArray wrote
 // and checks Go writes byte-identical ones.
 func TestSharedArrayFixtures(t *testing.T) {
-	dir := fixtureDir(t)
+	dir := needSAFixtures(t)
 	entries, _ := filepath.Glob(filepath.Join(dir, "*.sa"))
 	if len(entries) != 7 {
 		t.Fatalf("found %d fixtures, want 7", len(entries))

@@ -10,6 +10,8 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+
+	"github.com/shmtensor/shmtensor/internal/numpytest"
 )
 
 const (
@@ -94,30 +96,15 @@ type python struct {
 }
 
 // findPython returns an interpreter that imports numpy, or why there is
-// none.
+// none: the -python flag if given, else what the tests use.
 func findPython() (string, error) {
-	var cands []string
 	if *pyFlag != "" {
-		cands = []string{*pyFlag}
-	} else {
-		if p := os.Getenv("SHMTENSOR_PYTHON"); p != "" {
-			cands = append(cands, p)
+		if out, err := exec.Command(*pyFlag, "-c", "import numpy").CombinedOutput(); err != nil {
+			return "", fmt.Errorf("%s: %v %s", *pyFlag, err, strings.TrimSpace(string(out)))
 		}
-		cands = append(cands, "/usr/bin/python3", "python3")
+		return *pyFlag, nil
 	}
-	var tried []string
-	for _, c := range cands {
-		out, err := exec.Command(c, "-c", "import numpy").CombinedOutput()
-		if err == nil {
-			return c, nil
-		}
-		msg := strings.TrimSpace(string(out))
-		if i := strings.LastIndexByte(msg, '\n'); i >= 0 {
-			msg = msg[i+1:]
-		}
-		tried = append(tried, fmt.Sprintf("%s: %v %s", c, err, msg))
-	}
-	return "", fmt.Errorf("%s", strings.Join(tried, "; "))
+	return numpytest.Find()
 }
 
 // startPython starts the server and records the versions in e.

@@ -21,6 +21,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shmtensor/shmtensor/internal/numpytest"
+
 	"github.com/shmtensor/shmtensor"
 )
 
@@ -644,43 +646,9 @@ func TestProgressLine(t *testing.T) {
 	}
 }
 
-var (
-	pythonOnce sync.Once
-	pythonPath string
-	pythonErr  string
-)
-
-// needNumpy returns a Python interpreter that can import numpy. Without one
-// the test is skipped, except under CI=true, where it fails. (A copy of the
-// root package's test helper, which this package cannot import.)
-func needNumpy(t *testing.T) string {
-	t.Helper()
-	pythonOnce.Do(func() {
-		var cands []string
-		if p := os.Getenv("SHMTENSOR_PYTHON"); p != "" {
-			cands = append(cands, p)
-		}
-		cands = append(cands, "/usr/bin/python3", "python3")
-		var tried []string
-		for _, c := range cands {
-			out, err := exec.Command(c, "-c", "import numpy").CombinedOutput()
-			if err == nil {
-				pythonPath = c
-				return
-			}
-			tried = append(tried, fmt.Sprintf("%s: %v %s", c, err, strings.TrimSpace(string(out))))
-		}
-		pythonErr = strings.Join(tried, "; ")
-	})
-	if pythonPath == "" {
-		msg := "numpy is not available (install python3-numpy or set SHMTENSOR_PYTHON): " + pythonErr
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return pythonPath
-}
+// needNumpy returns a Python interpreter with numpy, skipping the test
+// without one (failing it under CI=true).
+func needNumpy(t *testing.T) string { return numpytest.Need(t) }
 
 func pyRun(t *testing.T, py, script string, args ...string) string {
 	t.Helper()
