@@ -28,6 +28,23 @@
 // order), and segments in the layout of Python's SharedArray 3.x, which
 // Create also writes when given SharedArrayLayout().
 //
+// # Tensors and views
+//
+// A Tensor[T] has a shape and strides (in elements) over shared memory or,
+// for New and FromSlice, the Go heap. Reshape, Slice, Index and Transpose
+// return views that share memory, with numpy's rules: Slice takes Python
+// slice semantics (see Range), and Reshape returns a view wherever numpy
+// would, failing with ErrNotContiguous only where a copy is unavoidable.
+// Clone, CopyFrom (any strides, overlapping views handled) and Fill copy
+// and set; All and Values iterate in C order; String prints like numpy.
+//
+// # gonum
+//
+// Dense, VecDense, CDense, General32 and General64 give gonum the tensor's
+// own memory, without a copy: a product computed with (*mat.Dense).Mul into
+// Dense(t) lands in shared memory, visible to every attached process.
+// FromMatrix copies any mat.Matrix into a new shared tensor.
+//
 // # Safety
 //
 // Create is exclusive and atomic: other processes see no name or a complete
@@ -44,6 +61,11 @@
 // with a message naming ErrClosed instead of faulting. A ReadOnly tensor's
 // write methods panic with ErrReadOnly.
 //
+// One thing no library can check: shared memory is shared. If another
+// process truncates a segment's file while it is mapped, touching the lost
+// pages raises SIGBUS, as it does for numpy and SharedArray. Processes that
+// share a segment must agree not to resize it; shmtensor never does.
+//
 // # Errors
 //
 // Errors are *Error values that read like "shmtensor: attach shm://x:
@@ -58,5 +80,8 @@
 // uses shm_open through its raw system call (no cgo), but is not tested
 // there; List returns ErrNotSupported because those systems cannot enumerate
 // shared memory, and Create cannot reserve pages (it checks free space
-// instead, where the system reports it).
+// instead, where the system reports it). On FreeBSD the shm_open system call
+// number in x/sys/unix is the one kept for FreeBSD 12 compatibility, which
+// GENERIC kernels include (COMPAT_FREEBSD12); without it shm:// names fail
+// with ENOSYS and file:// names still work.
 package shmtensor

@@ -35,6 +35,9 @@ func shmOpen(name string, flags int, mode uint32) (int, error) {
 	// O_CLOEXEC; others give EINVAL on FreeBSD.
 	flags &= unix.O_ACCMODE | unix.O_CREAT | unix.O_EXCL
 	r, _, errno := unix.Syscall(unix.SYS_SHM_OPEN, uintptr(unsafe.Pointer(p)), uintptr(flags), uintptr(mode))
+	if errno == unix.ENOSYS {
+		return -1, fmt.Errorf("shm_open system call %d not available (FreeBSD kernel without COMPAT_FREEBSD12?); use file:// names: %w", unix.SYS_SHM_OPEN, errno)
+	}
 	if errno != 0 {
 		return -1, errno
 	}
