@@ -370,7 +370,10 @@ func createSegment(name string, dt DType, shape []int, opts []Option) (*Segment,
 		return nil, &Error{Op: op, Name: n.name, Err: fmt.Errorf("%w: segment of %d bytes cannot be mapped", ErrShape, size)}
 	}
 
-	c, err := newCreator(n, o.mode)
+	// Only a reserved create checks the name first: it is about to spend
+	// time reserving pages, while a lazy one loses little and linkat
+	// reports a taken name anyway.
+	c, err := newCreator(n, o.mode, !o.lazy)
 	if err != nil {
 		return nil, &Error{Op: op, Name: n.name, Err: createErrno(err, n)}
 	}

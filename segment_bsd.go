@@ -93,7 +93,7 @@ type shmCreator struct {
 	name string
 }
 
-func newCreator(n segName, mode uint32) (creator, error) {
+func newCreator(n segName, mode uint32, _ bool) (creator, error) {
 	if !n.shm {
 		return newTempCreator(n.path, mode)
 	}

@@ -57,13 +57,15 @@ type tmpfileCreator struct {
 	final string
 }
 
-func newCreator(n segName, mode uint32) (creator, error) {
+func newCreator(n segName, mode uint32, checkFirst bool) (creator, error) {
 	final := pathOf(n)
 	// Fail early, before reserving pages, when the name is taken; the link
-	// below is what makes creation exclusive.
-	var st unix.Stat_t
-	if err := unix.Lstat(final, &st); err == nil {
-		return nil, syscall.EEXIST
+	// in publish is what makes creation exclusive.
+	if checkFirst {
+		var st unix.Stat_t
+		if err := unix.Lstat(final, &st); err == nil {
+			return nil, syscall.EEXIST
+		}
 	}
 	dir := filepath.Dir(final)
 	fd, err := unix.Open(dir, unix.O_TMPFILE|unix.O_RDWR|unix.O_CLOEXEC, 0o600)

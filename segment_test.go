@@ -205,6 +205,13 @@ func TestCreateIsExclusive(t *testing.T) {
 	if _, err := Create[uint8](foreign, []int{1}); !errors.Is(err, ErrExist) {
 		t.Fatalf("Create over a foreign file: %v", err)
 	}
+	// Lazy creates skip the early check; the link still refuses.
+	if _, err := Create[uint8](foreign, []int{1}, Lazy()); !errors.Is(err, ErrExist) {
+		t.Fatalf("lazy Create over a foreign file: %v", err)
+	}
+	if _, err := Create[uint8](name, []int{20}, Lazy(), SharedArrayLayout()); !errors.Is(err, ErrExist) {
+		t.Fatalf("lazy Create over a segment: %v", err)
+	}
 	if b, _ := os.ReadFile(path); string(b) != "precious" {
 		t.Fatalf("foreign file changed to %q", b)
 	}
