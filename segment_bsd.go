@@ -4,6 +4,7 @@ package shmtensor
 
 import (
 	"fmt"
+	"runtime"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -35,6 +36,7 @@ func shmOpen(name string, flags int, mode uint32) (int, error) {
 	// O_CLOEXEC; others give EINVAL on FreeBSD.
 	flags &= unix.O_ACCMODE | unix.O_CREAT | unix.O_EXCL
 	r, _, errno := unix.Syscall(unix.SYS_SHM_OPEN, uintptr(unsafe.Pointer(p)), uintptr(flags), uintptr(mode))
+	runtime.KeepAlive(p)
 	if errno == unix.ENOSYS {
 		return -1, fmt.Errorf("shm_open system call %d not available (FreeBSD kernel without COMPAT_FREEBSD12?); use file:// names: %w", unix.SYS_SHM_OPEN, errno)
 	}
@@ -50,7 +52,9 @@ func shmUnlink(name string) error {
 	if err != nil {
 		return err
 	}
-	if _, _, errno := unix.Syscall(unix.SYS_SHM_UNLINK, uintptr(unsafe.Pointer(p)), 0, 0); errno != 0 {
+	_, _, errno := unix.Syscall(unix.SYS_SHM_UNLINK, uintptr(unsafe.Pointer(p)), 0, 0)
+	runtime.KeepAlive(p)
+	if errno != 0 {
 		return errno
 	}
 	return nil
