@@ -384,6 +384,20 @@ func createSegment(name string, dt DType, shape []int, opts []Option) (*Segment,
 	if err := reserve(c.descriptor(), size, o.lazy); err != nil {
 		return fail(err)
 	}
+	if shmSizeRounded && n.shm {
+		// macOS rounds shm objects up to whole pages; the SharedArray
+		// trailer must end the object, where readers look for it.
+		var st unix.Stat_t
+		if err := unix.Fstat(c.descriptor(), &st); err != nil {
+			return fail(err)
+		}
+		if st.Size > size {
+			if o.layout == SharedArray {
+				hdrAt += st.Size - size
+			}
+			size = st.Size
+		}
+	}
 	mem, err := unix.Mmap(c.descriptor(), 0, int(size), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
 	if err != nil {
 		return fail(fmt.Errorf("mmap %d bytes: %w", size, err))
@@ -583,7 +597,9 @@ func openExisting(n segName, write bool) (openFile, error) {
 		unix.Close(fd)
 		return openFile{}, err
 	}
-	if uint32(f.st.Mode)&unix.S_IFMT != unix.S_IFREG {
+	// Regular files only. shm_open can return nothing else, and macOS
+	// reports no file type for shm objects at all.
+	if ft := uint32(f.st.Mode) & unix.S_IFMT; ft != unix.S_IFREG && !(n.shm && shmNoFileType && ft == 0) {
 		unix.Close(fd)
 		return openFile{}, fmt.Errorf("%w: %s", ErrNotTensor, fileKind(uint32(f.st.Mode)))
 	}

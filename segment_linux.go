@@ -19,6 +19,13 @@ const shmDir = "/dev/shm"
 // shmDirHint names where shm objects live, for error messages.
 const shmDirHint = shmDir
 
+// shm objects are tmpfs files here: their size is what ftruncate set and
+// fstat reports S_IFREG.
+const (
+	shmSizeRounded = false
+	shmNoFileType  = false
+)
+
 // maxShmName is NAME_MAX.
 const maxShmName = 255
 
