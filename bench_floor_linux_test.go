@@ -14,12 +14,7 @@ import (
 func BenchmarkFloorAttach(b *testing.B) {
 	for _, s := range sizesAll {
 		b.Run(s.name, func(b *testing.B) {
-			name := benchName(b)
-			t, err := Create[float64](name, s.shape(), Lazy())
-			if err != nil {
-				b.Fatal(err)
-			}
-			t.Close()
+			name := existingSegment(b, s)
 			path := shmDir + "/" + name
 			b.SetBytes(s.bytes)
 			b.ReportAllocs()

@@ -2,8 +2,6 @@ package shmtensor
 
 import (
 	"fmt"
-	"os"
-	"sync/atomic"
 	"testing"
 )
 
@@ -300,14 +298,16 @@ var (
 // shapeOf is the 1-D float64 shape holding s's bytes.
 func (s benchSize) shape() []int { return []int{int(s.bytes / 8)} }
 
-var benchSeq atomic.Int64
-
-// benchName returns a fresh shm name and removes it when the benchmark
-// ends; iterations that create and delete use it once each.
-func benchName(b *testing.B) string {
+// existingSegment creates a lazy float64 segment of s's size for the
+// attach benchmarks and returns its name; it is removed when b ends.
+func existingSegment(b *testing.B, s benchSize) string {
 	b.Helper()
-	name := fmt.Sprintf("shmtensor-bench-%d-%d", os.Getpid(), benchSeq.Add(1))
-	b.Cleanup(func() { removeShm(name) })
+	name := uniqueName(b)
+	t, err := Create[float64](name, s.shape(), Lazy())
+	if err != nil {
+		b.Fatal(err)
+	}
+	t.Close()
 	return name
 }
 
@@ -317,7 +317,7 @@ func benchName(b *testing.B) string {
 func createBench(b *testing.B, sizes []benchSize, opts ...Option) {
 	for _, s := range sizes {
 		b.Run(s.name, func(b *testing.B) {
-			name := benchName(b)
+			name := uniqueName(b)
 			shape := s.shape()
 			b.SetBytes(s.bytes)
 			b.ReportAllocs()
@@ -347,12 +347,7 @@ func BenchmarkCreateLazy(b *testing.B) { createBench(b, sizesAll, Lazy()) }
 func BenchmarkAttach(b *testing.B) {
 	for _, s := range sizesAll {
 		b.Run(s.name, func(b *testing.B) {
-			name := benchName(b)
-			t, err := Create[float64](name, s.shape(), Lazy())
-			if err != nil {
-				b.Fatal(err)
-			}
-			t.Close()
+			name := existingSegment(b, s)
 			b.SetBytes(s.bytes)
 			b.ReportAllocs()
 			for b.Loop() {
@@ -368,7 +363,7 @@ func BenchmarkAttach(b *testing.B) {
 
 // BenchmarkStat reads the header of a 1 MiB segment without mapping it.
 func BenchmarkStat(b *testing.B) {
-	name := benchName(b)
+	name := uniqueName(b)
 	t, err := Create[float64](name, []int{1 << 17}, Lazy())
 	if err != nil {
 		b.Fatal(err)
@@ -387,7 +382,7 @@ func BenchmarkStat(b *testing.B) {
 func BenchmarkList(b *testing.B) {
 	b.Run("100segments", func(b *testing.B) {
 		for range 100 {
-			t, err := Create[float64](benchName(b), []int{16}, Lazy())
+			t, err := Create[float64](uniqueName(b), []int{16}, Lazy())
 			if err != nil {
 				b.Fatal(err)
 			}

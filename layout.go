@@ -283,3 +283,16 @@ func coalesce(shape []int, strides ...[]int) (nd int, cshape [MaxDims]int, cstri
 	}
 	return nd, cshape, cstrides
 }
+
+// FormatShape formats shape as numpy prints one, a Python tuple: "()",
+// "(5,)", "(3, 4)".
+func FormatShape(shape []int) string { return pyTuple(shape) }
+
+// layoutStrides returns the element strides of data stored contiguously in
+// C order, or in Fortran order when fortran is set.
+func layoutStrides(shape []int, fortran bool) []int {
+	if fortran {
+		return fStrides(shape)
+	}
+	return cStrides(shape)
+}

@@ -433,3 +433,26 @@ func randomView[T Number](rng *rand.Rand, a *Tensor[T], ops int) *Tensor[T] {
 	}
 	return v
 }
+
+func TestFormatShapeAndLayoutStrides(t *testing.T) {
+	for _, tt := range []struct {
+		shape      []int
+		text       string
+		c, fortran []int
+	}{
+		{[]int{}, "()", []int{}, []int{}},
+		{[]int{5}, "(5,)", []int{1}, []int{1}},
+		{[]int{3, 4}, "(3, 4)", []int{4, 1}, []int{1, 3}},
+		{[]int{2, 0, 3}, "(2, 0, 3)", []int{3, 3, 1}, []int{1, 2, 2}},
+	} {
+		if got := FormatShape(tt.shape); got != tt.text {
+			t.Errorf("FormatShape(%v) = %q, want %q", tt.shape, got, tt.text)
+		}
+		if got := (Info{Shape: tt.shape}).Strides(); !slices.Equal(got, tt.c) {
+			t.Errorf("C strides of %v = %v, want %v", tt.shape, got, tt.c)
+		}
+		if got := (Info{Shape: tt.shape, Fortran: true}).Strides(); !slices.Equal(got, tt.fortran) {
+			t.Errorf("Fortran strides of %v = %v, want %v", tt.shape, got, tt.fortran)
+		}
+	}
+}

@@ -179,6 +179,10 @@ type Info struct {
 	UID, GID   uint32    // owner
 }
 
+// Strides returns the strides, in elements, of the segment's data as
+// stored (see Segment.Strides).
+func (in Info) Strides() []int { return layoutStrides(in.Shape, in.Fortran) }
+
 // Segment is a mapped shared-memory object or file holding one tensor. It is
 // untyped: View gives a typed Tensor over it. A Segment stays mapped until
 // Close; nothing is ever unmapped or unlinked implicitly.
@@ -206,6 +210,11 @@ func (s *Segment) Layout() Layout { return s.hdr.layout }
 
 // Fortran reports whether the data is stored in column-major order.
 func (s *Segment) Fortran() bool { return s.hdr.fortran }
+
+// Strides returns the strides, in elements, of the data as stored: C order,
+// or column-major for a Fortran-order segment. Multiply by DType().Size()
+// for numpy's byte strides.
+func (s *Segment) Strides() []int { return layoutStrides(s.hdr.shape, s.hdr.fortran) }
 
 // ReadOnly reports whether the segment is mapped without write permission.
 func (s *Segment) ReadOnly() bool { return s.readOnly }
@@ -536,10 +545,7 @@ func viewAs[T Number](s *Segment, op string) (*Tensor[T], error) {
 		data = unsafe.Slice((*T)(p), n)
 	}
 	shape := slices.Clone(s.hdr.shape)
-	strides := cStrides(shape)
-	if s.hdr.fortran {
-		strides = fStrides(shape)
-	}
+	strides := layoutStrides(shape, s.hdr.fortran)
 	return newTensor(data, 0, shape, strides, s, s.readOnly), nil
 }
 

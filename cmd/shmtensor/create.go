@@ -109,7 +109,7 @@ func runCreate(args []string) int {
 		return c.fail(err)
 	}
 	defer seg.Close()
-	fmt.Fprintf(stdout, "created %s %s %s (%s)\n", seg.Name(), dt, formatShape(shape), shmtensor.FormatBytes(int64(seg.Size())))
+	fmt.Fprintf(stdout, "created %s %s %s (%s)\n", seg.Name(), dt, shmtensor.FormatShape(shape), shmtensor.FormatBytes(int64(seg.Size())))
 	return 0
 }
 

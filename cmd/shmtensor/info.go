@@ -77,7 +77,7 @@ func runList(args []string) int {
 	fmt.Fprintln(tw, "NAME\tDTYPE\tSHAPE\tSIZE\tLAYOUT\tMODE\tOWNER\tMODIFIED")
 	for _, in := range infos {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
-			strings.TrimPrefix(in.Name, "shm://"), in.DType, formatShape(in.Shape),
+			strings.TrimPrefix(in.Name, "shm://"), in.DType, shmtensor.FormatShape(in.Shape),
 			shmtensor.FormatBytes(in.Size), layoutString(in), formatMode(in),
 			userName(in.UID), in.ModTime.Local().Format(time.DateTime))
 	}
@@ -117,12 +117,12 @@ func runInfo(args []string) int {
 	for _, d := range in.Shape {
 		n *= d
 	}
-	row("shape", "%s, %d elements", formatShape(in.Shape), n)
+	row("shape", "%s, %d elements", shmtensor.FormatShape(in.Shape), n)
 	row("size", "%s (%d bytes)", shmtensor.FormatBytes(in.Size), in.Size)
 	row("layout", "%s", layoutString(in))
 	row("order", "%s", order(in.Fortran))
 	row("data offset", "%d", in.DataOffset)
-	row("strides", "%s elements, %s bytes", formatShape(rec.Strides), formatShape(rec.ByteStrides))
+	row("strides", "%s elements, %s bytes", shmtensor.FormatShape(rec.Strides), shmtensor.FormatShape(rec.ByteStrides))
 	row("mode", "%s (%s)", formatMode(in), in.Mode)
 	row("owner", "%s (uid %d), group %s (gid %d)", rec.Owner, in.UID, rec.Group, in.GID)
 	row("modified", "%s", in.ModTime.Local().Format(time.RFC3339))
@@ -155,7 +155,7 @@ type jsonInfo struct {
 }
 
 func makeJSONInfo(in shmtensor.Info) jsonInfo {
-	strides := elemStrides(in.Shape, in.Fortran)
+	strides := in.Strides()
 	byteStrides := make([]int, len(strides))
 	for i, s := range strides {
 		byteStrides[i] = s * in.DType.Size()
@@ -190,43 +190,6 @@ func writeJSON(c *command, v any) int {
 		return c.fail(err)
 	}
 	return 0
-}
-
-// elemStrides returns the strides in elements of a contiguous array of
-// shape in C or Fortran order, as numpy computes them (axes of length 0 or
-// 1 count as 1).
-func elemStrides(shape []int, fortran bool) []int {
-	s := make([]int, len(shape))
-	acc := 1
-	if fortran {
-		for i := range shape {
-			s[i] = acc
-			acc *= max(shape[i], 1)
-		}
-		return s
-	}
-	for i := len(shape) - 1; i >= 0; i-- {
-		s[i] = acc
-		acc *= max(shape[i], 1)
-	}
-	return s
-}
-
-// formatShape formats like a Python tuple: (), (5,), (3, 4).
-func formatShape(shape []int) string {
-	var b strings.Builder
-	b.WriteByte('(')
-	for i, d := range shape {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(strconv.Itoa(d))
-	}
-	if len(shape) == 1 {
-		b.WriteByte(',')
-	}
-	b.WriteByte(')')
-	return b.String()
 }
 
 func formatMode(in shmtensor.Info) string { return fmt.Sprintf("%04o", uint32(in.Mode.Perm())) }

@@ -628,7 +628,7 @@ func TestNPYHeader(t *testing.T) {
 		if len(h)%64 != 0 || h[len(h)-1] != '\n' || int(h[8])|int(h[9])<<8 != len(h)-10 {
 			t.Errorf("header for %v: %q", shape, h)
 		}
-		if !strings.Contains(string(h), "'shape': "+formatShape(shape)+", }") {
+		if !strings.Contains(string(h), "'shape': "+shmtensor.FormatShape(shape)+", }") {
 			t.Errorf("header for %v: %q", shape, h)
 		}
 	}

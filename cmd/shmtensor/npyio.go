@@ -87,7 +87,7 @@ func runImport(args []string) int {
 	defer stop()
 	p := newProgress("import", int64(len(src.Bytes())))
 	if src.Fortran() && len(src.Shape()) > 1 {
-		err = transposeCopy(ctx, dst.Bytes(), src.Bytes(), src.Shape(), src.DType().Size(), p)
+		err = transposeCopy(ctx, dst.Bytes(), src.Bytes(), src.Shape(), src.Strides(), src.DType().Size(), p)
 	} else {
 		err = chunkedCopy(ctx, dst.Bytes(), src.Bytes(), p)
 	}
@@ -104,7 +104,7 @@ func runImport(args []string) int {
 		how = ", Fortran order converted to C order"
 	}
 	fmt.Fprintf(stdout, "imported %s into %s: %s %s (%s%s)\n", path, dst.Name(), src.DType(),
-		formatShape(src.Shape()), shmtensor.FormatBytes(int64(len(src.Bytes()))), how)
+		shmtensor.FormatShape(src.Shape()), shmtensor.FormatBytes(int64(len(src.Bytes()))), how)
 	return 0
 }
 
@@ -124,10 +124,11 @@ func chunkedCopy(ctx context.Context, dst, src []byte, p *progress) error {
 	return nil
 }
 
-// transposeCopy copies the Fortran-order array src of the given shape and
-// element size into dst in C order, element by element: dst is written in
-// order while the position in src follows the Fortran strides.
-func transposeCopy(ctx context.Context, dst, src []byte, shape []int, size int, p *progress) error {
+// transposeCopy copies the Fortran-order array src of the given shape,
+// element strides and element size into dst in C order, element by
+// element: dst is written in order while the position in src follows the
+// Fortran strides.
+func transposeCopy(ctx context.Context, dst, src []byte, shape, fs []int, size int, p *progress) error {
 	n := 1
 	for _, d := range shape {
 		n *= d
@@ -135,7 +136,6 @@ func transposeCopy(ctx context.Context, dst, src []byte, shape []int, size int, 
 	if n == 0 {
 		return nil
 	}
-	fs := elemStrides(shape, true)
 	idx := make([]int, len(shape))
 	s := 0 // element offset in src of idx
 	last := len(shape) - 1
@@ -219,7 +219,7 @@ func runExport(args []string) int {
 		return c.fail(fmt.Errorf("writing %s: %w (nothing written)", path, err))
 	}
 	fmt.Fprintf(stdout, "exported %s to %s: %s %s (%s)\n", seg.Name(), path, seg.DType(),
-		formatShape(seg.Shape()), shmtensor.FormatBytes(int64(len(hdr)+len(data))))
+		shmtensor.FormatShape(seg.Shape()), shmtensor.FormatBytes(int64(len(hdr)+len(data))))
 	return 0
 }
 
@@ -252,7 +252,7 @@ func npyHeader(dt shmtensor.DType, shape []int, fortran bool) ([]byte, error) {
 	if fortran {
 		order = "True"
 	}
-	dict := fmt.Sprintf("{'descr': '%s', 'fortran_order': %s, 'shape': %s, }", dt.Descr(), order, formatShape(shape))
+	dict := fmt.Sprintf("{'descr': '%s', 'fortran_order': %s, 'shape': %s, }", dt.Descr(), order, shmtensor.FormatShape(shape))
 	const pre = 10 // magic (6), version (2), header length (2)
 	total := (pre + len(dict) + 1 + 63) / 64 * 64
 	hlen := total - pre

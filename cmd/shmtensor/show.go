@@ -105,7 +105,7 @@ func viewString[T shmtensor.Number](seg *shmtensor.Segment) (string, bool) {
 func segmentArray(seg *shmtensor.Segment) rawArray {
 	dt := seg.DType()
 	shape := seg.Shape()
-	strides := elemStrides(shape, seg.Fortran())
+	strides := seg.Strides()
 	for i := range strides {
 		strides[i] *= dt.Size()
 	}
