@@ -58,7 +58,7 @@ type printSpec struct {
 }
 
 func (t *Tensor[T]) format(p printSpec) string {
-	if t.closed.Load() {
+	if t.isClosed() {
 		return "<closed tensor>"
 	}
 	nd := len(t.shape)

@@ -59,7 +59,7 @@ func matrixLayout[T Number](op string, t *Tensor[T]) (rows, cols, stride int, da
 // of nd dimensions, none of them empty.
 func gonumUsable[T Number](op string, t *Tensor[T], nd int) error {
 	switch {
-	case t.closed.Load():
+	case t.isClosed():
 		return &Error{Op: op, Err: ErrClosed}
 	case len(t.shape) != nd:
 		return &Error{Op: op, Err: fmt.Errorf("%w: need %d dimensions, tensor has shape %v", ErrShape, nd, t.shape)}

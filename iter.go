@@ -144,7 +144,7 @@ func (t *Tensor[T]) All() iter.Seq2[[]int, T] {
 				if !yield(idx, t.data[q]) {
 					return
 				}
-				if closed.Load() {
+				if *closed {
 					panicErr("all", ErrClosed)
 				}
 				q += step

@@ -194,6 +194,11 @@ type Segment struct {
 
 	mu     sync.Mutex // serialises Close with Msync, Mlock and Munlock
 	closed atomic.Bool
+
+	// unmapped mirrors closed for the segment's tensors, which read it on
+	// every access. A plain bool is enough, since Close must not race with
+	// their use, and it keeps At within the inlining budget.
+	unmapped bool
 }
 
 // Name returns the segment's name with its scheme.
@@ -289,6 +294,7 @@ func (s *Segment) Close() error {
 	if s.closed.Swap(true) {
 		return nil
 	}
+	s.unmapped = true
 	mem := s.mem
 	if mem == nil {
 		return nil

@@ -428,6 +428,7 @@ func TestClose(t *testing.T) {
 		t.Fatalf("second Close: %v", err)
 	}
 	mustPanic(t, ErrClosed, func() { a.At(0) })
+	mustPanic(t, ErrClosed, func() { a.At(0, 0) }) // closed wins over a wrong count
 	mustPanic(t, ErrClosed, func() { a.Set(1, 0) })
 	mustPanic(t, ErrClosed, func() { a.Data() })
 	if err := seg.Msync(MSSync); !errors.Is(err, ErrClosed) {

@@ -5,7 +5,7 @@ import (
 	"math"
 	"math/bits"
 	"slices"
-	"sync/atomic"
+	"unsafe"
 )
 
 // Tensor is an N-dimensional array of T with a shape and strides (in
@@ -22,11 +22,15 @@ type Tensor[T Number] struct {
 	strides []int // in elements; may be negative or zero
 	seg     *Segment
 	ro      bool
-	closed  *atomic.Bool // &seg.closed, or a flag that stays false for heap tensors
+	closed  *bool // &seg.unmapped, or a flag that stays false for heap tensors
+
+	// base (&data[off], nil when empty) and str (&strides[0]) let At skip
+	// the bounds checks that the invariants above already guarantee.
+	base, str unsafe.Pointer
 }
 
 // neverClosed is the closed flag of heap tensors: it stays false.
-var neverClosed atomic.Bool
+var neverClosed bool
 
 // newTensor builds a view; the caller has checked that every index reachable
 // through shape and strides from off lies inside data. Every Tensor is made
@@ -34,9 +38,17 @@ var neverClosed atomic.Bool
 func newTensor[T Number](data []T, off int, shape, strides []int, seg *Segment, ro bool) *Tensor[T] {
 	closed := &neverClosed
 	if seg != nil {
-		closed = &seg.closed
+		closed = &seg.unmapped
 	}
-	return &Tensor[T]{data: data, off: off, shape: shape, strides: strides, seg: seg, ro: ro, closed: closed}
+	if len(shape) != len(strides) {
+		panic("shmtensor: internal error: shape and strides differ in length")
+	}
+	var base unsafe.Pointer
+	if off < len(data) { // else empty: At never loads
+		base = unsafe.Pointer(&data[off])
+	}
+	return &Tensor[T]{data: data, off: off, shape: shape, strides: strides, seg: seg, ro: ro, closed: closed,
+		base: base, str: unsafe.Pointer(unsafe.SliceData(strides))}
 }
 
 // New returns a zeroed, C-ordered tensor of the given shape on the Go heap.
@@ -69,7 +81,7 @@ func FromSlice[T Number](data []T, shape ...int) (*Tensor[T], error) {
 // check panics if the tensor's segment has been closed: the memory behind
 // t.data is gone and touching it would fault.
 func (t *Tensor[T]) check() {
-	if t.closed.Load() {
+	if t.isClosed() {
 		panic(closedPanic)
 	}
 }
@@ -119,12 +131,12 @@ func (t *Tensor[T]) ReadOnly() bool { return t.ro }
 // like a slice index on a wrong count or an out-of-range index.
 func (t *Tensor[T]) offset(idx []int) int {
 	if len(idx) != len(t.shape) {
-		panic(countPanic{len(idx), len(t.shape)})
+		panic(countPanic{len(idx), t.shape, nil})
 	}
 	p := t.off
 	for k, i := range idx {
 		if uint(i) >= uint(t.shape[k]) {
-			panic(indexPanic{i, t.shape[k], k})
+			panic(indexPanic{i, k, t.shape})
 		}
 		p += i * t.strides[k]
 	}
@@ -135,40 +147,62 @@ func (t *Tensor[T]) offset(idx []int) int {
 // or number of indices. Formatting the message only when it is printed
 // keeps At small enough to inline.
 type (
-	indexPanic struct{ index, n, axis int }
-	countPanic struct{ got, want int }
+	indexPanic struct {
+		index, axis int
+		shape       []int
+	}
+	countPanic struct {
+		got    int
+		shape  []int
+		closed *bool
+	}
 )
 
 func (e indexPanic) Error() string {
-	return fmt.Sprintf("shmtensor: index %d out of range [0:%d] on axis %d", e.index, e.n, e.axis)
+	return fmt.Sprintf("shmtensor: index %d out of range [0:%d] on axis %d", e.index, e.shape[e.axis], e.axis)
 }
 
 func (e countPanic) Error() string {
-	return fmt.Sprintf("shmtensor: %d indices for a %d-dimensional tensor", e.got, e.want)
+	if e.closed != nil && *e.closed {
+		return closedPanic.Error()
+	}
+	return fmt.Sprintf("shmtensor: %d indices for a %d-dimensional tensor", e.got, len(e.shape))
 }
+
+// Unwrap makes At's count panic on a closed tensor match ErrClosed.
+func (e countPanic) Unwrap() error {
+	if e.closed != nil && *e.closed {
+		return ErrClosed
+	}
+	return nil
+}
+
+// isClosed reports whether t's segment has been closed: the memory behind
+// t.data is gone and touching it would fault.
+func (t *Tensor[T]) isClosed() bool { return *t.closed }
 
 // At returns the element at idx, one index per dimension. It panics on a
 // wrong number of indices or an index out of range, like a slice.
 //
 // At is small enough to be inlined, which matters in loops over At(i, j):
 // the indices then stay on the caller's stack (no allocation) and no call
-// is made. For that it spells out offset's loop, which as a call would
-// take At over the inliner's budget; keep the two in step.
+// is made. To fit the inliner's budget it spells out offset's loop (keep
+// the two in step), tests the closed flag in the count's branch, and reads
+// strides and data through base and str: every index has been checked
+// against the shape, and newTensor's invariant puts every such element
+// inside data, so those bounds checks could never fail.
 func (t *Tensor[T]) At(idx ...int) T {
-	if t.closed.Load() {
-		panic(closedPanic)
+	if len(idx) != len(t.shape) || *t.closed {
+		panic(countPanic{len(idx), t.shape, t.closed})
 	}
-	if len(idx) != len(t.shape) {
-		panic(countPanic{len(idx), len(t.shape)})
-	}
-	p := t.off
+	p, s := 0, t.str
 	for k, i := range idx {
 		if uint(i) >= uint(t.shape[k]) {
-			panic(indexPanic{i, t.shape[k], k})
+			panic(indexPanic{i, k, t.shape})
 		}
-		p += i * t.strides[k]
+		p += i * *(*int)(unsafe.Add(s, k*int(unsafe.Sizeof(k))))
 	}
-	return t.data[p]
+	return *(*T)(unsafe.Add(t.base, p*int(unsafe.Sizeof(*new(T)))))
 }
 
 // closedPanic is the value methods panic with on a closed tensor; a
