@@ -30,7 +30,7 @@ var (
 	outFlag   = flag.String("out", "", "markdown report to write; the SVG plots go beside it (default docs/PERFORMANCE.md in the repository root)")
 	quick     = flag.Bool("quick", false, "fewer rounds and no 1 GiB cases: a smoke run, not for the report")
 	pyFlag    = flag.String("python", "", "Python interpreter with numpy (default: $SHMTENSOR_PYTHON, /usr/bin/python3, python3)")
-	onlyFlag  = flag.String("only", "", "comma-separated sections to run (attach,create,handoff,resident,mul; numpy runs with attach); the report is written only for a full run unless -out is given")
+	onlyFlag  = flag.String("only", "", "comma-separated sections to run (attach,create,handoff,resident,mul,access; numpy runs with attach); the report is written only for a full run unless -out is given")
 	childMode = flag.String(childFlag, "", "internal: run as the receiving process of a hand-off by the given method")
 )
 
@@ -74,6 +74,9 @@ func main() {
 	}
 	if section("mul") {
 		r.Mul = benchMul()
+	}
+	if section("access") {
+		r.Access = benchAccess()
 	}
 	r.Elapsed = time.Since(start)
 
