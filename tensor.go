@@ -182,16 +182,18 @@ func (e countPanic) Unwrap() error {
 func (t *Tensor[T]) isClosed() bool { return *t.closed }
 
 // At returns the element at idx, one index per dimension. It panics on a
-// wrong number of indices or an index out of range, like a slice.
-//
-// At is small enough to be inlined, which matters in loops over At(i, j):
-// the indices then stay on the caller's stack (no allocation) and no call
-// is made. To fit the inliner's budget it spells out offset's loop (keep
-// the two in step), tests the closed flag in the count's branch, and reads
-// strides and data through base and str: every index has been checked
-// against the shape, and newTensor's invariant puts every such element
-// inside data, so those bounds checks could never fail.
+// wrong number of indices or an index out of range, like a slice, and never
+// allocates. A double loop over At(i, j) runs at about a third (int64) to
+// half (float64) of the speed of indexing a slice; in the hottest loops over
+// a contiguous tensor, index Data() directly.
 func (t *Tensor[T]) At(idx ...int) T {
+	// At must stay inlinable (go build -gcflags=-m=2 reports its cost, 79 of
+	// 80): inlined, the indices stay on the caller's stack and no call is
+	// made. So it spells out offset's loop (keep the two in step), tests the
+	// closed flag in the count's branch, and reads strides and data through
+	// str and base: every index has been checked against the shape, and
+	// newTensor's invariant puts every such element inside data, so those
+	// bounds checks could never fail.
 	if len(idx) != len(t.shape) || *t.closed {
 		panic(countPanic{len(idx), t.shape, t.closed})
 	}

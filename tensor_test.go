@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -273,6 +275,57 @@ func TestIndexPanics(t *testing.T) {
 	} {
 		if got := panicMessage(tc.f); !strings.Contains(got, tc.want) {
 			t.Errorf("%s: panic %q, want one containing %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestAtNoAlloc: At and Set on heap tensors, segments and strided views
+// never allocate (the variadic indices stay on the caller's stack because
+// At and Set are inlined or do not let them escape).
+func TestAtNoAlloc(t *testing.T) {
+	name := uniqueName(t)
+	seg, err := Create[float64](name, []int{6, 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer Delete(name)
+	defer seg.Close()
+	view, _ := seg.Slice(Every(-2), Span(1, 7))
+	cube := arange[int64](3, 4, 5)
+	for _, tc := range []struct {
+		name string
+		f    func()
+	}{
+		{"segment", func() { sinkF += seg.At(5, 7) }},
+		{"strided view", func() { sinkF += view.At(2, 5) }},
+		{"3-d", func() { sink += cube.At(2, 3, 4) }},
+		{"set", func() { seg.Set(1, 4, 3) }},
+	} {
+		if n := testing.AllocsPerRun(100, tc.f); n != 0 {
+			t.Errorf("%s: %v allocations per call", tc.name, n)
+		}
+	}
+}
+
+// TestAtInlinable keeps At within the compiler's inlining budget, which
+// its speed in loops depends on; the cost is tight (see At).
+func TestAtInlinable(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the package with -gcflags=-m")
+	}
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skipf("no go command to build with: %v", err)
+	}
+	out, err := exec.Command(goTool, "build", "-gcflags=-m", "-o", os.DevNull, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build -gcflags=-m: %v\n%s", err, out)
+	}
+	// The package itself instantiates At for these element types.
+	for _, shape := range []string{"float64", "float32", "complex128"} {
+		want := fmt.Sprintf("can inline (*Tensor[go.shape.%s]).At", shape)
+		if !strings.Contains(string(out), want) {
+			t.Errorf("At is no longer inlinable for %s: -gcflags=-m does not say %q", shape, want)
 		}
 	}
 }
