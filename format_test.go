@@ -1,15 +1,15 @@
 package shmtensor
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/shmtensor/shmtensor/internal/numpytest"
 )
 
 func TestStringExamples(t *testing.T) {
@@ -210,7 +210,7 @@ func TestStringMatchesNumpy(t *testing.T) {
 	}
 	js, _ := json.Marshal(cases)
 	var want []string
-	if err := json.Unmarshal([]byte(runPythonStdin(t, fmtScript, js)), &want); err != nil {
+	if err := json.Unmarshal([]byte(numpytest.RunInput(t, js, fmtScript)), &want); err != nil {
 		t.Fatal(err)
 	}
 	bad := 0
@@ -275,19 +275,4 @@ func TestScalarStringMatchesNumpy(t *testing.T) {
 			t.Errorf("%s: Go %q, numpy %q", lines[i], got[i], want[i])
 		}
 	}
-}
-
-// runPythonStdin is runPython with input on standard input.
-func runPythonStdin(t *testing.T, script string, in []byte) string {
-	t.Helper()
-	py := needNumpy(t)
-	cmd := exec.Command(py, "-c", script)
-	cmd.Stdin = bytes.NewReader(in)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("python failed: %v\n%s", err, stderr.String())
-	}
-	return string(out)
 }

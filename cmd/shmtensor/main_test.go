@@ -460,7 +460,7 @@ func TestImportFortran(t *testing.T) {
 }
 
 func TestNumpyReadsExport(t *testing.T) {
-	py := needNumpy(t)
+	needNumpy(t)
 	name := uniqueName(t)
 	a, err := shmtensor.Create[complex64](name, []int{3, 2})
 	if err != nil {
@@ -472,7 +472,7 @@ func TestNumpyReadsExport(t *testing.T) {
 	a.Close()
 	file := filepath.Join(t.TempDir(), "c.npy")
 	want(t, 0, "export", name, file)
-	out := pyRun(t, py, `
+	out := numpytest.Run(t, `
 import sys, numpy as np
 a = np.load(sys.argv[1])
 print(a.dtype.str, a.shape, a.flags.c_contiguous, a[2, 1])
@@ -490,7 +490,7 @@ print(a.dtype.str, a.shape, a.flags.c_contiguous, a[2, 1])
 		{"np.asfortranarray(np.arange(6, dtype=np.int16).reshape(2, 3))", "[[0 1 2]\n [3 4 5]]\n"},
 	} {
 		seg := uniqueName(t)
-		pyRun(t, py, `
+		numpytest.Run(t, `
 import sys, numpy as np
 a = `+c.expr+`
 with open("/dev/shm/" + sys.argv[1], "xb") as f:
@@ -501,7 +501,7 @@ with open("/dev/shm/" + sys.argv[1], "xb") as f:
 		}
 		file := filepath.Join(t.TempDir(), "x.npy")
 		want(t, 0, "export", seg, file)
-		out := pyRun(t, py, `
+		out := numpytest.Run(t, `
 import sys, numpy as np
 a = `+c.expr+`
 b = np.load(sys.argv[1])
@@ -650,25 +650,13 @@ func TestProgressLine(t *testing.T) {
 // without one (failing it under CI=true).
 func needNumpy(t *testing.T) string { return numpytest.Need(t) }
 
-func pyRun(t *testing.T, py, script string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command(py, append([]string{"-c", script}, args...)...)
-	var errb strings.Builder
-	cmd.Stderr = &errb
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("python: %v\n%s", err, errb.String())
-	}
-	return string(out)
-}
-
 // TestShowMatchesNumpy: show prints what numpy's print(a) prints, for every
 // dtype, scientific and fixed notation, nan and inf, wrapping, summarising,
 // Fortran order, empty and 0-d arrays.
 func TestShowMatchesNumpy(t *testing.T) {
-	py := needNumpy(t)
+	needNumpy(t)
 	dir := t.TempDir()
-	pyRun(t, py, `
+	numpytest.Run(t, `
 import sys, os, numpy as np
 rng = np.random.default_rng(1)
 cases = {

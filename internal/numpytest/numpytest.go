@@ -4,6 +4,7 @@
 package numpytest
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -64,8 +65,17 @@ func Need(t testing.TB) string {
 // output; the test fails with the script's standard error if it fails.
 func Run(t testing.TB, script string, args ...string) string {
 	t.Helper()
+	return RunInput(t, nil, script, args...)
+}
+
+// RunInput is Run with in on the script's standard input.
+func RunInput(t testing.TB, in []byte, script string, args ...string) string {
+	t.Helper()
 	py := Need(t)
 	cmd := exec.Command(py, append([]string{"-c", script}, args...)...)
+	if in != nil {
+		cmd.Stdin = bytes.NewReader(in)
+	}
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
