@@ -66,12 +66,22 @@ func accessTensor[T int64 | float64](tag string, side int) (*shmtensor.Tensor[T]
 	return t, append([]T(nil), d...), func() { t.Close(); os.Remove(shmDir + "/" + name) }
 }
 
+// copySide is the side of the float64 matrices of the transposing copy.
+func copySide() int {
+	if *quick {
+		return 1024
+	}
+	return 4096
+}
+
+func copyLabel() string { return fmt.Sprintf("%d×%d", copySide(), copySide()) }
+
 func benchAccess() []row {
 	rounds, batch := 15, 20
-	copySide := 4096
 	if *quick {
-		rounds, batch, copySide = 5, 5, 1024
+		rounds, batch = 5, 5
 	}
+	n := copySide()
 	ti, si, done := accessTensor[int64]("at-int", accessSide)
 	defer done()
 	tf, sf, done := accessTensor[float64]("at-float", accessSide)
@@ -105,9 +115,9 @@ func benchAccess() []row {
 
 	// The transposing copy: dst (C order) ← the transpose of src, both in
 	// segments, against copy() of as many bytes on the heap.
-	src, _, done := accessTensor[float64]("copy-src", copySide)
+	src, _, done := accessTensor[float64]("copy-src", n)
 	defer done()
-	dst, _, done := accessTensor[float64]("copy-dst", copySide)
+	dst, _, done := accessTensor[float64]("copy-dst", n)
 	defer done()
 	srcT, err := src.Transpose()
 	if err != nil {
@@ -115,7 +125,7 @@ func benchAccess() []row {
 	}
 	// Both heap slices are written first: copy() from pages never touched
 	// would read the kernel's one zero page, from cache.
-	a, b := make([]float64, copySide*copySide), slices.Clone(src.Data())
+	a, b := make([]float64, n*n), slices.Clone(src.Data())
 	copy(a, b)
 	res, err = interleave(rounds, 1, []bcase{
 		{name: caseCopyPlain, op: func() error { copy(a, b); return nil }},
@@ -127,7 +137,7 @@ func benchAccess() []row {
 	if dst.At(1, 2) != src.At(2, 1) {
 		fatal(fmt.Errorf("CopyFrom of the transpose: dst[1,2] = %v, want src[2,1] = %v", dst.At(1, 2), src.At(2, 1)))
 	}
-	csz := size{fmt.Sprintf("%d×%d", copySide, copySide), int64(copySide * copySide * 8)}
+	csz := size{copyLabel(), int64(n * n * 8)}
 	for _, c := range []string{caseCopyPlain, caseCopyT} {
 		r := newRow("access", c, csz, res[c], caseCopyPlain, res[caseCopyPlain])
 		r.Extra = fmtRate(csz.Bytes, r.S.Med) + " copied"

@@ -334,12 +334,7 @@ func (r *report) targets() []target {
 	ts = append(ts, target{Name: "At(i, j) ≥ 1/3 the speed of plain indexing",
 		Measured: fmt.Sprintf("int64 %.3f, float64 %.3f", 1/ai, 1/af), Met: 1/ai >= 1.0/3 && 1/af >= 1.0/3, Unknown: math.IsNaN(ai) || math.IsNaN(af),
 		Why: "At is inlined, but Go does not unroll its loop over the indices: per element it stores the two indices for the variadic slice, checks the count and the closed flag, and runs two rounds of load index, compare with the shape, multiply by the stride and add, about 35 instructions against the plain loop's 10. The int64 sum is limited by how fast instructions issue, so that ratio shows; the float64 sum waits for each addition and hides most of it."})
-	var cp float64 = math.NaN()
-	for _, x := range r.Access {
-		if x.Case == caseCopyT {
-			cp = x.Ratio
-		}
-	}
+	cp := r.findRow("access", caseCopyT, copyLabel()).Ratio
 	ts = append(ts, target{Name: "CopyFrom of a transposed view ≥ 1/4 of copy() bandwidth", Measured: fmt.Sprintf("%.2f", 1/cp), Met: 1/cp >= 0.25, Unknown: math.IsNaN(cp),
 		Why: "The transposing copy reads with a large stride; CopyFrom copies in cache-sized tiles so that each cache line is used fully, and a gap is the tile loop's overhead against copy()'s streaming."})
 	return ts
