@@ -82,6 +82,28 @@ func sumAt2D(t *Tensor[int64], rows, cols int) int64 {
 }
 
 //go:noinline
+func sumAt1D(t *Tensor[int64], n int) int64 {
+	var sum int64
+	for i := range n {
+		sum += t.At(i)
+	}
+	return sum
+}
+
+//go:noinline
+func sumAt3D(t *Tensor[int64], n int) int64 {
+	var sum int64
+	for i := range n {
+		for j := range n {
+			for k := range n {
+				sum += t.At(i, j, k)
+			}
+		}
+	}
+	return sum
+}
+
+//go:noinline
 func sumIndex2D(s []int64, rows, cols int) int64 {
 	var sum int64
 	for i := range rows {
@@ -169,6 +191,25 @@ func BenchmarkAt2D(b *testing.B) {
 	b.SetBytes(8 * side2D * side2D)
 	for b.Loop() {
 		sink = sumAt2D(t, side2D, side2D)
+	}
+}
+
+// BenchmarkAt1D and BenchmarkAt3D run At with one and three indices over the
+// same 2 MiB as BenchmarkAt2D, to show how At's cost grows with the number of
+// dimensions.
+func BenchmarkAt1D(b *testing.B) {
+	t := benchTensor(side2D * side2D)
+	b.SetBytes(8 * side2D * side2D)
+	for b.Loop() {
+		sink = sumAt1D(t, side2D*side2D)
+	}
+}
+
+func BenchmarkAt3D(b *testing.B) {
+	t, _ := benchTensor(side2D*side2D).Reshape(64, 64, 64)
+	b.SetBytes(8 * side2D * side2D)
+	for b.Loop() {
+		sink = sumAt3D(t, 64)
 	}
 }
 
