@@ -705,9 +705,8 @@ for k, a in cases.items():
 		if err != nil {
 			t.Fatal(err)
 		}
-		// The default goes through Tensor.String for numeric dtypes; an
-		// explicit --max goes through the command's own printer, which
-		// must print the same when numpy did not summarise.
+		// An explicit --max above the size must print what numpy printed
+		// whenever numpy did not summarise.
 		for _, args := range [][]string{{"show"}, {"show", "--max", "2500"}} {
 			if len(args) > 1 && strings.Contains(string(wantOut), "...") {
 				continue

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/shmtensor/shmtensor"
+	"github.com/shmtensor/shmtensor/internal/nprint"
 )
 
 var showCmd = &command{
@@ -22,7 +23,7 @@ func init() { showCmd.run = runShow }
 func runShow(args []string) int {
 	c := showCmd
 	fs := c.flagSet()
-	maxElems := fs.Int("max", defaultPrintOptions.threshold, "summarise arrays with more than `N` elements; 0 prints all")
+	maxElems := fs.Int("max", nprint.DefaultThreshold, "summarise arrays with more than `N` elements; 0 prints all")
 	if ok, code := c.parse(fs, args); !ok {
 		return code
 	}
@@ -46,59 +47,9 @@ func runShow(args []string) int {
 }
 
 // showString formats the contents of seg like numpy, summarised above
-// threshold elements (0: never). Numeric segments at numpy's threshold
-// print with the package's Tensor.String; bool and float16 (no Go type)
-// and other thresholds use this command's byte-level printer, which
-// follows the same rules (both are tested against numpy).
+// threshold elements (0: never).
 func showString(seg *shmtensor.Segment, threshold int) string {
-	if threshold == defaultPrintOptions.threshold {
-		if s, ok := tensorString(seg); ok {
-			return s
-		}
-	}
-	o := defaultPrintOptions
-	o.threshold = threshold
-	return formatArray(segmentArray(seg), o)
-}
-
-// tensorString returns the String of a typed view of seg, if its element
-// type has a Go type.
-func tensorString(seg *shmtensor.Segment) (string, bool) {
-	switch seg.DType() {
-	case shmtensor.Int8:
-		return viewString[int8](seg)
-	case shmtensor.Int16:
-		return viewString[int16](seg)
-	case shmtensor.Int32:
-		return viewString[int32](seg)
-	case shmtensor.Int64:
-		return viewString[int64](seg)
-	case shmtensor.Uint8:
-		return viewString[uint8](seg)
-	case shmtensor.Uint16:
-		return viewString[uint16](seg)
-	case shmtensor.Uint32:
-		return viewString[uint32](seg)
-	case shmtensor.Uint64:
-		return viewString[uint64](seg)
-	case shmtensor.Float32:
-		return viewString[float32](seg)
-	case shmtensor.Float64:
-		return viewString[float64](seg)
-	case shmtensor.Complex64:
-		return viewString[complex64](seg)
-	case shmtensor.Complex128:
-		return viewString[complex128](seg)
-	}
-	return "", false
-}
-
-func viewString[T shmtensor.Number](seg *shmtensor.Segment) (string, bool) {
-	t, err := shmtensor.View[T](seg)
-	if err != nil {
-		return "", false
-	}
-	return t.String(), true
+	return formatArray(segmentArray(seg), threshold)
 }
 
 // segmentArray describes the data of an open segment as a rawArray.
