@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/bits"
 	"slices"
+	"strconv"
+	"strings"
 )
 
 // This file holds the shape and stride arithmetic every view shares. Shapes
@@ -295,4 +297,30 @@ func layoutStrides(shape []int, fortran bool) []int {
 		return fStrides(shape)
 	}
 	return cStrides(shape)
+}
+
+// pyBool is Python's repr of a bool.
+func pyBool(b bool) string {
+	if b {
+		return "True"
+	}
+	return "False"
+}
+
+// pyTuple is Python's repr of a tuple of ints: "()", "(5,)", "(3, 4)".
+// numpy writes shapes this way, and error messages use it too.
+func pyTuple(shape []int) string {
+	var b strings.Builder
+	b.WriteByte('(')
+	for i, d := range shape {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(strconv.Itoa(d))
+	}
+	if len(shape) == 1 {
+		b.WriteByte(',')
+	}
+	b.WriteByte(')')
+	return b.String()
 }

@@ -69,7 +69,7 @@ func openNamed(n segName, flags int) (int, error) {
 
 // pread reads a shm object through a temporary mapping: macOS cannot
 // read(2) shm objects at all.
-func pread(f openFile, p []byte, off int64) (int, error) {
+func (f *file) pread(p []byte, off int64) (int, error) {
 	if !f.name.shm {
 		return unix.Pread(f.fd, p, off)
 	}
@@ -121,16 +121,9 @@ func (c *shmCreator) abort() {
 
 func listShm() ([]string, error) { return nil, ErrNotSupported }
 
-func unlinkNamed(n segName, st *unix.Stat_t) error {
+func unlinkNamed(n segName, f *file) error {
 	if n.shm {
 		return mapErrno(shmUnlink(n.path), n)
 	}
-	var now unix.Stat_t
-	if err := unix.Lstat(n.path, &now); err != nil {
-		return mapErrno(err, n)
-	}
-	if now.Dev != st.Dev || now.Ino != st.Ino {
-		return fmt.Errorf("the name was replaced while being deleted; nothing removed")
-	}
-	return mapErrno(unix.Unlink(n.path), n)
+	return unlinkPath(n.path, f)
 }

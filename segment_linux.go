@@ -40,7 +40,7 @@ func openNamed(n segName, flags int) (int, error) {
 	return unix.Open(pathOf(n), flags, 0)
 }
 
-func pread(f openFile, p []byte, off int64) (int, error) {
+func (f *file) pread(p []byte, off int64) (int, error) {
 	return unix.Pread(f.fd, p, off)
 }
 
@@ -123,16 +123,5 @@ func listShm() ([]string, error) {
 	return names, nil
 }
 
-// unlinkNamed removes the name if it still refers to the file that was
-// validated (st), so a file swapped in meanwhile is not removed.
-func unlinkNamed(n segName, st *unix.Stat_t) error {
-	path := pathOf(n)
-	var now unix.Stat_t
-	if err := unix.Lstat(path, &now); err != nil {
-		return mapErrno(err, n)
-	}
-	if now.Dev != st.Dev || now.Ino != st.Ino {
-		return errors.New("the name was replaced while being deleted; nothing removed")
-	}
-	return mapErrno(unix.Unlink(path), n)
-}
+// unlinkNamed removes the name if it still refers to the validated file f.
+func unlinkNamed(n segName, f *file) error { return unlinkPath(pathOf(n), f) }

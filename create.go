@@ -1,0 +1,160 @@
+package shmtensor
+
+import (
+	"fmt"
+	"slices"
+)
+
+// Create makes a new segment holding a zeroed tensor of the given shape and
+// maps it read-write. The name must not exist: Create is exclusive
+// (ErrExist, which also matches fs.ErrExist) and atomic — other processes see
+// either no name or a complete header, and a creator killed at any moment
+// leaves nothing attachable under the name.
+//
+// Unless Lazy is given, Create reserves every page of the segment, so a full
+// /dev/shm or disk fails here with an error wrapping syscall.ENOSPC that
+// says how much was asked and how much was free, instead of a SIGBUS later.
+// The permissions are exactly 0600, or what Mode gives, whatever the umask.
+func Create[T Number](name string, shape []int, opts ...Option) (*Tensor[T], error) {
+	seg, err := createSegment(name, DTypeOf[T](), shape, opts)
+	if err != nil {
+		return nil, err
+	}
+	t, err := viewAs[T](seg, "create")
+	if err != nil {
+		seg.Close()
+		return nil, err
+	}
+	return t, nil
+}
+
+// CreateSegment is Create for an element type given at run time, such as
+// one parsed from user input, and returns the untyped segment; View gives a
+// typed tensor over it. It is also the way to create bool and float16
+// segments, which have no Go Number type: fill them through Bytes.
+func CreateSegment(name string, dt DType, shape []int, opts ...Option) (*Segment, error) {
+	return createSegment(name, dt, shape, opts)
+}
+
+func createSegment(name string, dt DType, shape []int, opts []Option) (*Segment, error) {
+	const op = "create"
+	n, err := parseName(name)
+	if err != nil {
+		return nil, &Error{Op: op, Name: name, Err: err}
+	}
+	if !dt.valid() {
+		return nil, &Error{Op: op, Name: n.name, Err: fmt.Errorf("%w: invalid element type %v", ErrDType, dt)}
+	}
+	o := buildOptions(opts)
+	if o.modeErr != nil {
+		return nil, &Error{Op: op, Name: n.name, Err: o.modeErr}
+	}
+	dataLen, err := byteSize(shape, dt.Size())
+	if err != nil {
+		return nil, &Error{Op: op, Name: n.name, Err: err}
+	}
+	var (
+		hdr   []byte // the bytes to write, at hdrAt
+		hdrAt int64
+		size  int64
+		magic int // length of the magic at the start of hdr, written last
+		h     = header{layout: o.layout, dtype: dt, shape: slices.Clone(shape), dataLen: dataLen}
+	)
+	switch o.layout {
+	case SharedArray:
+		hdr, err = encodeSATrailer(dt, shape)
+		hdrAt = dataLen
+		size = dataLen + int64(len(hdr))
+		magic = saMagicLen
+	default:
+		hdr, err = encodeNPYHeader(dt, shape, false)
+		h.dataOff = npyDataOffset
+		size = npyDataOffset + dataLen
+		if dataLen == 0 {
+			// numpy cannot mmap a file that ends where its data starts
+			// ("mmap offset is greater than file size"): one spare byte
+			// lets np.load(mmap_mode="r+") open empty segments too.
+			size++
+		}
+		magic = npyMagicLen
+	}
+	if err != nil {
+		return nil, &Error{Op: op, Name: n.name, Err: err}
+	}
+	if size > int64(maxInt) {
+		return nil, &Error{Op: op, Name: n.name, Err: fmt.Errorf("%w: segment of %d bytes cannot be mapped", ErrShape, size)}
+	}
+
+	// Only a reserved create checks the name first: it is about to spend
+	// time reserving pages, while a lazy one loses little and linkat
+	// reports a taken name anyway.
+	c, err := newCreator(n, o.mode, !o.lazy)
+	if err != nil {
+		return nil, &Error{Op: op, Name: n.name, Err: createErrno(err, n)}
+	}
+	fail := func(err error) (*Segment, error) {
+		c.abort()
+		return nil, &Error{Op: op, Name: n.name, Err: err}
+	}
+	if err := reserve(c.descriptor(), size, o.lazy); err != nil {
+		return fail(err)
+	}
+	if shmSizeRounded && n.shm {
+		// macOS rounds shm objects up to whole pages; the SharedArray
+		// trailer must end the object, where readers look for it.
+		got, err := fileSize(c.descriptor())
+		if err != nil {
+			return fail(err)
+		}
+		if got > size {
+			if o.layout == SharedArray {
+				hdrAt += got - size
+			}
+			size = got
+		}
+	}
+	mem, err := mapFile(c.descriptor(), size, true)
+	if err != nil {
+		return fail(fmt.Errorf("mmap %d bytes: %w", size, err))
+	}
+	// Body first, magic last: where the object is visible while being
+	// written (BSD shm), a reader sees no magic until the header is whole.
+	copy(mem[hdrAt+int64(magic):], hdr[magic:])
+	copy(mem[hdrAt:hdrAt+int64(magic)], hdr[:magic])
+	if err := c.publish(); err != nil {
+		unmap(mem)
+		return fail(createErrno(err, n))
+	}
+	c.close()
+	if o.readOnly {
+		if err := protectRead(mem); err != nil {
+			unmap(mem)
+			return nil, &Error{Op: op, Name: n.name, Err: err}
+		}
+	}
+	return &Segment{name: n.name, hdr: h, mem: mem, readOnly: o.readOnly}, nil
+}
+
+// FormatBytes formats n bytes with binary units: "512 B", "4.0 KiB",
+// "1.5 MiB", "2.0 GiB".
+func FormatBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit && exp < 4; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTP"[exp])
+}
+
+// creator is how a platform makes a new segment exclusively and atomically:
+// an unnamed or hidden object that publish gives its name.
+type creator interface {
+	descriptor() int
+	publish() error // gives the object its name; fails with EEXIST if taken
+	abort()         // undoes everything; the name is untouched
+	close()         // after publish
+}

@@ -1,0 +1,121 @@
+package shmtensor
+
+import (
+	"encoding/binary"
+	"fmt"
+	"sync"
+)
+
+// Layout is the on-segment format of a tensor: where the header is and how
+// it is encoded.
+type Layout uint8
+
+const (
+	// NPY is a NumPy .npy file (versions 1.0, 2.0, 3.0). Create writes
+	// version 1.0 with the header padded so the data starts at byte 4096.
+	NPY Layout = iota + 1
+	// SharedArray is the layout of Python's SharedArray 3.x: the data at
+	// offset 0 and a 292-byte trailer at the end of the file.
+	SharedArray
+)
+
+// String returns "npy" or "sharedarray".
+func (l Layout) String() string {
+	switch l {
+	case NPY:
+		return "npy"
+	case SharedArray:
+		return "sharedarray"
+	}
+	return "invalid"
+}
+
+// header is what either format's codec reads from a segment: everything
+// needed to map it, validated against the file size.
+type header struct {
+	layout  Layout
+	dtype   DType
+	shape   []int
+	fortran bool  // column-major data (NPY only)
+	dataOff int64 // byte offset of the first element
+	dataLen int64 // bytes of data: dtype.Size() * product(shape)
+}
+
+// The magic bytes that Create writes last: numpy's "\x93NUMPY" and
+// SharedArray's NUL-padded "[SharedArray]" field.
+const (
+	npyMagicLen = 6
+	saMagicLen  = 16
+)
+
+const maxInt = int(^uint(0) >> 1)
+
+// pagePool holds the buffers readHeader reads a header page into; nothing
+// parsed from one outlives readHeader (the codecs copy what they keep).
+var pagePool = sync.Pool{New: func() any { return new([npyDataOffset]byte) }}
+
+// readHeader reads and validates the header of an open file: NPY if the
+// file starts with numpy's magic, else a SharedArray trailer. It reads only
+// the bytes the header needs: one page, more only for a longer NPY header.
+func readHeader(f *file) (header, error) {
+	if f.size == 0 {
+		return header{}, fmt.Errorf("%w: empty file", ErrNotTensor)
+	}
+	page := pagePool.Get().(*[npyDataOffset]byte)
+	defer pagePool.Put(page)
+	prefix := page[:min(f.size, npyDataOffset)]
+	if err := readAt(f, prefix, 0); err != nil {
+		return header{}, err
+	}
+	if isNPY(prefix) {
+		if need := npyHeaderEnd(prefix); need > int64(len(prefix)) && need <= npyMaxPrefix && need <= f.size {
+			prefix = append(prefix[:len(prefix):len(prefix)], make([]byte, need-int64(len(prefix)))...)
+			if err := readAt(f, prefix[npyDataOffset:], npyDataOffset); err != nil {
+				return header{}, err
+			}
+		}
+		return parseNPYHeader(prefix, f.size)
+	}
+	tail := prefix
+	if f.size > int64(len(prefix)) {
+		tail = make([]byte, min(f.size, saTrailerSizeNumpy2))
+		if err := readAt(f, tail, f.size-int64(len(tail))); err != nil {
+			return header{}, err
+		}
+	} else if len(tail) > saTrailerSizeNumpy2 {
+		tail = tail[len(tail)-saTrailerSizeNumpy2:]
+	}
+	if !isSATrailer(tail, f.size) {
+		return header{}, fmt.Errorf("%w: neither .npy magic at the start nor a SharedArray trailer at the end", ErrNotTensor)
+	}
+	return parseSATrailer(tail, f.size)
+}
+
+// npyHeaderEnd returns where the data of an .npy file starts according to
+// the header length field in prefix, or 0 if prefix is too short to say.
+// parseNPYHeader validates the value; this only sizes the read.
+func npyHeaderEnd(prefix []byte) int64 {
+	if len(prefix) < 12 {
+		return 0
+	}
+	if prefix[6] == 1 {
+		return 10 + int64(binary.LittleEndian.Uint16(prefix[8:]))
+	}
+	return 12 + int64(binary.LittleEndian.Uint32(prefix[8:]))
+}
+
+// readAt fills p from offset off, failing on a short read: the file was
+// truncated under us.
+func readAt(f *file, p []byte, off int64) error {
+	for len(p) > 0 {
+		n, err := f.pread(p, off)
+		if err != nil {
+			return fmt.Errorf("read header: %w", err)
+		}
+		if n == 0 {
+			return fmt.Errorf("%w: truncated while reading", ErrNotTensor)
+		}
+		p, off = p[n:], off+int64(n)
+	}
+	return nil
+}

@@ -1,0 +1,94 @@
+package shmtensor
+
+import (
+	"io/fs"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Info describes a segment, as read from its header by Stat and List.
+type Info struct {
+	Name       string // with scheme: "shm://x", "file://data/x.npy"
+	DType      DType
+	Shape      []int
+	Size       int64 // bytes of the whole segment
+	Layout     Layout
+	Mode       fs.FileMode
+	Fortran    bool      // column-major data (NPY segments written that way)
+	DataOffset int64     // byte offset of the first element
+	ModTime    time.Time // last modification of the segment's metadata or size
+	UID, GID   uint32    // owner
+}
+
+// Strides returns the strides, in elements, of the segment's data as
+// stored (see Segment.Strides).
+func (in Info) Strides() []int { return layoutStrides(in.Shape, in.Fortran) }
+
+// Stat reads a segment's header without mapping it.
+func Stat(name string) (Info, error) {
+	n, err := parseName(name)
+	if err != nil {
+		return Info{}, &Error{Op: "stat", Name: name, Err: err}
+	}
+	info, err := statName(n)
+	if err != nil {
+		return Info{}, &Error{Op: "stat", Name: n.name, Err: err}
+	}
+	return info, nil
+}
+
+func statName(n segName) (Info, error) {
+	f, err := openFile(n, false)
+	if err != nil {
+		return Info{}, err
+	}
+	defer f.close()
+	h, err := readHeader(f)
+	if err != nil {
+		return Info{}, err
+	}
+	return makeInfo(n, h, f), nil
+}
+
+func makeInfo(n segName, h header, f *file) Info {
+	return Info{
+		Name:       n.name,
+		DType:      h.dtype,
+		Shape:      h.shape,
+		Size:       f.size,
+		Layout:     h.layout,
+		Mode:       f.perm,
+		Fortran:    h.fortran,
+		DataOffset: h.dataOff,
+		ModTime:    f.modTime,
+		UID:        f.uid,
+		GID:        f.gid,
+	}
+}
+
+// List returns every tensor segment in shared memory, sorted by name.
+// Objects that are not tensor segments (other programs' shm, unreadable
+// ones) are skipped. Where the system cannot enumerate shared memory
+// (macOS, FreeBSD) it fails with ErrNotSupported; file:// segments are not
+// listed (use Stat).
+func List() ([]Info, error) {
+	names, err := listShm()
+	if err != nil {
+		return nil, &Error{Op: "list", Err: err}
+	}
+	var out []Info
+	for _, name := range names {
+		n, err := parseName(schemeShm + name)
+		if err != nil {
+			continue
+		}
+		info, err := statName(n)
+		if err != nil {
+			continue
+		}
+		out = append(out, info)
+	}
+	slices.SortFunc(out, func(a, b Info) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
+}

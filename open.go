@@ -1,0 +1,103 @@
+package shmtensor
+
+import (
+	"fmt"
+	"io/fs"
+	"slices"
+	"time"
+	"unsafe"
+)
+
+// Attach maps an existing segment read-write (or read-only with ReadOnly)
+// and returns it as a tensor of T. The element type must match the header
+// (ErrDType otherwise: "segment holds float32, want float64"). Attach never
+// creates, truncates or unlinks anything.
+func Attach[T Number](name string, opts ...Option) (*Tensor[T], error) {
+	seg, err := openSegment("attach", name, opts)
+	if err != nil {
+		return nil, err
+	}
+	t, err := viewAs[T](seg, "attach")
+	if err != nil {
+		seg.Close()
+		return nil, err
+	}
+	return t, nil
+}
+
+// Open maps an existing segment without fixing its element type; View then
+// gives a typed tensor. Open also maps bool and float16 segments, which have
+// no Go Number type, so their bytes can be read with Segment.Bytes.
+func Open(name string, opts ...Option) (*Segment, error) {
+	return openSegment("open", name, opts)
+}
+
+// View returns a tensor of T over an open segment. It fails with ErrDType
+// unless T matches the segment's element type, and with ErrClosed on a
+// closed segment. Every view shares the segment's mapping: closing the
+// segment closes them all.
+func View[T Number](s *Segment) (*Tensor[T], error) {
+	return viewAs[T](s, "view")
+}
+
+func viewAs[T Number](s *Segment, op string) (*Tensor[T], error) {
+	if s.closed.Load() {
+		return nil, &Error{Op: op, Name: s.name, Err: ErrClosed}
+	}
+	want := DTypeOf[T]()
+	if s.hdr.dtype != want {
+		return nil, &Error{Op: op, Name: s.name, Err: fmt.Errorf("%w: segment holds %v, want %v", ErrDType, s.hdr.dtype, want)}
+	}
+	n := int(s.hdr.dataLen) / want.Size()
+	var data []T
+	if n > 0 {
+		p := unsafe.Pointer(&s.mem[s.hdr.dataOff])
+		var z T
+		if uintptr(p)%unsafe.Alignof(z) != 0 {
+			return nil, &Error{Op: op, Name: s.name, Err: fmt.Errorf("%w: data at byte %d is not aligned for %v", ErrNotTensor, s.hdr.dataOff, want)}
+		}
+		// The codec checked dataOff+dataLen <= file size == len(s.mem).
+		data = unsafe.Slice((*T)(p), n)
+	}
+	shape := slices.Clone(s.hdr.shape)
+	strides := layoutStrides(shape, s.hdr.fortran)
+	return newTensor(data, 0, shape, strides, s, s.readOnly), nil
+}
+
+// openSegment opens, validates and maps an existing segment.
+func openSegment(op, name string, opts []Option) (*Segment, error) {
+	n, err := parseName(name)
+	if err != nil {
+		return nil, &Error{Op: op, Name: name, Err: err}
+	}
+	o := buildOptions(opts)
+	f, err := openFile(n, !o.readOnly)
+	if err != nil {
+		return nil, &Error{Op: op, Name: n.name, Err: err}
+	}
+	defer f.close()
+	h, err := readHeader(f)
+	if err != nil {
+		return nil, &Error{Op: op, Name: n.name, Err: err}
+	}
+	if f.size > int64(maxInt) {
+		return nil, &Error{Op: op, Name: n.name, Err: fmt.Errorf("%w: %d bytes cannot be mapped", ErrNotTensor, f.size)}
+	}
+	mem, err := mapFile(f.fd, f.size, !o.readOnly)
+	if err != nil {
+		return nil, &Error{Op: op, Name: n.name, Err: fmt.Errorf("mmap %d bytes: %w", f.size, err)}
+	}
+	return &Segment{name: n.name, hdr: h, mem: mem, readOnly: o.readOnly}, nil
+}
+
+// file is an open descriptor of an existing regular file or shm object,
+// with what fstat said of it.
+type file struct {
+	fd       int
+	name     segName
+	size     int64
+	dev, ino uint64
+	perm     fs.FileMode
+	uid, gid uint32
+	modTime  time.Time
+}
