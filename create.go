@@ -125,14 +125,21 @@ func createSegment(name string, dt DType, shape []int, opts []Option) (*Segment,
 		unmap(mem)
 		return fail(createErrno(err, n))
 	}
-	c.close()
+	fd := c.descriptor()
+	id, err := fileIdentity(fd)
+	if err != nil {
+		unmap(mem)
+		c.close()
+		return nil, &Error{Op: op, Name: n.name, Err: err}
+	}
 	if o.readOnly {
 		if err := protectRead(mem); err != nil {
 			unmap(mem)
+			c.close()
 			return nil, &Error{Op: op, Name: n.name, Err: err}
 		}
 	}
-	return &Segment{name: n.name, hdr: h, mem: mem, readOnly: o.readOnly}, nil
+	return &Segment{name: n.name, hdr: h, mem: mem, readOnly: o.readOnly, fd: fd, id: id}, nil
 }
 
 // FormatBytes formats n bytes with binary units: "512 B", "4.0 KiB",
@@ -156,5 +163,5 @@ type creator interface {
 	descriptor() int
 	publish() error // gives the object its name; fails with EEXIST if taken
 	abort()         // undoes everything; the name is untouched
-	close()         // after publish
+	close()         // after publish, if the segment is not kept
 }

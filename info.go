@@ -19,6 +19,14 @@ type Info struct {
 	DataOffset int64     // byte offset of the first element
 	ModTime    time.Time // last modification of the segment's metadata or size
 	UID, GID   uint32    // owner
+	ID         FileID    // the file itself: tells two segments under one name apart
+}
+
+// FileID identifies a file: its device and inode numbers (or what the
+// system has in their place). Two segments with equal IDs are the same
+// file, whatever their names; a name whose ID changed holds a new segment.
+type FileID struct {
+	Dev, Ino uint64
 }
 
 // Strides returns the strides, in elements, of the segment's data as
@@ -64,6 +72,7 @@ func makeInfo(n segName, h header, f *file) Info {
 		ModTime:    f.modTime,
 		UID:        f.uid,
 		GID:        f.gid,
+		ID:         f.id,
 	}
 }
 

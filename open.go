@@ -75,19 +75,21 @@ func openSegment(op, name string, opts []Option) (*Segment, error) {
 	if err != nil {
 		return nil, &Error{Op: op, Name: n.name, Err: err}
 	}
-	defer f.close()
 	h, err := readHeader(f)
 	if err != nil {
+		f.close()
 		return nil, &Error{Op: op, Name: n.name, Err: err}
 	}
 	if f.size > int64(maxInt) {
+		f.close()
 		return nil, &Error{Op: op, Name: n.name, Err: fmt.Errorf("%w: %d bytes cannot be mapped", ErrNotTensor, f.size)}
 	}
 	mem, err := mapFile(f.fd, f.size, !o.readOnly)
 	if err != nil {
+		f.close()
 		return nil, &Error{Op: op, Name: n.name, Err: fmt.Errorf("mmap %d bytes: %w", f.size, err)}
 	}
-	return &Segment{name: n.name, hdr: h, mem: mem, readOnly: o.readOnly}, nil
+	return &Segment{name: n.name, hdr: h, mem: mem, readOnly: o.readOnly, fd: f.fd, id: f.id}, nil
 }
 
 // file is an open descriptor of an existing regular file or shm object,
@@ -96,7 +98,7 @@ type file struct {
 	fd       int
 	name     segName
 	size     int64
-	dev, ino uint64
+	id       FileID
 	perm     fs.FileMode
 	uid, gid uint32
 	modTime  time.Time

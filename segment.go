@@ -15,6 +15,8 @@ type Segment struct {
 	hdr      header
 	mem      []byte // the whole mapping, from file offset 0
 	readOnly bool
+	fd       int // kept open until Close: locks and links need the very file mapped
+	id       FileID
 
 	mu     sync.Mutex // serialises Close with Msync, Mlock and Munlock
 	closed atomic.Bool
@@ -44,6 +46,9 @@ func (s *Segment) Fortran() bool { return s.hdr.fortran }
 // or column-major for a Fortran-order segment. Multiply by DType().Size()
 // for numpy's byte strides.
 func (s *Segment) Strides() []int { return layoutStrides(s.hdr.shape, s.hdr.fortran) }
+
+// ID returns the identity of the file behind the segment.
+func (s *Segment) ID() FileID { return s.id }
 
 // ReadOnly reports whether the segment is mapped without write permission.
 func (s *Segment) ReadOnly() bool { return s.readOnly }
@@ -123,11 +128,12 @@ func (s *Segment) Close() error {
 		return nil
 	}
 	s.unmapped = true
-	mem := s.mem
-	if mem == nil {
-		return nil
+	var err error
+	if s.mem != nil {
+		err = unmap(s.mem)
 	}
-	if err := unmap(mem); err != nil {
+	closeFD(s.fd)
+	if err != nil {
 		return &Error{Op: "close", Name: s.name, Err: err}
 	}
 	return nil

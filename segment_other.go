@@ -16,6 +16,8 @@ const (
 func openFile(n segName, write bool) (*file, error)          { return nil, ErrNotSupported }
 func (f *file) close()                                       {}
 func (f *file) pread(p []byte, off int64) (int, error)       { return 0, ErrNotSupported }
+func closeFD(fd int)                                         {}
+func fileIdentity(fd int) (FileID, error)                    { return FileID{}, ErrNotSupported }
 func fileSize(fd int) (int64, error)                         { return 0, ErrNotSupported }
 func mapFile(fd int, size int64, write bool) ([]byte, error) { return nil, ErrNotSupported }
 func unmap(mem []byte) error                                 { return ErrNotSupported }

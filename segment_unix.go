@@ -43,8 +43,7 @@ func openFile(n segName, write bool) (*file, error) {
 		fd:      fd,
 		name:    n,
 		size:    st.Size,
-		dev:     uint64(st.Dev),
-		ino:     uint64(st.Ino),
+		id:      FileID{Dev: uint64(st.Dev), Ino: uint64(st.Ino)},
 		perm:    fs.FileMode(st.Mode & 0o777),
 		uid:     st.Uid,
 		gid:     st.Gid,
@@ -53,6 +52,17 @@ func openFile(n segName, write bool) (*file, error) {
 }
 
 func (f *file) close() { unix.Close(f.fd) }
+
+func closeFD(fd int) { unix.Close(fd) }
+
+// fileIdentity returns the device and inode of an open file.
+func fileIdentity(fd int) (FileID, error) {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return FileID{}, err
+	}
+	return FileID{Dev: uint64(st.Dev), Ino: uint64(st.Ino)}, nil
+}
 
 func fileKind(mode uint32) string {
 	switch mode & unix.S_IFMT {
@@ -202,7 +212,7 @@ func unlinkPath(path string, f *file) error {
 	if err := unix.Lstat(path, &now); err != nil {
 		return mapErrno(err, f.name)
 	}
-	if uint64(now.Dev) != f.dev || uint64(now.Ino) != f.ino {
+	if (FileID{Dev: uint64(now.Dev), Ino: uint64(now.Ino)}) != f.id {
 		return errors.New("the name was replaced while being deleted; nothing removed")
 	}
 	return mapErrno(unix.Unlink(path), f.name)
