@@ -10,9 +10,9 @@ import (
 // test with errors.Is.
 var (
 	// ErrExist: Create found the name taken. It also matches fs.ErrExist.
-	ErrExist = &sentinel{"segment already exists", fs.ErrExist}
+	ErrExist error = &sentinel{"segment already exists", fs.ErrExist}
 	// ErrNotExist: no segment of that name. It also matches fs.ErrNotExist.
-	ErrNotExist = &sentinel{"segment does not exist", fs.ErrNotExist}
+	ErrNotExist error = &sentinel{"segment does not exist", fs.ErrNotExist}
 	// ErrNotTensor: the object has no valid header: bad magic, truncated,
 	// corrupt, or a foreign file, or it is not a regular file at all.
 	ErrNotTensor = errors.New("not a tensor segment")
@@ -22,6 +22,8 @@ var (
 	// ErrShape: a shape that does not fit (negative, overflowing, or not
 	// matching the data).
 	ErrShape = errors.New("bad shape")
+	// ErrIndex: an index out of range for its axis.
+	ErrIndex = errors.New("index out of range")
 	// ErrReadOnly: a write to a tensor mapped with ReadOnly.
 	ErrReadOnly = errors.New("tensor is read-only")
 	// ErrNotContiguous: the operation needs a memory layout the tensor
@@ -31,8 +33,14 @@ var (
 	ErrClosed = errors.New("segment is closed")
 	// ErrInvalidName: a name that is not shm://NAME, NAME or file://PATH.
 	ErrInvalidName = errors.New("invalid segment name")
-	// ErrNotSupported: the operation is not available on this platform.
-	ErrNotSupported = errors.New("not supported on this platform")
+	// ErrLocked: TryLock found the lock held elsewhere.
+	ErrLocked = errors.New("segment is locked")
+	// ErrPermission: the caller may not use the segment (wrong owner,
+	// permission bits). It also matches fs.ErrPermission.
+	ErrPermission error = &sentinel{"permission denied", fs.ErrPermission}
+	// ErrNotSupported: the operation is not available on this platform. It
+	// also matches errors.ErrUnsupported.
+	ErrNotSupported error = &sentinel{"not supported on this platform", errors.ErrUnsupported}
 )
 
 // sentinel is an error that also matches a standard library error under
