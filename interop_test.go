@@ -162,8 +162,7 @@ save("big.npy", np.arange(4, dtype=">f8"))
 // TestSharedArrayFixtures attaches every segment Python's SharedArray wrote
 // and checks Go writes byte-identical ones.
 func TestSharedArrayFixtures(t *testing.T) {
-	dir := needSAFixtures(t)
-	entries, _ := filepath.Glob(filepath.Join(dir, "*.sa"))
+	entries, _ := filepath.Glob(filepath.Join(saFixtureDir, "*.sa"))
 	if len(entries) != 7 {
 		t.Fatalf("found %d fixtures, want 7", len(entries))
 	}
@@ -190,8 +189,8 @@ func TestSharedArrayFixtures(t *testing.T) {
 			continue
 		}
 		t.Run(base, func(t *testing.T) {
-			// Fixtures are read-only files: copy them so a read-write
-			// attach works, and attach the original read-only too.
+			// Attach the fixture read-only (tests leave testdata as it
+			// is), then build the same segment with Create to compare.
 			orig := "file://" + path
 			info, err := Stat(orig)
 			if err != nil {

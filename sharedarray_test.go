@@ -13,11 +13,11 @@ import (
 	"testing"
 )
 
-// saFixtureDir is where the SharedArray 3.2.3 fixtures live, relative to
-// the repository root (the test's working directory).
-const saFixtureDir = "../shared/fixtures/sharedarray"
+// saFixtureDir holds segments written by Python's SharedArray 3.2.3; its
+// README.md says how they were made.
+const saFixtureDir = "testdata/sharedarray"
 
-// saFixtures is the table of fixtures/sharedarray/README.md.
+// saFixtures is the table of testdata/sharedarray/README.md.
 var saFixtures = []struct {
 	file   string
 	dt     DType
@@ -39,18 +39,14 @@ var saFixtures = []struct {
 	{"i16_2x2.sa", Int16, []int{2, 2}, []complex128{-1, 2, -300, 400}},
 }
 
-// needSAFixtures returns saFixtureDir, skipping the test if it is missing,
-// except under CI=true, where that is a failure.
-func needSAFixtures(t testing.TB) string {
+// readSAFixture returns the contents of the fixture file.
+func readSAFixture(t testing.TB, file string) []byte {
 	t.Helper()
-	if _, err := os.Stat(saFixtureDir); err != nil {
-		msg := fmt.Sprintf("SharedArray fixtures not found at %s (relative to the repository root): %v", saFixtureDir, err)
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
+	b, err := os.ReadFile(filepath.Join(saFixtureDir, file))
+	if err != nil {
+		t.Fatal(err)
 	}
-	return saFixtureDir
+	return b
 }
 
 // saTail returns what a caller passes to parseSATrailer for file.
@@ -97,8 +93,7 @@ func decodeValues(dt DType, data []byte) []complex128 {
 // TestSAFixtures parses every fixture written by SharedArray 3.2.3, checks
 // its data, and rebuilds it byte for byte from its data and encodeSATrailer.
 func TestSAFixtures(t *testing.T) {
-	dir := needSAFixtures(t)
-	entries, err := os.ReadDir(dir)
+	entries, err := os.ReadDir(saFixtureDir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,10 +109,7 @@ func TestSAFixtures(t *testing.T) {
 			continue
 		}
 		seen[fx.file] = true
-		file, err := os.ReadFile(filepath.Join(dir, fx.file))
-		if err != nil {
-			t.Fatal(err)
-		}
+		file := readSAFixture(t, fx.file)
 		h, err := parseSATrailer(saTail(file), int64(len(file)))
 		if err != nil {
 			t.Errorf("%s: %v", fx.file, err)
@@ -354,14 +346,8 @@ func TestParseSATrailerErrors(t *testing.T) {
 func TestParseSATrailerTruncated(t *testing.T) {
 	tr, _ := encodeSATrailer(Complex128, []int{2, 3})
 	files := [][]byte{append(make([]byte, 96), tr...)}
-	if _, err := os.Stat(saFixtureDir); err == nil {
-		for _, fx := range saFixtures {
-			b, err := os.ReadFile(filepath.Join(saFixtureDir, fx.file))
-			if err != nil {
-				t.Fatal(err)
-			}
-			files = append(files, b)
-		}
+	for _, fx := range saFixtures {
+		files = append(files, readSAFixture(t, fx.file))
 	}
 	for i, file := range files {
 		for n := range len(file) {
@@ -375,14 +361,9 @@ func TestParseSATrailerTruncated(t *testing.T) {
 }
 
 func FuzzParseSATrailer(f *testing.F) {
-	if _, err := os.Stat(saFixtureDir); err == nil {
-		for _, fx := range saFixtures {
-			b, err := os.ReadFile(filepath.Join(saFixtureDir, fx.file))
-			if err != nil {
-				f.Fatal(err)
-			}
-			f.Add(saTail(b), int64(len(b)))
-		}
+	for _, fx := range saFixtures {
+		b := readSAFixture(f, fx.file)
+		f.Add(saTail(b), int64(len(b)))
 	}
 	for _, dt := range allDTypes {
 		for _, shape := range [][]int{{}, {0}, {3, 4}, repeatDims(32)} {
