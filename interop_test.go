@@ -230,10 +230,7 @@ func checkValues[T Number](want []T) func(t *testing.T, name string) {
 			t.Fatal(err)
 		}
 		defer a.Close()
-		var got []T
-		for _, v := range a.Data() {
-			got = append(got, v)
-		}
+		got := append([]T(nil), a.Data()...)
 		if len(got) != len(want) || !slices.Equal(got, want) && len(want) > 0 {
 			t.Fatalf("values %v, want %v", got, want)
 		}

@@ -45,16 +45,6 @@ func newRow(group, c string, sz size, ns []float64, baseCase string, base []floa
 	return r
 }
 
-// newRowUnpaired is newRow for samples not taken in the same rounds as the
-// baseline's: Ratio divides the medians.
-func newRowUnpaired(group, c string, sz size, ns []float64, baseCase string, base stats) row {
-	r := row{Group: group, Case: c, Size: sz, S: summarise(ns), Base: baseCase, Ratio: math.NaN()}
-	if base.Med > 0 {
-		r.Ratio = r.S.Med / base.Med
-	}
-	return r
-}
-
 // short names of the baselines in the ratio column.
 var baseName = map[string]string{
 	caseFloorAttach:            "floor",
@@ -140,18 +130,6 @@ func (r *report) findRow(group, c, label string) row {
 		}
 	}
 	return row{Ratio: math.NaN(), S: stats{Min: math.NaN(), Med: math.NaN(), Max: math.NaN()}}
-}
-
-// find returns the stats of a case at a size label, NaN if absent.
-func (r *report) find(group, c, label string) stats {
-	for _, g := range r.all() {
-		for _, x := range g {
-			if x.Group == group && x.Case == c && x.Size.Label == label && x.Skip == "" {
-				return x.S
-			}
-		}
-	}
-	return stats{Min: math.NaN(), Med: math.NaN(), Max: math.NaN()}
 }
 
 func (r *report) printTable(w io.Writer) {
