@@ -153,7 +153,8 @@
 //	shmtensor import [--mode 0600] [--sharedarray] FILE.npy NAME
 //
 // Import creates the segment NAME with the dtype, shape and memory order of
-// the .npy file FILE and copies the data into it. Any .npy file numpy writes
+// the .npy file FILE and copies the data into it. FILE may be a pipe, such
+// as /dev/stdin. Any .npy file numpy writes
 // is read (versions 1.0 to 3.0, C or Fortran order) if its dtype is one of
 // create's; a Fortran-order file gives a Fortran-order segment, as numpy.load
 // would give a Fortran-order array. SharedArray's layout (--sharedarray)

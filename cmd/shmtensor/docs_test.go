@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"go/format"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 )
 
@@ -34,8 +36,20 @@ func TestDocsUpToDate(t *testing.T) {
 		t.Log("wrote alldocs.go")
 		return
 	}
-	t.Errorf("alldocs.go is not what the help texts make (%v); regenerate it with\n"+
+	why := "it differs"
+	if err != nil {
+		why = err.Error()
+	} else {
+		gl, wl := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
+		for i := range min(len(gl), len(wl)) {
+			if gl[i] != wl[i] {
+				why = fmt.Sprintf("line %d is\n\t%s\nwant\n\t%s", i+1, gl[i], wl[i])
+				break
+			}
+		}
+	}
+	t.Errorf("alldocs.go is not what the help texts make: %s\nRegenerate it with\n"+
 		"\tgo generate ./cmd/shmtensor\n"+
 		"or, in cmd/shmtensor,\n"+
-		"\tgo test -run=TestDocsUpToDate -fixdocs", err)
+		"\tgo test -run=TestDocsUpToDate -fixdocs", why)
 }

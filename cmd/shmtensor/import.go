@@ -18,7 +18,8 @@ var cmdImport = &Command{
 	Short:     "copy a .npy file into a new segment",
 	Long: `
 Import creates the segment NAME with the dtype, shape and memory order of
-the .npy file FILE and copies the data into it. Any .npy file numpy writes
+the .npy file FILE and copies the data into it. FILE may be a pipe, such
+as /dev/stdin. Any .npy file numpy writes
 is read (versions 1.0 to 3.0, C or Fortran order) if its dtype is one of
 create's; a Fortran-order file gives a Fortran-order segment, as numpy.load
 would give a Fortran-order array. SharedArray's layout (--sharedarray)
@@ -44,6 +45,8 @@ func init() {
 
 func runImport(c *Command, args []string) error {
 	path, name := strings.TrimPrefix(args[0], "file://"), args[1]
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("file %s does not exist", path)
@@ -52,13 +55,14 @@ func runImport(c *Command, args []string) error {
 		return err
 	}
 	defer f.Close()
+	// An interrupt closes the file, so that a read waiting on a pipe or
+	// a slow device returns.
+	defer context.AfterFunc(ctx, func() { f.Close() })()
 	var size int64
-	if st, err := f.Stat(); err == nil {
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
 		size = st.Size()
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	p := newProgress("import", size)
 	seg, err := shmtensor.Import(name, &progressReader{ctx, f, p}, importFlags.options()...)
 	p.done()

@@ -79,6 +79,9 @@ func (pr *progressReader) Read(b []byte) (int, error) {
 	}
 	n, err := pr.r.Read(b[:min(len(b), copyChunk)])
 	pr.p.add(int64(n))
+	if err != nil && pr.ctx.Err() != nil {
+		err = errInterrupted // the read failed because the file was closed on the interrupt
+	}
 	return n, err
 }
 
@@ -103,6 +106,9 @@ func (pw *progressWriter) Write(b []byte) (int, error) {
 		n, err := pw.w.Write(b[:min(len(b), copyChunk)])
 		written += n
 		pw.p.add(int64(n))
+		if err != nil && pw.ctx.Err() != nil {
+			return written, errInterrupted
+		}
 		if err != nil {
 			return written, err
 		}
