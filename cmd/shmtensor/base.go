@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"syscall"
 	"unicode"
 
 	"github.com/shmtensor/shmtensor"
@@ -249,6 +250,15 @@ func (c *Command) errorText(err error) string {
 	return msg
 }
 
+// cause returns the cause of err if it is an error of the shmtensor package,
+// for messages that name the operation and segment themselves.
+func cause(err error) error {
+	if e, ok := err.(*shmtensor.Error); ok {
+		return e.Err
+	}
+	return err
+}
+
 // hint says what to do about common errors of the shmtensor package.
 func hint(err error) string {
 	var e *shmtensor.Error
@@ -266,6 +276,8 @@ func hint(err error) string {
 		return `"shmtensor list" shows the segments there are`
 	case errors.Is(err, shmtensor.ErrExist):
 		return `choose another name, or remove the old one with "shmtensor rm"`
+	case errors.Is(err, syscall.ENOSPC):
+		return "the size asked for is that of the whole segment, data and header"
 	}
 	return ""
 }

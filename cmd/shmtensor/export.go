@@ -87,7 +87,7 @@ func runExport(c *Command, args []string) error {
 			c.warn(fmt.Errorf("interrupted; %s not written", path))
 			return exitStatus(130)
 		}
-		return fmt.Errorf("writing %s: %w (nothing written)", path, err)
+		return fmt.Errorf("writing %s: %w (nothing written)", path, cause(err))
 	}
 	fmt.Printf("exported %s to %s: %s %s, data %s, file %s\n", seg.Name(), path, seg.DType(),
 		shmtensor.FormatShape(seg.Shape()), shmtensor.FormatBytes(int64(len(seg.Bytes()))), shmtensor.FormatBytes(n))

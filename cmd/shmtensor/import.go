@@ -95,11 +95,7 @@ func runImport(c *Command, args []string) error {
 // command's case: a file's dtype that the package cannot hold is no
 // mismatch.
 func detail(err, sentinel error) string {
-	var e *shmtensor.Error
-	if errors.As(err, &e) {
-		err = e.Err
-	}
-	msg := err.Error()
+	msg := cause(err).Error()
 	if rest, ok := strings.CutPrefix(msg, sentinel.Error()+": "); ok {
 		return rest
 	}

@@ -48,6 +48,7 @@ func (p *progress) done() {
 // progressLine renders "import [=====>    ]  45% 115.2 MiB / 256.0 MiB".
 func progressLine(label string, cur, total int64) string {
 	const width = 30
+	cur = min(cur, total) // an export's count includes the header
 	frac := 1.0
 	if total > 0 {
 		frac = min(float64(cur)/float64(total), 1)
