@@ -206,10 +206,10 @@
 // Demo shows two processes sharing a tensor. This process (the parent)
 // creates two N×N float64 segments: A, filled with known values, and C,
 // zeros. It starts a child process (this same binary, through the hidden
-// command demo-child, which runs only when started so) that attaches both by
-// name, checks that it sees the parent's values, and computes C = A·Aᵀ with
-// gonum directly in the shared memory. The parent then checks C against its
-// own computation.
+// command demo-child, which refuses to run unless demo started it) that
+// attaches both by name, checks that it sees the parent's values, and
+// computes C = A·Aᵀ with gonum directly in the shared memory. The parent then
+// checks C against its own computation.
 //
 // It also measures, in this run, how long the child took to attach A against
 // writing and reading the same matrix through a pipe with encoding/binary,

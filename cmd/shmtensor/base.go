@@ -58,19 +58,22 @@ func (c *Command) Name() string {
 }
 
 // argWords returns the argument placeholders of the usage line, such as
-// ["NAME", "DTYPE", "[DIM...]"]: the words after the name that are not
-// options.
+// ["NAME", "DTYPE", "[DIM...]"] or ["[COMMAND | TOPIC]"]: the words and
+// bracketed groups after the name that are not options.
 func (c *Command) argWords() []string {
 	var words []string
-	inOpt := false
+	var group []string // an open bracketed group
 	for _, w := range strings.Fields(c.UsageLine)[1:] {
-		switch {
-		case strings.HasPrefix(w, "[-"):
-			inOpt = !strings.HasSuffix(w, "]")
-		case inOpt:
-			inOpt = !strings.HasSuffix(w, "]")
-		default:
+		if len(group) == 0 && !strings.HasPrefix(w, "[") {
 			words = append(words, w)
+			continue
+		}
+		group = append(group, w)
+		if strings.HasSuffix(w, "]") {
+			if !strings.HasPrefix(group[0], "[-") {
+				words = append(words, strings.Join(group, " "))
+			}
+			group = nil
 		}
 	}
 	return words
@@ -168,7 +171,7 @@ func (c *Command) checkArgCount(args []string) error {
 		return &usageError{msg}
 	case c.MaxArgs == 0 && len(args) > 0:
 		return usagef("unexpected argument %q (%s takes no arguments)", args[0], c.Name())
-	case c.MaxArgs == 1 && len(args) > 1:
+	case c.MaxArgs == 1 && len(args) > 1 && c.MinArgs == 1:
 		return usagef("one %s at a time (got %d)", words[0], len(args))
 	case c.MaxArgs != manyArgs && len(args) > c.MaxArgs:
 		return usagef("unexpected argument %q: want %s", args[c.MaxArgs], strings.Join(words, " "))

@@ -154,6 +154,33 @@ func TestUsage(t *testing.T) {
 	contains(t, "help create", r.stdout, "--mode octal", "(default 0600)", "--lazy", "--sharedarray")
 }
 
+// TestCommandTable: every command's declared argument count agrees with its
+// usage line, which names the arguments in the messages; short
+// descriptions fit the list.
+func TestCommandTable(t *testing.T) {
+	for _, c := range commands {
+		words := c.argWords()
+		min, max := 0, len(words)
+		for _, w := range words {
+			if !strings.HasPrefix(w, "[") {
+				min++
+			}
+			if strings.HasSuffix(w, "...") || strings.HasSuffix(w, "...]") {
+				max = manyArgs
+			}
+		}
+		if c.MinArgs != min || c.MaxArgs != max {
+			t.Errorf("%s: MinArgs, MaxArgs = %d, %d; the usage line %q says %d, %d", c.Name(), c.MinArgs, c.MaxArgs, c.UsageLine, min, max)
+		}
+		if c.Run == nil || c.Short == "" || strings.HasSuffix(c.Short, ".") || c.Long == "" {
+			t.Errorf("%s: incomplete: %+v", c.Name(), c)
+		}
+		if lookup(c.Name()) != c {
+			t.Errorf("%s: two commands of that name", c.Name())
+		}
+	}
+}
+
 // TestOptionsAnywhere: options may follow the arguments, or sit between
 // them; after "--" everything is an argument; a negative number is an
 // argument unless it is an option's value.
@@ -218,6 +245,7 @@ func TestMessages(t *testing.T) {
 		// Too many arguments.
 		{2, []string{"export", name, "a.npy", "b.npy"}, []string{`unexpected argument "b.npy": want NAME FILE.npy`}, nil},
 		{2, []string{"version", "x"}, []string{`unexpected argument "x" (version takes no arguments)`}, nil},
+		{2, []string{"help", "list", "show"}, []string{`unexpected argument "show": want [COMMAND | TOPIC]`}, nil},
 	}
 	for _, c := range cases {
 		what := strings.Join(c.args, " ")
