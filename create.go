@@ -146,21 +146,6 @@ func newSegment(op, name string, dt DType, shape []int, fortran bool, opts []Opt
 	return &Segment{name: n.name, hdr: h, mem: mem, readOnly: o.readOnly, fd: fd, id: id}, nil
 }
 
-// FormatBytes formats n bytes with binary units: "512 B", "4.0 KiB",
-// "1.5 MiB", "2.0 GiB".
-func FormatBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit && exp < 4; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTP"[exp])
-}
-
 // creator is how a platform makes a new segment exclusively and atomically:
 // an unnamed or hidden object that publish gives its name.
 type creator interface {

@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
-	"strings"
 	"unicode/utf8"
 )
 
@@ -219,7 +218,7 @@ func parseNPYHeader(prefix []byte, fileSize int64) (header, error) {
 func npyHeaderFor(descr string, fortran bool, dims []int, dataOff, fileSize int64) (header, error) {
 	dt, err := dtypeFromDescr(descr)
 	if err != nil {
-		return header{}, npyDTypeErr("%s", strings.TrimPrefix(err.Error(), ErrDType.Error()+": "))
+		return header{}, npyDTypeErr("%v", err)
 	}
 	dataLen, err := byteSize(dims, dt.Size())
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/shmtensor/shmtensor"
+	"github.com/shmtensor/shmtensor/internal/units"
 )
 
 var cmdCreate = &Command{
@@ -99,7 +100,7 @@ func runCreate(_ *Command, args []string) error {
 	}
 	defer seg.Close()
 	fmt.Printf("created %s: %s %s, data %s, segment %s\n", seg.Name(), dt, shmtensor.FormatShape(shape),
-		shmtensor.FormatBytes(int64(len(seg.Bytes()))), shmtensor.FormatBytes(int64(seg.Size())))
+		units.Bytes(int64(len(seg.Bytes()))), units.Bytes(int64(seg.Size())))
 	return nil
 }
 

@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/shmtensor/shmtensor"
+	"github.com/shmtensor/shmtensor/internal/units"
 )
 
 var cmdExport = &Command{
@@ -90,6 +91,6 @@ func runExport(c *Command, args []string) error {
 		return fmt.Errorf("writing %s: %w (nothing written)", path, cause(err))
 	}
 	fmt.Printf("exported %s to %s: %s %s, data %s, file %s\n", seg.Name(), path, seg.DType(),
-		shmtensor.FormatShape(seg.Shape()), shmtensor.FormatBytes(int64(len(seg.Bytes()))), shmtensor.FormatBytes(n))
+		shmtensor.FormatShape(seg.Shape()), units.Bytes(int64(len(seg.Bytes()))), units.Bytes(n))
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/shmtensor/shmtensor"
+	"github.com/shmtensor/shmtensor/internal/units"
 )
 
 var cmdImport = &Command{
@@ -84,7 +85,7 @@ func runImport(c *Command, args []string) error {
 	}
 	fmt.Printf("imported %s into %s: %s %s%s, data %s, segment %s\n", path, seg.Name(), seg.DType(),
 		shmtensor.FormatShape(seg.Shape()), order,
-		shmtensor.FormatBytes(int64(len(seg.Bytes()))), shmtensor.FormatBytes(int64(seg.Size())))
+		units.Bytes(int64(len(seg.Bytes()))), units.Bytes(int64(seg.Size())))
 	return nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/shmtensor/shmtensor"
+	"github.com/shmtensor/shmtensor/internal/units"
 )
 
 var cmdInfo = &Command{
@@ -52,7 +53,7 @@ func runInfo(c *Command, args []string) error {
 	for _, d := range in.Shape {
 		data *= int64(d)
 	}
-	row("size", "%s (%d bytes: %d of data, %d of header and padding)", shmtensor.FormatBytes(in.Size), in.Size, data, in.Size-data)
+	row("size", "%s (%d bytes: %d of data, %d of header and padding)", units.Bytes(in.Size), in.Size, data, in.Size-data)
 	row("layout", "%s", layoutString(in))
 	row("order", "%s", order(in.Fortran))
 	row("data offset", "%d", in.DataOffset)

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/shmtensor/shmtensor"
+	"github.com/shmtensor/shmtensor/internal/units"
 )
 
 var cmdList = &Command{
@@ -60,7 +61,7 @@ func runList(c *Command, _ []string) error {
 	for _, in := range infos {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
 			escapeName(strings.TrimPrefix(in.Name, "shm://")), in.DType, shmtensor.FormatShape(in.Shape),
-			shmtensor.FormatBytes(in.Size), layoutString(in), formatMode(in),
+			units.Bytes(in.Size), layoutString(in), formatMode(in),
 			userName(in.UID), in.ModTime.Local().Format(time.DateTime))
 	}
 	return tw.Flush()

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/shmtensor/shmtensor"
+	"github.com/shmtensor/shmtensor/internal/units"
 )
 
 // A progress draws a progress bar on standard error for a copy of more
@@ -59,7 +59,7 @@ func progressLine(label string, cur, total int64) string {
 		bar += ">" + strings.Repeat(" ", width-fill-1)
 	}
 	return fmt.Sprintf("%s [%s] %3d%% %s / %s ", label, bar, int(frac*100),
-		shmtensor.FormatBytes(cur), shmtensor.FormatBytes(total))
+		units.Bytes(cur), units.Bytes(total))
 }
 
 // errInterrupted ends a copy on Ctrl-C or SIGTERM.
