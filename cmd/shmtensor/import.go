@@ -90,11 +90,9 @@ func runImport(c *Command, args []string) error {
 }
 
 // detail returns what err says after the shmtensor package's operation,
-// name and sentinel: for "shmtensor: import shm://x: element type mismatch:
-// npy header: unsupported descriptor "<U1"" and ErrDType, `npy header:
-// unsupported descriptor "<U1"`. The sentinel's own words may not fit the
-// command's case: a file's dtype that the package cannot hold is no
-// mismatch.
+// name and sentinel: for "shmtensor: import shm://x: not a tensor segment:
+// npy header: bad magic" and ErrNotTensor, "npy header: bad magic". The
+// command says in its own words what the sentinel means for a file.
 func detail(err, sentinel error) string {
 	msg := cause(err).Error()
 	if rest, ok := strings.CutPrefix(msg, sentinel.Error()+": "); ok {

@@ -265,8 +265,8 @@ func TestMessages(t *testing.T) {
 	// message names the file.
 	dir := t.TempDir()
 	for _, c := range []struct{ descr, msg string }{
-		{">f8", `big-endian descriptor ">f8" is not supported`},
-		{"<U1", `unsupported descriptor "<U1"`},
+		{">f8", `big-endian element type ">f8" is not supported`},
+		{"<U1", `unknown element type "<U1"`},
 	} {
 		file := filepath.Join(dir, "x.npy")
 		if err := os.WriteFile(file, npyFile(c.descr, false, []int{2}, make([]byte, 8)), 0o644); err != nil {
