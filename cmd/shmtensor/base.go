@@ -16,7 +16,7 @@ import (
 // A Command is one of shmtensor's commands, in the manner of the go
 // command's base.Command: its usage, help text, options and argument count
 // are declared here, and parsing, checking and error reporting are done
-// once for all commands by Main.
+// once for all commands by run (main.go).
 type Command struct {
 	// UsageLine is the one-line usage: the command name, its options, and
 	// its arguments in capitals. "[X...]" is any number of X, "X..." one or
@@ -40,7 +40,7 @@ type Command struct {
 	MinArgs, MaxArgs int
 
 	// Run runs the command with the arguments left after the options. Its
-	// error is reported by Main; see usageError and exitStatus.
+	// error is reported by run; see usageError and exitStatus.
 	Run func(c *Command, args []string) error
 
 	// Hidden commands are left out of the command list and the
@@ -79,7 +79,7 @@ func (c *Command) argWords() []string {
 	return words
 }
 
-// A usageError is bad usage of a command: Main prints it with the short
+// A usageError is bad usage of a command: run prints it with the short
 // usage and exits with status 2.
 type usageError struct{ msg string }
 
@@ -90,7 +90,7 @@ func usagef(format string, args ...any) error {
 	return &usageError{fmt.Sprintf(format, args...)}
 }
 
-// An exitStatus error makes Main exit with that status and print nothing:
+// An exitStatus error makes run exit with that status and print nothing:
 // the command has reported its failures itself.
 type exitStatus int
 
@@ -106,7 +106,7 @@ var errHelp = errors.New("help requested")
 // in order, errHelp for -h, -help or --help, or a usageError.
 func (c *Command) parseArgs(args []string) ([]string, error) {
 	c.Flag.Init(c.Name(), flag.ContinueOnError)
-	c.Flag.SetOutput(io.Discard) // errors are reported by Main, with the usage
+	c.Flag.SetOutput(io.Discard) // errors are reported by run, with the usage
 	c.Flag.Usage = func() {}
 	var pos []string
 	for i := 0; i < len(args); i++ {
