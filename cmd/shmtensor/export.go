@@ -47,6 +47,10 @@ func runExport(c *Command, args []string) error {
 	}
 	defer seg.Close()
 
+	// From here on an interrupt removes what was written.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
 	// The file is created exclusively. With --force and a file in the
 	// way, a temporary file next to it is renamed over it at the end.
 	target := path
@@ -71,8 +75,6 @@ func runExport(c *Command, args []string) error {
 		return err
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	p := newProgress("export", int64(len(seg.Bytes())))
 	n, err := seg.WriteTo(&progressWriter{ctx, f, p})
 	p.done()

@@ -3,12 +3,14 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"os/exec"
@@ -675,14 +677,21 @@ func TestImportExport(t *testing.T) {
 
 	// No overwriting without --force.
 	os.WriteFile(file, []byte("precious"), 0o644)
+	os.Chmod(file, 0o600)
 	r = want(t, 1, "export", name, file)
 	contains(t, "export over a file", r.stderr, "exists", "--force")
 	if got, _ := os.ReadFile(file); string(got) != "precious" {
 		t.Errorf("export overwrote a file without --force")
 	}
-	want(t, 0, "export", "--force", name, file)
+	want(t, 0, "export", name, file, "--force")
 	if got, _ := os.ReadFile(file); !bytes.Equal(got, b) {
 		t.Errorf("export --force wrote something else")
+	}
+	if st, err := os.Stat(file); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("export --force did not keep the file's mode 0600: %v, %v", st.Mode(), err)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Errorf("export --force left files behind: %v", ents)
 	}
 
 	back := uniqueName(t)
@@ -1000,6 +1009,45 @@ func TestDemoInterrupted(t *testing.T) {
 		// The pid may be a zombie for a moment, or reused; only warn.
 		t.Logf("child %d may still exist", pid)
 	}
+}
+
+// TestProgressCopy: the reader and writer of import and export move the
+// bar in chunks and stop at an interrupt.
+func TestProgressCopy(t *testing.T) {
+	data := make([]byte, 3*copyChunk+5)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var buf bytes.Buffer
+	p := &progress{total: int64(len(data))}
+	pw := &progressWriter{ctx, &countWriter{w: &buf}, p}
+	if n, err := pw.Write(data); n != len(data) || err != nil || p.cur != int64(len(data)) || !bytes.Equal(buf.Bytes(), data) {
+		t.Fatalf("Write: %d, %v; progress %d", n, err, p.cur)
+	}
+	if got := pw.w.(*countWriter).writes; got != 4 {
+		t.Errorf("Write of %d bytes made %d writes, want 4 chunks", len(data), got)
+	}
+	p = &progress{total: int64(len(data))}
+	pr := &progressReader{ctx, bytes.NewReader(data), p}
+	if b, err := io.ReadAll(pr); err != nil || len(b) != len(data) || p.cur != int64(len(data)) {
+		t.Fatalf("ReadAll: %d bytes, %v; progress %d", len(b), err, p.cur)
+	}
+	cancel()
+	if n, err := pw.Write(data); n != 0 || !errors.Is(err, errInterrupted) {
+		t.Errorf("Write after the interrupt: %d, %v", n, err)
+	}
+	if n, err := pr.Read(data); n != 0 || !errors.Is(err, errInterrupted) {
+		t.Errorf("Read after the interrupt: %d, %v", n, err)
+	}
+}
+
+type countWriter struct {
+	w      io.Writer
+	writes int
+}
+
+func (c *countWriter) Write(b []byte) (int, error) {
+	c.writes++
+	return c.w.Write(b)
 }
 
 func TestProgressLine(t *testing.T) {
