@@ -952,6 +952,37 @@ func TestDemoInterrupted(t *testing.T) {
 	}
 }
 
+// TestExportHeader: export writes numpy's version 1.0 header, padded so
+// that the data starts at a multiple of 64 bytes, for any shape.
+func TestExportHeader(t *testing.T) {
+	ones := make([]int, shmtensor.MaxDims)
+	for i := range ones {
+		ones[i] = 1
+	}
+	for _, shape := range [][]int{{}, {5}, {3, 4}, ones} {
+		name := uniqueName(t)
+		seg, err := shmtensor.CreateSegment(name, shmtensor.Float32, shape)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seg.Close()
+		file := filepath.Join(t.TempDir(), "h.npy")
+		want(t, 0, "export", name, file)
+		h, _ := os.ReadFile(file)
+		n := 1
+		for _, d := range shape {
+			n *= d
+		}
+		h = h[:len(h)-4*n]
+		if !bytes.HasPrefix(h, []byte("\x93NUMPY\x01\x00")) || len(h)%64 != 0 || h[len(h)-1] != '\n' || int(h[8])|int(h[9])<<8 != len(h)-10 {
+			t.Errorf("header for %v: %q", shape, h)
+		}
+		if !strings.Contains(string(h), "'shape': "+shmtensor.FormatShape(shape)+", }") {
+			t.Errorf("header for %v: %q", shape, h)
+		}
+	}
+}
+
 // TestProgressCopy: the reader and writer of import and export move the
 // bar in chunks and stop at an interrupt.
 func TestProgressCopy(t *testing.T) {
