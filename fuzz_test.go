@@ -16,14 +16,14 @@ import (
 func FuzzParseNPYHeader(f *testing.F) {
 	for _, dt := range allDTypes {
 		for _, shape := range [][]int{{}, {0}, {3, 4}, {2, 3, 1}} {
-			enc, err := encodeNPYHeader(dt, shape, len(shape) > 1)
+			enc, err := encodeNPY(dt, shape, len(shape) > 1)
 			if err != nil {
 				f.Fatal(err)
 			}
 			f.Add(enc, npyDataOffset+int64(dt.Size())*product(shape))
 		}
 	}
-	enc, _ := encodeNPYHeader(Uint8, repeatDims(MaxDims), true)
+	enc, _ := encodeNPY(Uint8, repeatDims(MaxDims), true)
 	f.Add(enc, int64(npyDataOffset+1<<10))
 	for _, nf := range numpyFiles {
 		b := readNumpyFile(f, nf.file)
@@ -46,7 +46,7 @@ func FuzzParseNPYHeader(f *testing.F) {
 		if h.layout != NPY || h.dataOff < 10 || h.dataOff > int64(len(prefix)) || h.dataOff > npyMaxPrefix {
 			t.Fatalf("bad header %+v for a %d-byte prefix", h, len(prefix))
 		}
-		enc, err := encodeNPYHeader(h.dtype, h.shape, h.fortran)
+		enc, err := encodeNPY(h.dtype, h.shape, h.fortran)
 		if err != nil {
 			if h.dataLen <= math.MaxInt64-npyDataOffset {
 				t.Fatalf("re-encoding %+v: %v", h, err)
@@ -94,7 +94,7 @@ func FuzzParseNPYDict(f *testing.F) {
 		if h.dataOff != int64(len(file)) {
 			t.Fatalf("dataOff %d, want %d", h.dataOff, len(file))
 		}
-		enc, err := encodeNPYHeader(h.dtype, h.shape, h.fortran)
+		enc, err := encodeNPY(h.dtype, h.shape, h.fortran)
 		if err != nil {
 			t.Fatalf("re-encoding %+v: %v", h, err)
 		}
@@ -129,7 +129,7 @@ func FuzzParseSATrailer(f *testing.F) {
 	}
 	for _, dt := range allDTypes {
 		for _, shape := range [][]int{{}, {0}, {3, 4}, repeatDims(32)} {
-			tr, err := encodeSATrailer(dt, shape)
+			tr, err := encodeSA(dt, shape)
 			if err != nil {
 				f.Fatal(err)
 			}
@@ -155,7 +155,7 @@ func FuzzParseSATrailer(f *testing.F) {
 		if len(h.shape) > saMaxDims {
 			return // only the 548-byte trailer holds these
 		}
-		enc, err := encodeSATrailer(h.dtype, h.shape)
+		enc, err := encodeSA(h.dtype, h.shape)
 		if err != nil {
 			t.Fatalf("re-encoding %+v: %v", h, err)
 		}

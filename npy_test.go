@@ -126,7 +126,7 @@ func TestEncodeNPYHeaderBytes(t *testing.T) {
 		{Int8, []int{math.MaxInt, 0}, false, fmt.Sprintf("{'descr': '|i1', 'fortran_order': False, 'shape': (%d, 0), }", math.MaxInt)},
 	}
 	for _, c := range cases {
-		b, err := encodeNPYHeader(c.dt, c.shape, c.fortran)
+		b, err := encodeNPY(c.dt, c.shape, c.fortran)
 		if err != nil {
 			t.Fatalf("%v %v: %v", c.dt, c.shape, err)
 		}
@@ -165,7 +165,7 @@ func TestEncodeNPYHeaderErrors(t *testing.T) {
 		cases = append(cases, encodeCase{"header plus data overflow int64", Uint8, []int{math.MaxInt}, ErrShape})
 	}
 	testEncodeErrors(t, func(dt DType, shape []int) ([]byte, error) {
-		return encodeNPYHeader(dt, shape, false)
+		return encodeNPY(dt, shape, false)
 	}, cases)
 }
 
@@ -181,7 +181,7 @@ func TestNPYRoundTrip(t *testing.T) {
 		for _, shape := range shapes {
 			for _, fortran := range []bool{false, true} {
 				for _, extra := range []int64{0, 1, 4096} { // numpy allows trailing bytes
-					enc, err := encodeNPYHeader(dt, shape, fortran)
+					enc, err := encodeNPY(dt, shape, fortran)
 					if err != nil {
 						t.Fatalf("encode %v %v: %v", dt, shape, err)
 					}
@@ -206,7 +206,7 @@ func TestNPYRoundTrip(t *testing.T) {
 }
 
 func TestIsNPY(t *testing.T) {
-	enc, _ := encodeNPYHeader(Float32, []int{2}, false)
+	enc, _ := encodeNPY(Float32, []int{2}, false)
 	for _, c := range []struct {
 		b    []byte
 		want bool
@@ -285,7 +285,7 @@ func TestNPYEncoderNumpy(t *testing.T) {
 	dir := t.TempDir()
 	var paths []string
 	for i, c := range cases {
-		enc, err := encodeNPYHeader(c.dt, c.shape, c.fortran)
+		enc, err := encodeNPY(c.dt, c.shape, c.fortran)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -336,7 +336,7 @@ for path in sys.argv[1:]:
 				t.Logf("%v %v: numpy cannot mmap an empty array ending at the data offset; np.load without mmap works", c.dt, c.shape)
 			}
 		}
-		enc, _ := encodeNPYHeader(c.dt, c.shape, c.fortran)
+		enc, _ := encodeNPY(c.dt, c.shape, c.fortran)
 		if ours := strings.TrimRight(string(enc[10:]), " \n"); ours != r.Ref {
 			t.Errorf("%v %v: dict differs from numpy's\n ours %s\nnumpy %s", c.dt, c.shape, ours, r.Ref)
 		}
@@ -478,7 +478,7 @@ func TestParseNPYHeaderErrors(t *testing.T) {
 		}
 		return b
 	}
-	enc1000, _ := encodeNPYHeader(Float64, []int{1000, 1000}, false)
+	enc1000, _ := encodeNPY(Float64, []int{1000, 1000}, false)
 	long := npyFile(2, good+strings.Repeat(" ", npyMaxPrefix)+"\n", 96)
 	nested := withText("{'descr': " + strings.Repeat("[", 40) + strings.Repeat("]", 40) + ", 'fortran_order': False, 'shape': (3, 4), }")
 
@@ -527,7 +527,7 @@ func TestParseNPYHeaderErrors(t *testing.T) {
 // TestParseNPYHeaderTruncated cuts real files at every length: each cut is
 // refused as ErrNotTensor and none panics.
 func TestParseNPYHeaderTruncated(t *testing.T) {
-	enc, _ := encodeNPYHeader(Complex128, []int{2, 3}, true)
+	enc, _ := encodeNPY(Complex128, []int{2, 3}, true)
 	files := [][]byte{append(enc, make([]byte, 96)...)}
 	for _, nf := range numpyFiles {
 		if nf.err == nil {
@@ -608,4 +608,14 @@ func checkSameAsGeneralParser(t *testing.T, text string) {
 		ha.dataLen != hb.dataLen || ha.dataOff+1 != hb.dataOff) {
 		t.Fatalf("%q: fast path reads %+v, general parser %+v", text, ha, hb)
 	}
+}
+
+// encodeNPY validates dt and shape as Create does and returns a segment's
+// .npy header for them.
+func encodeNPY(dt DType, shape []int, fortran bool) ([]byte, error) {
+	h, err := newHeader(NPY, dt, shape, fortran)
+	if err != nil {
+		return nil, err
+	}
+	return encodeNPYHeader(h, npyDataOffset), nil
 }

@@ -88,7 +88,7 @@ func TestSAFixtures(t *testing.T) {
 		if got := decodeValues(h.dtype, file[h.dataOff:h.dataOff+h.dataLen]); !slices.Equal(got, fx.values) {
 			t.Errorf("%s: values %v, want %v", fx.file, got, fx.values)
 		}
-		tr, err := encodeSATrailer(fx.dt, fx.shape)
+		tr, err := encodeSA(fx.dt, fx.shape)
 		if err != nil {
 			t.Errorf("%s: encode: %v", fx.file, err)
 			continue
@@ -105,7 +105,7 @@ func TestSAFixtures(t *testing.T) {
 }
 
 func TestEncodeSATrailerBytes(t *testing.T) {
-	tr, err := encodeSATrailer(Uint16, []int{3, 0, 7})
+	tr, err := encodeSA(Uint16, []int{3, 0, 7})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +126,7 @@ func TestEncodeSATrailerBytes(t *testing.T) {
 		t.Errorf("unused dim slots are not zero: % x", tr[60:])
 	}
 
-	tr, _ = encodeSATrailer(Complex64, []int{5, 2})
+	tr, _ = encodeSA(Complex64, []int{5, 2})
 	if le.Uint64(tr[16:]) != 80 || le.Uint32(tr[24:]) != 14 || le.Uint32(tr[28:]) != 8 {
 		t.Errorf("complex64 (5, 2): % x", tr[16:36])
 	}
@@ -144,13 +144,13 @@ func TestEncodeSATrailerErrors(t *testing.T) {
 	if math.MaxInt == math.MaxInt64 {
 		cases = append(cases, encodeCase{"file size overflows int64", Uint8, []int{math.MaxInt - 100}, ErrShape})
 	}
-	testEncodeErrors(t, encodeSATrailer, cases)
+	testEncodeErrors(t, encodeSA, cases)
 }
 
 func TestSARoundTrip(t *testing.T) {
 	for _, dt := range allDTypes {
 		for _, shape := range roundTripShapes {
-			tr, err := encodeSATrailer(dt, shape)
+			tr, err := encodeSA(dt, shape)
 			if err != nil {
 				t.Fatalf("encode %v %v: %v", dt, shape, err)
 			}
@@ -218,7 +218,7 @@ func TestParseSATrailerErrors(t *testing.T) {
 	le := binary.LittleEndian
 	// base is a valid float64 (3, 4) file; each case mutates its trailer.
 	base := func(mut func(tr []byte)) []byte {
-		tr, _ := encodeSATrailer(Float64, []int{3, 4})
+		tr, _ := encodeSA(Float64, []int{3, 4})
 		if mut != nil {
 			mut(tr)
 		}
@@ -268,7 +268,7 @@ func TestParseSATrailerErrors(t *testing.T) {
 // every shorter length, losing its end (a short write) or its start: each
 // is refused and none panics.
 func TestParseSATrailerTruncated(t *testing.T) {
-	tr, _ := encodeSATrailer(Complex128, []int{2, 3})
+	tr, _ := encodeSA(Complex128, []int{2, 3})
 	files := [][]byte{append(make([]byte, 96), tr...)}
 	for _, fx := range saFixtures {
 		files = append(files, readSAFixture(t, fx.file))
@@ -282,4 +282,14 @@ func TestParseSATrailerTruncated(t *testing.T) {
 			}
 		}
 	}
+}
+
+// encodeSA validates dt and shape as Create does and returns the
+// SharedArray trailer for them.
+func encodeSA(dt DType, shape []int) ([]byte, error) {
+	h, err := newHeader(SharedArray, dt, shape, false)
+	if err != nil {
+		return nil, err
+	}
+	return encodeSATrailer(h), nil
 }
