@@ -54,13 +54,6 @@ func TestStringExamples(t *testing.T) {
 	}
 }
 
-func must1[T any](v T, err error) T {
-	if err != nil {
-		panic(err)
-	}
-	return v
-}
-
 // fmtCase is one array sent to numpy for printing.
 type fmtCase struct {
 	DType string   `json:"dtype"`

@@ -1,12 +1,13 @@
 package shmtensor
 
 import (
-	"crypto/rand"
+	crand "crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -21,7 +22,7 @@ import (
 func uniqueName(t testing.TB) string {
 	t.Helper()
 	var b [6]byte
-	rand.Read(b[:])
+	crand.Read(b[:])
 	name := fmt.Sprintf("shmtensor-test-%d-%s", os.Getpid(), hex.EncodeToString(b[:]))
 	t.Cleanup(func() { removeShm(name) })
 	return name
@@ -227,6 +228,131 @@ func decodeValues(dt DType, data []byte) []complex128 {
 			x = complex(math.Float64frombits(le.Uint64(b)), math.Float64frombits(le.Uint64(b[8:])))
 		}
 		v = append(v, x)
+	}
+	return v
+}
+
+// roundTripShapes are the shapes every codec round-trips.
+var roundTripShapes = [][]int{
+	{}, {0}, {3, 0, 2}, {1}, {7}, {2, 3}, {4, 1, 5}, {math.MaxInt / 16, 0},
+	repeatDims(32),
+}
+
+// values collects t's elements in C order through At, independently of the
+// iterators under test.
+func values[T Number](t *Tensor[T]) []T {
+	var out []T
+	n := t.Len()
+	idx := make([]int, t.NDim())
+	for range n {
+		out = append(out, t.At(idx...))
+		for k := len(idx) - 1; k >= 0; k-- {
+			idx[k]++
+			if idx[k] < t.shape[k] {
+				break
+			}
+			idx[k] = 0
+		}
+	}
+	return out
+}
+
+// second returns the error of a two-result call, for tests that only
+// check the error.
+func second[T any](_ T, err error) error { return err }
+
+// must1 returns v, panicking if err is not nil.
+func must1[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+// arange returns a C-ordered heap tensor holding 0, 1, 2, ... .
+func arange[T Number](shape ...int) *Tensor[T] {
+	t := New[T](shape...)
+	d := t.Data()
+	var v T
+	for i := range d {
+		d[i] = v
+		v++
+	}
+	return t
+}
+
+// randShape returns up to maxDims dimensions of at most maxLen each.
+func randShape(rng *rand.Rand, maxDims, maxLen int) []int {
+	s := make([]int, rng.IntN(maxDims+1))
+	for i := range s {
+		s[i] = rng.IntN(maxLen + 1)
+		if s[i] == 0 && rng.IntN(3) > 0 {
+			s[i] = 1 + rng.IntN(maxLen) // keep empty tensors a minority
+		}
+	}
+	return s
+}
+
+// randFactorShape returns a random shape of up to maxDims dimensions
+// holding n elements.
+func randFactorShape(rng *rand.Rand, n, maxDims int) []int {
+	if n == 0 {
+		s := randShape(rng, maxDims, 4)
+		if len(s) == 0 {
+			s = []int{0}
+		}
+		s[rng.IntN(len(s))] = 0
+		return s
+	}
+	var s []int
+	rest := n
+	for len(s) < maxDims-1 && rng.IntN(4) > 0 {
+		var divs []int
+		for d := 1; d <= rest; d++ {
+			if rest%d == 0 {
+				divs = append(divs, d)
+			}
+		}
+		d := divs[rng.IntN(len(divs))]
+		s = append(s, d)
+		rest /= d
+	}
+	s = append(s, rest)
+	rng.Shuffle(len(s), func(i, j int) { s[i], s[j] = s[j], s[i] })
+	return s
+}
+
+// randomView applies up to ops random slices, transposes and indexings.
+func randomView[T Number](rng *rand.Rand, a *Tensor[T], ops int) *Tensor[T] {
+	v := a
+	for range rng.IntN(ops + 1) {
+		var w *Tensor[T]
+		var err error
+		switch rng.IntN(3) {
+		case 0:
+			r := make([]Range, rng.IntN(v.NDim()+1))
+			for k := range r {
+				n := v.shape[k]
+				r[k] = Range{rng.IntN(2*n+3) - n - 1, rng.IntN(2*n+3) - n - 1, []int{1, 2, 3, -1, -2}[rng.IntN(5)]}
+				if rng.IntN(3) == 0 {
+					r[k] = Every(r[k].Step)
+				}
+			}
+			w, err = v.Slice(r...)
+		case 1:
+			w, err = v.Transpose(rng.Perm(v.NDim())...)
+		case 2:
+			if v.NDim() > 0 && v.Len() > 0 {
+				ax := rng.IntN(v.NDim())
+				w, err = v.Index(ax, rng.IntN(v.shape[ax]))
+			}
+		}
+		if err != nil {
+			panic(err)
+		}
+		if w != nil {
+			v = w
+		}
 	}
 	return v
 }

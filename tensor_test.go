@@ -12,25 +12,6 @@ import (
 	"testing"
 )
 
-// values collects t's elements in C order through At, independently of the
-// iterators under test.
-func values[T Number](t *Tensor[T]) []T {
-	var out []T
-	n := t.Len()
-	idx := make([]int, t.NDim())
-	for range n {
-		out = append(out, t.At(idx...))
-		for k := len(idx) - 1; k >= 0; k-- {
-			idx[k]++
-			if idx[k] < t.shape[k] {
-				break
-			}
-			idx[k] = 0
-		}
-	}
-	return out
-}
-
 func TestViews(t *testing.T) {
 	a := arange[int](3, 4) // [[0 1 2 3] [4 5 6 7] [8 9 10 11]]
 	must := func(v *Tensor[int], err error) *Tensor[int] {
@@ -114,8 +95,6 @@ func TestViewErrors(t *testing.T) {
 		}
 	}
 }
-
-func second[T any](_ T, err error) error { return err }
 
 func TestScalarAndEmpty(t *testing.T) {
 	s := New[float64]()
