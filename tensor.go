@@ -295,28 +295,25 @@ func (t *Tensor[T]) Reshape(shape ...int) (*Tensor[T], error) {
 
 // Range selects indices along one axis like a Python slice
 // start:stop:step. Negative Start and Stop count from the end of the axis,
-// bounds outside the axis are clamped as Python clamps them, Step 0 means
-// 1, and a negative Step walks backwards from Start down to just above
-// Stop.
+// bounds outside the axis are clamped as Python clamps them, and a negative
+// Step walks backwards from Start down to just above Stop.
+//
+// A Step of 0 means 1. Python refuses a zero step, but in Go an omitted
+// field is 0: Range{Start: 2, Stop: 5} must be [2:5], as slice(2, 5) is in
+// Python, so the zero Step is the default rather than an error.
 //
 // Go has no None, so the open ends of a Python slice are written as bounds
 // that clamping turns into the ends: math.MaxInt is past the end in either
 // direction and math.MinInt before the start. Range{0, math.MaxInt, 1} is
-// [0:] and Range{math.MaxInt, math.MinInt, -1} is [::-1]. The constructors
-// Full, Span, From, To, Every, Reverse and Step spell the common cases.
+// [0:], Span(-2, math.MaxInt) is [-2:] and Range{math.MaxInt, math.MinInt,
+// -1} is [::-1]. Full, Span, Every and Reverse spell the common cases.
 type Range struct{ Start, Stop, Step int }
 
 // Full selects a whole axis, Python's [:].
 func Full() Range { return Range{0, math.MaxInt, 1} }
 
-// Span selects [start:stop].
+// Span selects [start:stop]. Pass math.MaxInt as stop for [start:].
 func Span(start, stop int) Range { return Range{start, stop, 1} }
-
-// From selects [start:], to the end of the axis.
-func From(start int) Range { return Range{start, math.MaxInt, 1} }
-
-// To selects [:stop], from the start of the axis.
-func To(stop int) Range { return Range{0, stop, 1} }
 
 // Every selects [::step]: every step-th index from the first one, or for a
 // negative step from the last one backwards.
@@ -329,10 +326,6 @@ func Every(step int) Range {
 
 // Reverse selects [::-1], the whole axis backwards.
 func Reverse() Range { return Every(-1) }
-
-// Step selects [start:stop:step]; it is Range{start, stop, step} spelled as
-// a call. Pass math.MaxInt or math.MinInt for an open end (see Range).
-func Step(start, stop, step int) Range { return Range{start, stop, step} }
 
 // indices applies Python's slice.indices to r on an axis of the given
 // length and returns the first index, the step and the number of indices
