@@ -33,15 +33,18 @@ type Tensor[T Number] struct {
 var neverClosed bool
 
 // newTensor builds a view; the caller has checked that every index reachable
-// through shape and strides from off lies inside data. Every Tensor is made
-// here, which sets the fields derived from the others.
+// through shape and strides from off lies inside data (checkView asserts it
+// under the shmtensor_bounds build tag). Every Tensor is made here, which
+// sets the fields derived from the others.
 func newTensor[T Number](data []T, off int, shape, strides []int, seg *Segment, ro bool) *Tensor[T] {
 	closed := &neverClosed
 	if seg != nil {
 		closed = &seg.unmapped
 	}
-	if len(shape) != len(strides) {
-		panic("shmtensor: internal error: shape and strides differ in length")
+	if boundsTag {
+		if err := checkView(len(data), off, shape, strides); err != nil {
+			panic(&Error{Op: "view", Err: err})
+		}
 	}
 	var base unsafe.Pointer
 	if off < len(data) { // else empty: At never loads
@@ -191,38 +194,6 @@ func (e *countPanic[T]) Unwrap() error {
 // t.data is gone and touching it would fault.
 func (t *Tensor[T]) isClosed() bool { return *t.closed }
 
-// At returns the element at idx, one index per dimension. It panics on a
-// wrong number of indices or an index out of range, like a slice, and never
-// allocates. A double loop over At(i, j) runs at about a third (int64) to
-// half (float64) of the speed of indexing a slice; in the hottest loops over
-// a contiguous tensor, index Data() directly.
-func (t *Tensor[T]) At(idx ...int) T {
-	// At must stay inlinable (go build -gcflags=-m=2 reports its cost, 78 of
-	// 80): inlined, the indices stay on the caller's stack and no call is
-	// made. So it spells out offset's loop (keep the two in step), tests the
-	// closed flag in the count's branch, and reads strides and data through
-	// str and base: every index has been checked against the shape, and
-	// newTensor's invariant puts every such element inside data, so those
-	// bounds checks could never fail. The break after the last index changes
-	// nothing in what the loop does but lets the compiler lay it out with
-	// one taken jump fewer per call, which saved 10% of the time of At(i, j)
-	// and 25% of At(i) (BenchmarkAt1D, BenchmarkAt2D, BenchmarkAt3D).
-	if len(idx) != len(t.shape) || *t.closed {
-		panic((*countPanic[T])(t))
-	}
-	p, s := 0, t.str
-	for k, i := range idx {
-		if uint(i) >= uint(t.shape[k]) {
-			panic(indexPanic{i, k, t.shape})
-		}
-		p += i * *(*int)(unsafe.Add(s, k*int(unsafe.Sizeof(k))))
-		if k == len(idx)-1 {
-			break
-		}
-	}
-	return *(*T)(unsafe.Add(t.base, p*int(unsafe.Sizeof(*new(T)))))
-}
-
 // closedPanic is the value methods panic with on a closed tensor; a
 // ready-made value keeps the callers inlinable.
 var closedPanic error = &Error{Op: "use of tensor", Err: ErrClosed}
@@ -307,7 +278,14 @@ func (t *Tensor[T]) Reshape(shape ...int) (*Tensor[T], error) {
 // direction and math.MinInt before the start. Range{0, math.MaxInt, 1} is
 // [0:], Span(-2, math.MaxInt) is [-2:] and Range{math.MaxInt, math.MinInt,
 // -1} is [::-1]. Full, Span, Every and Reverse spell the common cases.
-type Range struct{ Start, Stop, Step int }
+type Range struct {
+	// Start is the first index, Python's start.
+	Start int
+	// Stop is the index the selection stops before, Python's stop.
+	Stop int
+	// Step is the distance between selected indices; 0 means 1.
+	Step int
+}
 
 // Full selects a whole axis, Python's [:].
 func Full() Range { return Range{0, math.MaxInt, 1} }
