@@ -1,10 +1,10 @@
 package shmtensor
 
 import (
+	"encoding/binary"
 	"fmt"
 	"reflect"
 	"strconv"
-	"unsafe"
 )
 
 // Number is the set of Go element types a Tensor can hold. Each maps to one
@@ -242,7 +242,4 @@ func uintDType(bits int) DType {
 }
 
 // littleEndian reports the host byte order; segments hold native-order data.
-var littleEndian = func() bool {
-	x := uint16(1)
-	return *(*byte)(unsafe.Pointer(&x)) == 1
-}()
+var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
