@@ -3,6 +3,7 @@ package shmtensor
 import (
 	"fmt"
 	"slices"
+	"syscall"
 )
 
 // Create makes a new segment holding a zeroed tensor of the given shape and
@@ -85,10 +86,7 @@ func createSegment(name string, dt DType, shape []int, opts []Option) (*Segment,
 		return nil, &Error{Op: op, Name: n.name, Err: fmt.Errorf("%w: segment of %d bytes cannot be mapped", ErrShape, size)}
 	}
 
-	// Only a reserved create checks the name first: it is about to spend
-	// time reserving pages, while a lazy one loses little and linkat
-	// reports a taken name anyway.
-	c, err := newCreator(n, o.mode, !o.lazy)
+	c, err := newCreator(n, o.mode)
 	if err != nil {
 		return nil, &Error{Op: op, Name: n.name, Err: createErrno(err, n)}
 	}
@@ -97,6 +95,11 @@ func createSegment(name string, dt DType, shape []int, opts []Option) (*Segment,
 		return nil, &Error{Op: op, Name: n.name, Err: err}
 	}
 	if err := reserve(c.descriptor(), size, o.lazy); err != nil {
+		if nameTaken(n) {
+			// The name was taken while reserving: that is the answer, not
+			// the full filesystem.
+			return fail(createErrno(syscall.EEXIST, n))
+		}
 		return fail(err)
 	}
 	if shmSizeRounded && n.shm {

@@ -104,7 +104,11 @@ func ParseDType(s string) (DType, error) {
 			return d, nil
 		}
 	}
-	return dtypeFromDescr(s)
+	d, err := dtypeFromDescr(s)
+	if err != nil {
+		return Invalid, &Error{Op: "parsedtype", Err: fmt.Errorf("%q: %w", s, err)}
+	}
+	return d, nil
 }
 
 // dtypeFromDescr maps a .npy descr string to a DType. numpy writes '<' or

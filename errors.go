@@ -33,6 +33,9 @@ var (
 	ErrClosed = errors.New("segment is closed")
 	// ErrInvalidName: a name that is not shm://NAME, NAME or file://PATH.
 	ErrInvalidName = errors.New("invalid segment name")
+	// ErrInvalidOption: an option with a value it cannot take, such as
+	// Mode with bits other than permissions. It also matches fs.ErrInvalid.
+	ErrInvalidOption error = &sentinel{"invalid option", fs.ErrInvalid}
 	// ErrLocked: TryLock found the lock held elsewhere.
 	ErrLocked = errors.New("segment is locked")
 	// ErrPermission: the caller may not use the segment (wrong owner,
@@ -75,3 +78,17 @@ func (e *Error) Unwrap() error { return e.Err }
 func panicErr(op string, sentinel error) {
 	panic(&Error{Op: op, Err: sentinel})
 }
+
+// explained is an error with its own message that matches each of errs
+// under errors.Is, for causes a sentinel's message would misdescribe or
+// repeat: "permission denied (EACCES)" instead of "permission denied:
+// permission denied".
+type explained struct {
+	msg  string
+	errs []error
+}
+
+func explain(msg string, errs ...error) error { return &explained{msg, errs} }
+
+func (e *explained) Error() string   { return e.msg }
+func (e *explained) Unwrap() []error { return e.errs }

@@ -99,6 +99,7 @@ type file struct {
 	name     segName
 	size     int64
 	id       FileID
+	blocks   int64 // 512-byte blocks allocated
 	perm     fs.FileMode
 	uid, gid uint32
 	modTime  time.Time

@@ -36,11 +36,11 @@ func ReadOnly() Option { return func(o *options) { o.readOnly = true } }
 
 // Mode sets the permission bits of a segment made by Create. They are set
 // exactly, whatever the process umask. The default is 0600. Bits other than
-// the permission bits are refused.
+// the permission bits are refused with ErrInvalidOption.
 func Mode(perm fs.FileMode) Option {
 	return func(o *options) {
 		if perm&^fs.ModePerm != 0 {
-			o.modeErr = fmt.Errorf("mode %v has bits other than permissions", perm)
+			o.modeErr = fmt.Errorf("%w: Mode(%v) has bits other than permissions", ErrInvalidOption, perm)
 			return
 		}
 		o.mode = uint32(perm)

@@ -27,6 +27,9 @@ func pathOf(n segName) string { return n.path }
 // shmDirHint names where shm objects live, for error messages.
 const shmDirHint = "the shm_open system call"
 
+// shmListDir is empty: shm objects have no directory here.
+const shmListDir = ""
+
 func shmOpen(name string, flags int, mode uint32) (int, error) {
 	p, err := unix.BytePtrFromString("/" + name)
 	if err != nil {
@@ -97,7 +100,7 @@ type shmCreator struct {
 	name string
 }
 
-func newCreator(n segName, mode uint32, _ bool) (creator, error) {
+func newCreator(n segName, mode uint32) (creator, error) {
 	if !n.shm {
 		return newTempCreator(n.path, mode)
 	}
@@ -120,6 +123,8 @@ func (c *shmCreator) abort() {
 }
 
 func listShm() ([]string, error) { return nil, ErrNotSupported }
+
+func renameNoReplace(from, to string) error { return errNoRenameFlags }
 
 func unlinkNamed(n segName, f *file) error {
 	if n.shm {
