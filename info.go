@@ -20,6 +20,14 @@ type Info struct {
 	ModTime    time.Time // last modification of the segment's metadata or size
 	UID, GID   uint32    // owner
 	ID         FileID    // the file itself: tells two segments under one name apart
+
+	// Reserved reports whether storage is allocated for every byte of the
+	// segment (st_blocks × 512 ≥ Size). It is false for a segment created
+	// with Lazy whose pages were not all written: a reader touching such a
+	// page on a full filesystem gets SIGBUS, which Attach with Reserve()
+	// prevents. Filesystems that compress or deduplicate may report false
+	// for a segment whose pages are all written.
+	Reserved bool
 }
 
 // FileID identifies a file: its device and inode numbers (or what the
@@ -73,6 +81,7 @@ func makeInfo(n segName, h header, f *file) Info {
 		UID:        f.uid,
 		GID:        f.gid,
 		ID:         f.id,
+		Reserved:   f.blocks*512 >= f.size,
 	}
 }
 

@@ -75,10 +75,22 @@ func openSegment(op, name string, opts []Option) (*Segment, error) {
 	if err != nil {
 		return nil, &Error{Op: op, Name: n.name, Err: err}
 	}
+	if !o.anyOwner {
+		if err := checkOwner(f); err != nil {
+			f.close()
+			return nil, &Error{Op: op, Name: n.name, Err: err}
+		}
+	}
 	h, err := readHeader(f)
 	if err != nil {
 		f.close()
 		return nil, &Error{Op: op, Name: n.name, Err: err}
+	}
+	if o.reserve {
+		if err := reserveFile(f); err != nil {
+			f.close()
+			return nil, &Error{Op: op, Name: n.name, Err: err}
+		}
 	}
 	if f.size > int64(maxInt) {
 		f.close()

@@ -35,6 +35,8 @@ func newCreator(n segName, mode uint32) (creator, error) {
 }
 func listShm() ([]string, error)               { return nil, ErrNotSupported }
 func nameTaken(n segName) bool                 { return false }
+func effectiveUID() (uint32, bool)             { return 0, false }
+func reserveFile(f *file) error                { return ErrNotSupported }
 func reserveExisting(fd int, size int64) error { return ErrNotSupported }
 func staleTemporary(p string, age time.Duration, now time.Time) (bool, error) {
 	return false, ErrNotSupported

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -125,10 +126,24 @@ func mapFile(fd int, size int64, write bool) ([]byte, error) {
 	if write {
 		prot |= unix.PROT_WRITE
 	}
-	return unix.Mmap(fd, 0, int(size), prot, unix.MAP_SHARED)
+	if err := checkMapLimit(); err != nil {
+		return nil, err
+	}
+	mem, err := unix.Mmap(fd, 0, int(size), prot, unix.MAP_SHARED)
+	if err == nil {
+		liveMappings.Add(1)
+	}
+	return mem, err
 }
 
-func unmap(mem []byte) error       { return unix.Munmap(mem) }
+func unmap(mem []byte) error {
+	err := unix.Munmap(mem)
+	if err == nil {
+		liveMappings.Add(-1)
+	}
+	return err
+}
+
 func protectRead(mem []byte) error { return unix.Mprotect(mem, unix.PROT_READ) }
 func mlock(mem []byte) error       { return unix.Mlock(mem) }
 func munlock(mem []byte) error     { return unix.Munlock(mem) }
@@ -351,6 +366,30 @@ func staleTemporary(p string, age time.Duration, now time.Time) (bool, error) {
 		return false, nil
 	}
 	return now.Sub(time.Unix(st.Mtim.Unix())) > age, nil
+}
+
+// effectiveUID returns the user whose ownership Attach checks.
+func effectiveUID() (uint32, bool) { return uint32(unix.Geteuid()), true }
+
+// reserveFile allocates the pages of the open file f. A descriptor opened
+// read-only cannot fallocate: the file is opened again for writing through
+// /proc/self/fd, which reaches the same inode.
+func reserveFile(f *file) error {
+	err := reserveExisting(f.fd, f.size)
+	if !errors.Is(err, syscall.EBADF) {
+		return err
+	}
+	fd, oerr := ignoringEINTR2(func() (int, error) {
+		return unix.Open("/proc/self/fd/"+strconv.Itoa(f.fd), unix.O_RDWR|unix.O_CLOEXEC, 0)
+	})
+	if oerr != nil {
+		if errors.Is(oerr, syscall.EACCES) || errors.Is(oerr, syscall.EPERM) {
+			return fmt.Errorf("Reserve needs write permission: %w", permissionError(oerr))
+		}
+		return err
+	}
+	defer unix.Close(fd)
+	return reserveExisting(fd, f.size)
 }
 
 // nameTaken reports whether something has n's name.
