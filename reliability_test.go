@@ -156,7 +156,7 @@ func exchangeLoop(name string) error {
 // detected by its link count dropping to 0 on a descriptor kept open.
 type deleteRaceResult struct {
 	rounds, deleted, replaced, foreignRemoved, segmentLeft, otherErrors int
-	firstOther                                                        error
+	firstOther                                                          error
 }
 
 func deleteRace(t testing.TB, d time.Duration) deleteRaceResult {
