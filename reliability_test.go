@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -683,11 +682,10 @@ func attachNoPerm(name string) error {
 	return nil
 }
 
-// runAsNobody runs the test binary as uid 65534 in role.
-func runAsNobody(t *testing.T, role, name string) ([]byte, error) {
+// nobodyExe returns a copy of the test binary that uid 65534 can execute:
+// the original lives in a directory only root may enter.
+func nobodyExe(t *testing.T) string {
 	t.Helper()
-	cmd := child(role, name)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
 	dir, err := os.MkdirTemp("", "shmtensor-nobody-")
 	if err != nil {
 		t.Fatal(err)
@@ -699,19 +697,26 @@ func runAsNobody(t *testing.T, role, name string) ([]byte, error) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	os.WriteFile(exe, data, 0o755)
+	if err := os.WriteFile(exe, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return exe
+}
+
+// runAsNobody runs exe (from nobodyExe) as uid 65534 in role.
+func runAsNobody(t *testing.T, exe, role, name string) ([]byte, error) {
+	t.Helper()
+	cmd := child(role, name)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
 	cmd.Path, cmd.Args[0] = exe, exe
 	cmd.Dir = "/"
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return out, fmt.Errorf("%v: %s", err, stderr.Bytes())
-		}
+		return out, fmt.Errorf("%v: %s", err, stderr.Bytes())
 	}
-	return out, err
+	return out, nil
 }
 
 func TestReadOnlyHintOnlyWhereItHelps(t *testing.T) {
@@ -722,7 +727,7 @@ func TestReadOnlyHintOnlyWhereItHelps(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.Close()
-	if out, err := runAsNobody(t, "attach-noperm", name); err != nil {
+	if out, err := runAsNobody(t, nobodyExe(t), "attach-noperm", name); err != nil {
 		t.Fatalf("child: %v\n%s", err, out)
 	}
 }
