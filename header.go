@@ -58,7 +58,8 @@ var pagePool = sync.Pool{New: func() any { return new([npyDataOffset]byte) }}
 
 // readHeader reads and validates the header of an open file. It reads
 // only the bytes the headers need: the first page (more only for a longer
-// NPY header) and the last 548 bytes, where a SharedArray trailer would be.
+// NPY header) and, unless an NPY header accounts for the whole file, the
+// last 548 bytes, where a SharedArray trailer would be.
 // Which layout a file is in is decided by chooseLayout.
 func readHeader(f *file) (header, error) {
 	if f.size == 0 {
@@ -70,8 +71,26 @@ func readHeader(f *file) (header, error) {
 	if err := readAt(f, prefix, 0); err != nil {
 		return header{}, err
 	}
-	// The tail is read before the prefix can grow: it aliases page when
-	// the whole file fits in it.
+	var (
+		npyH, saH     header
+		npyErr, saErr error
+	)
+	hasNPY := isNPY(prefix)
+	if hasNPY {
+		whole := prefix
+		if need := npyHeaderEnd(prefix); need > int64(len(prefix)) && need <= npyMaxPrefix && need <= f.size {
+			whole = append(prefix[:len(prefix):len(prefix)], make([]byte, need-int64(len(prefix)))...)
+			if err := readAt(f, whole[npyDataOffset:], npyDataOffset); err != nil {
+				return header{}, err
+			}
+		}
+		npyH, npyErr = parseNPYHeader(whole, f.size)
+		if npyErr == nil && unexplained(npyH, f.size) == 0 {
+			// No trailer can win against an NPY header that explains
+			// every byte (rule 3 of chooseLayout): skip reading it.
+			return npyH, nil
+		}
+	}
 	var tail []byte
 	if f.size > int64(len(prefix)) {
 		tail = make([]byte, min(f.size, saTrailerSizeNumpy2))
@@ -81,20 +100,7 @@ func readHeader(f *file) (header, error) {
 	} else {
 		tail = prefix[len(prefix)-min(len(prefix), saTrailerSizeNumpy2):]
 	}
-	hasNPY, hasSA := isNPY(prefix), isSATrailer(tail, f.size)
-	var (
-		npyH, saH     header
-		npyErr, saErr error
-	)
-	if hasNPY {
-		if need := npyHeaderEnd(prefix); need > int64(len(prefix)) && need <= npyMaxPrefix && need <= f.size {
-			prefix = append(prefix[:len(prefix):len(prefix)], make([]byte, need-int64(len(prefix)))...)
-			if err := readAt(f, prefix[npyDataOffset:], npyDataOffset); err != nil {
-				return header{}, err
-			}
-		}
-		npyH, npyErr = parseNPYHeader(prefix, f.size)
-	}
+	hasSA := isSATrailer(tail, f.size)
 	if hasSA {
 		saH, saErr = parseSATrailer(tail, f.size)
 	}
