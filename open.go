@@ -10,8 +10,10 @@ import (
 
 // Attach maps an existing segment read-write (or read-only with ReadOnly)
 // and returns it as a tensor of T. The element type must match the header
-// (ErrDType otherwise: "segment holds float32, want float64"). Attach never
-// creates, truncates or unlinks anything.
+// (ErrDType otherwise: "segment holds float32, want float64"). A segment
+// owned by a user other than the caller and root is refused with
+// ErrPermission unless AnyOwner is given. Attach never creates, truncates or
+// unlinks anything; with Reserve it allocates the segment's missing pages.
 func Attach[T Number](name string, opts ...Option) (*Tensor[T], error) {
 	seg, err := openSegment("attach", name, opts)
 	if err != nil {

@@ -38,7 +38,16 @@ func shmOpen(name string, flags int, mode uint32) (int, error) {
 	// shm_open takes only the access mode and O_CREAT, O_EXCL, O_TRUNC,
 	// O_CLOEXEC; others give EINVAL on FreeBSD.
 	flags &= unix.O_ACCMODE | unix.O_CREAT | unix.O_EXCL
-	r, _, errno := unix.Syscall(unix.SYS_SHM_OPEN, uintptr(unsafe.Pointer(p)), uintptr(flags), uintptr(mode))
+	var (
+		r     uintptr
+		errno unix.Errno
+	)
+	for {
+		r, _, errno = unix.Syscall(unix.SYS_SHM_OPEN, uintptr(unsafe.Pointer(p)), uintptr(flags), uintptr(mode))
+		if errno != unix.EINTR {
+			break
+		}
+	}
 	runtime.KeepAlive(p)
 	if errno == unix.ENOSYS {
 		return -1, fmt.Errorf("shm_open system call %d not available (FreeBSD kernel without COMPAT_FREEBSD12?); use file:// names: %w", unix.SYS_SHM_OPEN, errno)
@@ -74,7 +83,7 @@ func openNamed(n segName, flags int) (int, error) {
 // read(2) shm objects at all.
 func (f *file) pread(p []byte, off int64) (int, error) {
 	if !f.name.shm {
-		return unix.Pread(f.fd, p, off)
+		return ignoringEINTR2(func() (int, error) { return unix.Pread(f.fd, p, off) })
 	}
 	if off >= f.size {
 		return 0, nil

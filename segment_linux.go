@@ -44,7 +44,7 @@ func openNamed(n segName, flags int) (int, error) {
 }
 
 func (f *file) pread(p []byte, off int64) (int, error) {
-	return unix.Pread(f.fd, p, off)
+	return ignoringEINTR2(func() (int, error) { return unix.Pread(f.fd, p, off) })
 }
 
 func allocate(fd int, size int64) error {
@@ -111,7 +111,9 @@ func (c *tmpfileCreator) publish() error {
 	// Linking /proc/self/fd/N needs no privilege; AT_EMPTY_PATH on the
 	// descriptor itself needs CAP_DAC_READ_SEARCH, so it is the fallback
 	// for systems without /proc.
-	err := unix.Linkat(unix.AT_FDCWD, "/proc/self/fd/"+strconv.Itoa(c.fd), unix.AT_FDCWD, c.final, unix.AT_SYMLINK_FOLLOW)
+	err := ignoringEINTR(func() error {
+		return unix.Linkat(unix.AT_FDCWD, "/proc/self/fd/"+strconv.Itoa(c.fd), unix.AT_FDCWD, c.final, unix.AT_SYMLINK_FOLLOW)
+	})
 	if errors.Is(err, syscall.ENOENT) {
 		if _, serr := os.Stat("/proc/self/fd"); serr != nil {
 			err = unix.Linkat(c.fd, "", unix.AT_FDCWD, c.final, unix.AT_EMPTY_PATH)

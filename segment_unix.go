@@ -476,7 +476,7 @@ func newTempCreator(final string, mode uint32) (*tempCreator, error) {
 func (c *tempCreator) descriptor() int { return c.fd }
 
 func (c *tempCreator) publish() error {
-	err := unix.Link(c.tmp, c.final)
+	err := ignoringEINTR(func() error { return unix.Link(c.tmp, c.final) })
 	unix.Unlink(c.tmp)
 	return err
 }
