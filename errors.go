@@ -33,9 +33,6 @@ var (
 	ErrClosed = errors.New("segment is closed")
 	// ErrInvalidName: a name that is not shm://NAME, NAME or file://PATH.
 	ErrInvalidName = errors.New("invalid segment name")
-	// ErrInvalidOption: an option with a value it cannot take, such as
-	// Mode with bits other than permissions. It also matches fs.ErrInvalid.
-	ErrInvalidOption error = &sentinel{"invalid option", fs.ErrInvalid}
 	// ErrLocked: TryLock found the lock held elsewhere.
 	ErrLocked = errors.New("segment is locked")
 	// ErrPermission: the caller may not use the segment (wrong owner,
@@ -73,8 +70,9 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// panicf panics with an error wrapping sentinel, so that a recovered value can
-// be tested with errors.Is and the message names the sentinel.
+// panicErr panics with an *Error of op wrapping sentinel, so that a
+// recovered value can be tested with errors.Is and its message names the
+// sentinel.
 func panicErr(op string, sentinel error) {
 	panic(&Error{Op: op, Err: sentinel})
 }

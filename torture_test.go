@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -86,7 +87,7 @@ func checkContract(t *testing.T, what string, err error) {
 		t.Fatalf("%s: error %T is not an *Error: %v", what, err, err)
 	}
 	for _, s := range []error{ErrExist, ErrNotExist, ErrNotTensor, ErrDType, ErrShape, ErrInvalidName,
-		ErrPermission, ErrInvalidOption, ErrNotSupported, ErrClosed} {
+		ErrPermission, ErrNotSupported, ErrClosed, fs.ErrInvalid} {
 		if errors.Is(err, s) {
 			return
 		}
@@ -458,7 +459,7 @@ func TestTortureSpecialFiles(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "empty"), nil, 0o600)
 	os.WriteFile(filepath.Join(dir, "noaccess"), []byte("\x93NUMPY"), 0)
 	if f, err := os.Create(filepath.Join(dir, "sparse-huge")); err == nil {
-		h, _ := encodeNPYHeader(Uint8, []int{1 << 40}, false)
+		h, _ := testNPYHeader(Uint8, []int{1 << 40}, false)
 		f.Write(h)
 		f.Truncate(npyDataOffset + 1<<40)
 		f.Close()
@@ -800,8 +801,8 @@ func TestTortureTruncateUnderReader(t *testing.T) {
 // valid headers of the same size, until killed: a foreign writer that does
 // not use Create.
 func tortureRewriter(name string) error {
-	h1, _ := encodeNPYHeader(Float64, []int{2, 8}, false)
-	h2, _ := encodeNPYHeader(Float64, []int{16}, true)
+	h1, _ := testNPYHeader(Float64, []int{2, 8}, false)
+	h2, _ := testNPYHeader(Float64, []int{16}, true)
 	f, err := os.OpenFile(filepath.Join("/dev/shm", name), os.O_RDWR, 0)
 	if err != nil {
 		return err
