@@ -87,9 +87,11 @@ func makeInfo(n segName, h header, f *file) Info {
 
 // List returns every tensor segment in shared memory, sorted by name.
 // Objects that are not tensor segments (other programs' shm, unreadable
-// ones) are skipped. Where the system cannot enumerate shared memory
-// (macOS, FreeBSD) it fails with ErrNotSupported; file:// segments are not
-// listed (use Stat).
+// ones, broken segments: see ListBroken) are skipped, and so are names the
+// package refuses (holding control characters, or starting with the
+// ".shmtensor-" of its temporary files). Where the system cannot enumerate
+// shared memory (macOS, FreeBSD) it fails with ErrNotSupported; file://
+// segments are not listed (use Stat).
 func List() ([]Info, error) {
 	names, err := listShm()
 	if err != nil {
