@@ -286,8 +286,6 @@ func TestDeletePutsBackAReplacedFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.close()
-	other := filepath.Join(t.TempDir(), "other")
-	os.WriteFile(other, []byte("not ours"), 0o600)
 	// /tmp and /dev/shm may be different filesystems: write the stranger
 	// in /dev/shm and rename it over the name.
 	stranger := filepath.Join("/dev/shm", name+"-stranger")
@@ -305,6 +303,45 @@ func TestDeletePutsBackAReplacedFile(t *testing.T) {
 	}
 	if left, _ := filepath.Glob("/dev/shm/" + asidePrefix + name + "*"); len(left) > 0 {
 		t.Fatalf("private names left: %v", left)
+	}
+}
+
+// TestDeleteLeavesAsideWhenNameRetaken: when the moved file is not the
+// validated one and the name was taken again meanwhile, the file stays under
+// the private name and the error says where.
+func TestDeleteLeavesAsideWhenNameRetaken(t *testing.T) {
+	name := uniqueName(t)
+	a, err := Create[float64](name, []int{4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	t.Cleanup(func() { removeByPrefix(asidePrefix + name) })
+	n, _ := parseName(name)
+	f, err := openFile(n, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.close()
+	path := filepath.Join("/dev/shm", name)
+	stranger := path + "-stranger"
+	os.WriteFile(stranger, []byte("not ours"), 0o600)
+	t.Cleanup(func() { os.Remove(stranger) })
+	if err := os.Rename(stranger, path); err != nil {
+		t.Fatal(err)
+	}
+	testHookAside = func(p string) { os.WriteFile(p, []byte("new"), 0o600) }
+	defer func() { testHookAside = nil }()
+	err = unlinkNamed(n, f)
+	left, _ := filepath.Glob("/dev/shm/" + asidePrefix + name + "*")
+	if !errors.Is(err, ErrNotTensor) || len(left) != 1 || !strings.Contains(err.Error(), left[0]) {
+		t.Fatalf("got %v; private names %v", err, left)
+	}
+	if b, _ := os.ReadFile(left[0]); string(b) != "not ours" {
+		t.Fatalf("the private name holds %q", b)
+	}
+	if b, _ := os.ReadFile(path); string(b) != "new" {
+		t.Fatalf("the name holds %q", b)
 	}
 }
 

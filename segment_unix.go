@@ -336,6 +336,9 @@ func unlinkPath(path string, f *file) error {
 		}
 		return mapErrno(err, f.name)
 	}
+	if testHookAside != nil {
+		testHookAside(path)
+	}
 	var now unix.Stat_t
 	err := unix.Lstat(aside, &now)
 	if err == nil && (FileID{Dev: uint64(now.Dev), Ino: uint64(now.Ino)}) == f.id {
@@ -405,6 +408,10 @@ func nameTaken(n segName) bool {
 	var st unix.Stat_t
 	return unix.Lstat(p, &st) == nil
 }
+
+// testHookAside, if set, runs between moving a name aside and checking what
+// was moved, so that tests can change the name in that window.
+var testHookAside func(path string)
 
 // moveAside renames from to the fresh private name to. RENAME_NOREPLACE
 // guards the (random) private name; where the filesystem lacks it, plain
