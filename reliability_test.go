@@ -286,8 +286,7 @@ func TestDeletePutsBackAReplacedFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.close()
-	// /tmp and /dev/shm may be different filesystems: write the stranger
-	// in /dev/shm and rename it over the name.
+	// Another file is renamed over the name after f was validated.
 	stranger := filepath.Join("/dev/shm", name+"-stranger")
 	os.WriteFile(stranger, []byte("not ours"), 0o600)
 	t.Cleanup(func() { os.Remove(stranger) })
