@@ -88,7 +88,12 @@ func createSegment(name string, dt DType, shape []int, opts []Option) (*Segment,
 	// Only a reserved create checks the name first: it is about to spend
 	// time reserving pages, while a lazy one loses little and linkat
 	// reports a taken name anyway.
-	c, err := newCreator(n, o.mode, !o.lazy)
+	var c creator
+	if o.unpublished {
+		c, err = newStagedCreator(n, o.mode)
+	} else {
+		c, err = newCreator(n, o.mode, !o.lazy)
+	}
 	if err != nil {
 		return nil, &Error{Op: op, Name: n.name, Err: createErrno(err, n)}
 	}
@@ -121,7 +126,10 @@ func createSegment(name string, dt DType, shape []int, opts []Option) (*Segment,
 	// written (BSD shm), a reader sees no magic until the header is whole.
 	copy(mem[hdrAt+int64(magic):], hdr[magic:])
 	copy(mem[hdrAt:hdrAt+int64(magic)], hdr[:magic])
-	if err := c.publish(); err != nil {
+	done := c.close
+	if o.unpublished {
+		done = c.abort // an Unpublished segment is named by Publish or Replace
+	} else if err := c.publish(); err != nil {
 		unmap(mem)
 		return fail(createErrno(err, n))
 	}
@@ -129,17 +137,21 @@ func createSegment(name string, dt DType, shape []int, opts []Option) (*Segment,
 	id, err := fileIdentity(fd)
 	if err != nil {
 		unmap(mem)
-		c.close()
+		done()
 		return nil, &Error{Op: op, Name: n.name, Err: err}
 	}
 	if o.readOnly {
 		if err := protectRead(mem); err != nil {
 			unmap(mem)
-			c.close()
+			done()
 			return nil, &Error{Op: op, Name: n.name, Err: err}
 		}
 	}
-	return &Segment{name: n.name, hdr: h, mem: mem, readOnly: o.readOnly, fd: fd, id: id}, nil
+	seg := &Segment{name: n.name, hdr: h, mem: mem, readOnly: o.readOnly, fd: fd, id: id}
+	if o.unpublished {
+		seg.staged = c
+	}
+	return seg, nil
 }
 
 // FormatBytes formats n bytes with binary units: "512 B", "4.0 KiB",

@@ -14,6 +14,8 @@ type options struct {
 	modeErr  error
 	lazy     bool
 	layout   Layout
+
+	unpublished bool
 }
 
 func buildOptions(opts []Option) options {

@@ -248,9 +248,13 @@ func newTempCreator(final string, mode uint32) (*tempCreator, error) {
 func (c *tempCreator) descriptor() int { return c.fd }
 
 func (c *tempCreator) publish() error {
-	err := unix.Link(c.tmp, c.final)
+	// The temporary name stays on failure: an Unpublished segment may
+	// still be published or replaced, and abort removes it.
+	if err := unix.Link(c.tmp, c.final); err != nil {
+		return err
+	}
 	unix.Unlink(c.tmp)
-	return err
+	return nil
 }
 
 func (c *tempCreator) abort() {
