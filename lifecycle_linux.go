@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -62,7 +63,13 @@ func waitFor(ctx context.Context, n segName, check func() (Info, bool, error)) (
 	if err != nil {
 		return Info{}, fmt.Errorf("inotify: %w", err)
 	}
-	defer unix.Close(in)
+	// A non-blocking descriptor makes a pollable File: its reads sleep in
+	// the runtime's poller, not in a thread of their own, and a read
+	// deadline interrupts them when ctx is done.
+	f := os.NewFile(uintptr(in), "inotify")
+	// Closing an inotify instance waits for an SRCU grace period, often
+	// milliseconds: the caller need not wait for it.
+	defer func() { go f.Close() }()
 	// IN_CREATE: link (Publish, Create); IN_MOVED_TO: rename (Replace);
 	// the others let a name that first held something else be looked at
 	// again when it changes.
@@ -74,22 +81,8 @@ func waitFor(ctx context.Context, n segName, check func() (Info, bool, error)) (
 		}
 		return Info{}, fmt.Errorf("watch %s: %w", dir, err)
 	}
-	// The eventfd wakes the poll below when ctx is done, at once.
-	wake, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
-	if err != nil {
-		return Info{}, fmt.Errorf("eventfd: %w", err)
-	}
-	fired := make(chan struct{})
-	stop := context.AfterFunc(ctx, func() {
-		unix.Write(wake, []byte{1, 0, 0, 0, 0, 0, 0, 0})
-		close(fired)
-	})
-	defer func() {
-		if !stop() {
-			<-fired // the write must not hit a closed (or reused) descriptor
-		}
-		unix.Close(wake)
-	}()
+	stop := context.AfterFunc(ctx, func() { f.SetReadDeadline(time.Unix(1, 0)) })
+	defer stop()
 
 	// Checked after the watch is in place, so that nothing published
 	// between the check and the watch is missed.
@@ -97,24 +90,11 @@ func waitFor(ctx context.Context, n segName, check func() (Info, bool, error)) (
 		return info, err
 	}
 	buf := make([]byte, 64*(unix.SizeofInotifyEvent+unix.NAME_MAX+1))
-	fds := []unix.PollFd{{Fd: int32(in), Events: unix.POLLIN}, {Fd: int32(wake), Events: unix.POLLIN}}
 	for {
-		if _, err := unix.Poll(fds, -1); err != nil {
-			if err == syscall.EINTR {
-				continue
-			}
-			return Info{}, fmt.Errorf("poll: %w", err)
-		}
-		if fds[1].Revents != 0 {
-			return Info{}, ctx.Err()
-		}
-		if fds[0].Revents == 0 {
-			continue
-		}
-		nr, err := unix.Read(in, buf)
+		nr, err := f.Read(buf)
 		if err != nil {
-			if err == syscall.EAGAIN || err == syscall.EINTR {
-				continue
+			if errors.Is(err, os.ErrDeadlineExceeded) && ctx.Err() != nil {
+				return Info{}, ctx.Err()
 			}
 			return Info{}, fmt.Errorf("read inotify events: %w", err)
 		}
