@@ -83,6 +83,17 @@
 // pages raises SIGBUS, as it does for numpy and SharedArray. Processes that
 // share a segment must agree not to resize it; shmtensor never does.
 //
+// # Lifecycle across processes
+//
+// A segment created with Unpublished has no name until Publish or Replace
+// gives it one, atomically: readers see complete tensors only, and a
+// producer that dies before publishing leaves nothing. Replace swaps a new
+// version in for the old, which its readers keep until they close it. Wait
+// and WaitReplaced sleep until a tensor appears or changes; AttachOrCreate
+// lets exactly one of many processes build a tensor the others attach;
+// Mappers tells which processes map one. docs/coordination.md in the
+// repository explains the model.
+//
 // # Errors
 //
 // Errors are *Error values that read like "shmtensor: attach shm://x:
