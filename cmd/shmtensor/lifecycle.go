@@ -22,9 +22,6 @@ import (
 // errTimeout ends wait when its --timeout runs out: exit status 1.
 var errTimeout = errors.New("timed out")
 
-// errInterrupted ends wait on SIGINT or SIGTERM: exit status 130.
-var errInterrupted = errors.New("interrupted")
-
 // waitSegment waits for a tensor segment under name, or with replaced for
 // one other than the one there now (any, if there is none), for at most
 // timeout (0: no limit).
@@ -51,7 +48,7 @@ func waitSegment(name string, timeout time.Duration, replaced bool) error {
 	case err == nil:
 		return nil
 	case sigCtx.Err() != nil:
-		return errInterrupted
+		return exitStatus(130)
 	case errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("%w after %v waiting for %s", errTimeout, timeout, canonicalName(name))
 	}

@@ -16,7 +16,7 @@ import (
 )
 
 var cmdList = &Command{
-	UsageLine: "list [--json]",
+	UsageLine: "list [--json] [--mappers]",
 	Short:     "list the tensor segments in shared memory",
 	Long: `
 List prints every tensor segment in shared memory: name, dtype, shape,
@@ -31,12 +31,19 @@ a backslash, a space and a character that is not printable are escaped, as
 With --json it prints a JSON array of the objects that "shmtensor info
 --json" prints (see "shmtensor help json").
 
+With --mappers it adds the ids of the processes that map each segment, as
+"shmtensor who" finds them (a MAPPERS column of comma-separated ids, "-"
+for none; with --json a "mappers" array in each object). Linux only.
+
 Where the system cannot enumerate shared memory (macOS, FreeBSD), list fails
 with a message saying so; "shmtensor info NAME" still works there.
 `,
 }
 
-var listJSON = cmdList.Flag.Bool("json", false, "print a JSON array instead of columns")
+var (
+	listJSON    = cmdList.Flag.Bool("json", false, "print a JSON array instead of columns")
+	listMappers = cmdList.Flag.Bool("mappers", false, "add the processes that map each segment")
+)
 
 func init() { cmdList.Run = runList }
 
@@ -49,7 +56,24 @@ func runList(c *Command, _ []string) error {
 	if err != nil {
 		return err
 	}
+	var mapped map[shmtensor.FileID][]int
+	if *listMappers {
+		if mapped, err = shmtensor.MappedBy(); err != nil {
+			return err
+		}
+	}
 	if *listJSON {
+		if *listMappers {
+			type withMappers struct {
+				jsonInfo
+				Mappers []int `json:"mappers"`
+			}
+			recs := make([]withMappers, 0, len(infos))
+			for _, in := range infos {
+				recs = append(recs, withMappers{makeJSONInfo(in), append([]int{}, mapped[in.ID]...)})
+			}
+			return writeJSON(recs)
+		}
 		recs := make([]jsonInfo, 0, len(infos))
 		for _, in := range infos {
 			recs = append(recs, makeJSONInfo(in))
@@ -57,12 +81,20 @@ func runList(c *Command, _ []string) error {
 		return writeJSON(recs)
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tDTYPE\tSHAPE\tSIZE\tLAYOUT\tMODE\tOWNER\tMODIFIED")
+	head := "NAME\tDTYPE\tSHAPE\tSIZE\tLAYOUT\tMODE\tOWNER\tMODIFIED"
+	if *listMappers {
+		head += "\tMAPPERS"
+	}
+	fmt.Fprintln(tw, head)
 	for _, in := range infos {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s",
 			escapeName(strings.TrimPrefix(in.Name, "shm://")), in.DType, shmtensor.FormatShape(in.Shape),
 			units.Bytes(in.Size), layoutString(in), formatMode(in),
 			userName(in.UID), in.ModTime.Local().Format(time.DateTime))
+		if *listMappers {
+			fmt.Fprintf(tw, "\t%s", pidList(mapped[in.ID]))
+		}
+		fmt.Fprintln(tw)
 	}
 	return tw.Flush()
 }
