@@ -47,10 +47,16 @@ func (s *Segment) Publish() error {
 // renameat2(RENAME_EXCHANGE) (macOS: renamex_np(RENAME_SWAP)); on a
 // filesystem that cannot exchange names, and on FreeBSD, the check and the
 // rename are two steps.
+//
+// A failed Replace leaves the segment unpublished, to be published,
+// replaced again or discarded by Close. On Linux it may then hold a hidden
+// temporary name in the target's directory (an O_TMPFILE file cannot be
+// linked again once its first name is gone), which Close removes; only if
+// the process dies before that does it remain, for "shmtensor gc".
 func (s *Segment) Replace() error {
 	return s.name1("replace", func(c creator) error {
 		n, _ := parseName(s.name)
-		return replaceStaged(c, n, s.id)
+		return replaceStaged(&s.staged, n, s.id)
 	})
 }
 

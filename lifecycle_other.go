@@ -6,7 +6,7 @@ import "context"
 
 func newStagedCreator(n segName, mode uint32) (creator, error) { return nil, ErrNotSupported }
 
-func replaceStaged(c creator, n segName, self FileID) error { return ErrNotSupported }
+func replaceStaged(cp *creator, n segName, self FileID) error { return ErrNotSupported }
 
 func lockCreation(n segName, mode uint32) (unlock func(), err error) { return nil, ErrNotSupported }
 

@@ -474,3 +474,72 @@ func TestAttachOrCreate(t *testing.T) {
 		})
 	}
 }
+
+// TestReplaceRace: a foreign file put under the name after Replace checked
+// it, before the swap, gets the name back and is left intact.
+func TestReplaceRace(t *testing.T) {
+	for kind, name := range lifecycleNames(t) {
+		t.Run(kind, func(t *testing.T) {
+			old, err := Create[int8](name, []int{4})
+			if err != nil {
+				t.Fatal(err)
+			}
+			old.Close()
+			foreign := []byte("written by someone else between check and swap\n")
+			testHookBeforeExchange = func(final string) {
+				os.Remove(final)
+				if err := os.WriteFile(final, foreign, 0o600); err != nil {
+					t.Error(err)
+				}
+			}
+			defer func() { testHookBeforeExchange = nil }()
+			a, err := Create[int8](name, []int{4}, Unpublished())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer a.Close()
+			if err := a.Segment().Replace(); !errors.Is(err, ErrNotTensor) {
+				t.Fatalf("Replace with a foreign file swapped in: %v, want ErrNotTensor", err)
+			}
+			path := pathOfName(t, name)
+			if got, err := os.ReadFile(path); err != nil || string(got) != string(foreign) {
+				t.Fatalf("the foreign file under the name is now %q, %v", got, err)
+			}
+			os.Remove(path)
+			// Still unpublished: with the hook gone it can be published,
+			// and its private name goes.
+			testHookBeforeExchange = nil
+			if err := a.Segment().Publish(); err != nil {
+				t.Fatal(err)
+			}
+			if got := leftovers(t, name); len(got) > 0 {
+				t.Fatalf("left behind %v", got)
+			}
+			b, err := Attach[int8](name)
+			if err != nil || b.Segment().ID() != a.Segment().ID() {
+				t.Fatalf("after Publish: %v", err)
+			}
+			b.Close()
+			// Close after a failed Replace leaves nothing either.
+			c, err := Create[int8](name, []int{4}, Unpublished())
+			if err != nil {
+				t.Fatal(err)
+			}
+			testHookBeforeExchange = func(final string) {
+				os.Remove(final)
+				os.WriteFile(final, foreign, 0o600)
+			}
+			if err := c.Segment().Replace(); !errors.Is(err, ErrNotTensor) {
+				t.Fatalf("Replace over a foreign file: %v", err)
+			}
+			c.Close()
+			if got := leftovers(t, name); len(got) > 0 {
+				t.Fatalf("left behind %v", got)
+			}
+			if got, _ := os.ReadFile(path); string(got) != string(foreign) {
+				t.Fatalf("foreign file now %q", got)
+			}
+			os.Remove(path)
+		})
+	}
+}

@@ -61,27 +61,40 @@ func tempName(final string) string {
 	return filepath.Join(dir, fmt.Sprintf("%s%s-%x.tmp", tempPrefix, base, b))
 }
 
-// replaceStaged names the staged file c (identity self) n, in place of the
-// tensor segment there. The target is checked first, so a foreign file is
-// refused without being touched; the swap itself is an exchange of names,
-// after which what was displaced is checked again: if a foreign file was
-// put there in between, it is swapped back, so nothing but a tensor
-// segment is ever removed.
-func replaceStaged(c creator, n segName, self FileID) error {
+// testHookBeforeExchange, set by tests only, runs between Replace's check
+// of the target and the exchange, where another process could act.
+var testHookBeforeExchange func(final string)
+
+// replaceStaged names the staged file *cp (identity self) n, in place of
+// the tensor segment there. The target is checked first, so a foreign file
+// is refused without being touched; the swap itself is an exchange of
+// names, after which what was displaced is checked again: if a foreign
+// file was put there in between, it is swapped back, so nothing but a
+// tensor segment is ever removed.
+//
+// An O_TMPFILE file, once linked, can never be linked again after its last
+// name goes (linkat(2), ENOENT): if Replace fails after giving it a private
+// name, the segment keeps that name, and *cp becomes a tempCreator for it.
+func replaceStaged(cp *creator, n segName, self FileID) (err error) {
+	c := *cp
 	final := pathOf(n)
 	if n.shm && !shmIsFile {
 		return ErrNotSupported
 	}
 	var (
 		tmp    string // a name holding the staged file, for rename
-		ownTmp bool   // tmp was made here and must not outlive Replace
+		ownTmp bool   // tmp was made here
 	)
 	if tc, ok := c.(*tempCreator); ok {
 		tmp = tc.tmp
 	}
 	defer func() {
-		if ownTmp {
-			unlinkID(tmp, self)
+		switch {
+		case !ownTmp:
+		case err == nil:
+			unlinkID(tmp, self) // published under final too
+		default:
+			*cp = &tempCreator{fd: c.descriptor(), tmp: tmp, final: final}
 		}
 	}()
 	for range 100 {
@@ -105,6 +118,9 @@ func replaceStaged(c creator, n segName, self FileID) error {
 				return err
 			}
 			ownTmp = true
+		}
+		if testHookBeforeExchange != nil {
+			testHookBeforeExchange(final)
 		}
 		err = exchange(tmp, final)
 		switch {
@@ -132,6 +148,7 @@ func replaceStaged(c creator, n segName, self FileID) error {
 		// A foreign file was put under the name after the check: give the
 		// name back to it and retract ours.
 		if err := exchange(tmp, final); err != nil {
+			ownTmp = false // tmp holds the foreign file now, not ours
 			return fmt.Errorf("a foreign file appeared under the name during replace and could not be moved back from %s: %w", tmp, err)
 		}
 		return fmt.Errorf("%w: a file that is not a tensor segment appeared under the name; left alone", ErrNotTensor)

@@ -260,8 +260,12 @@ func (c *tempCreator) publish() error {
 }
 
 func (c *tempCreator) abort() {
+	// Only if the name still holds this file: after a failed Replace it
+	// may hold another.
+	if id, err := fileIdentity(c.fd); err == nil {
+		unlinkID(c.tmp, id)
+	}
 	unix.Close(c.fd)
-	unix.Unlink(c.tmp)
 }
 
 func (c *tempCreator) close() { unix.Close(c.fd) }
