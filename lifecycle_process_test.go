@@ -478,39 +478,47 @@ func mapWithNumpy(t *testing.T, py, path string) (*exec.Cmd, int) {
 	return cmd, cmd.Process.Pid
 }
 
-// BenchmarkWaitReplacedLatency measures how long after Replace a goroutine
-// blocked in WaitReplaced wakes with the new segment ("wake-ns"), against
-// the same wait polling with backoff.
-func BenchmarkWaitReplacedLatency(b *testing.B) {
-	for _, mode := range []string{"inotify", "poll"} {
+// BenchmarkWaitLatency measures how long after Publish or Replace returns
+// a goroutine blocked in Wait or WaitReplaced wakes with the new segment
+// ("wake-ns"), against the same WaitReplaced polling with backoff
+// ("replace-poll"). ns/op includes making the segment and a 200 µs pause
+// that lets the waiter block.
+func BenchmarkWaitLatency(b *testing.B) {
+	for _, mode := range []string{"publish", "replace", "replace-poll"} {
 		b.Run(mode, func(b *testing.B) {
-			name := uniqueName(b)
-			seg, err := Create[int64](name, []int{512})
+			base := uniqueName(b)
+			name := func(i int) string {
+				if mode == "publish" {
+					return fmt.Sprintf("%s-%d", base, i)
+				}
+				return base
+			}
+			b.Cleanup(func() { removeByPrefix(base) })
+			seg, err := Create[int64](base, []int{512})
 			if err != nil {
 				b.Fatal(err)
 			}
-			info, _ := Stat(name)
+			info, _ := Stat(base)
 			seg.Close()
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			woke := make(chan time.Time)
 			armed := make(chan struct{}, 1)
 			go func() {
-				n, _ := parseName(name)
-				for last := info; ; {
-					check := func() (Info, bool, error) {
-						in, err := statName(n)
-						if err != nil {
-							return Info{}, false, nil
-						}
-						return in, in.ID != last.ID, nil
-					}
+				n, _ := parseName(base)
+				for i, last := 1, info; ; i++ {
 					armed <- struct{}{}
 					var err error
-					if mode == "poll" {
-						last, err = pollWait(ctx, check)
-					} else {
-						last, err = waitFor(ctx, n, check)
+					switch mode {
+					case "publish":
+						_, err = Wait(ctx, name(i))
+					case "replace":
+						last, err = WaitReplaced(ctx, base, last)
+					default:
+						last, err = pollWait(ctx, func() (Info, bool, error) {
+							in, err := statName(n)
+							return in, err == nil && in.ID != last.ID, nil
+						})
 					}
 					if err != nil {
 						return
@@ -519,19 +527,29 @@ func BenchmarkWaitReplacedLatency(b *testing.B) {
 				}
 			}()
 			var total time.Duration
+			i := 0
 			for b.Loop() {
+				i++
 				<-armed
 				time.Sleep(200 * time.Microsecond) // let it block
-				a, err := Create[int64](name, []int{512}, Unpublished())
+				a, err := Create[int64](name(i), []int{512}, Unpublished())
 				if err != nil {
 					b.Fatal(err)
 				}
 				t0 := time.Now()
-				if err := a.Segment().Replace(); err != nil {
+				if mode == "publish" {
+					err = a.Segment().Publish()
+				} else {
+					err = a.Segment().Replace()
+				}
+				if err != nil {
 					b.Fatal(err)
 				}
 				total += (<-woke).Sub(t0)
 				a.Close()
+				if mode == "publish" {
+					Delete(name(i))
+				}
 			}
 			b.ReportMetric(float64(total.Nanoseconds())/float64(b.N), "wake-ns")
 		})
