@@ -78,6 +78,13 @@
 // A ReadOnly tensor's write methods panic with an *Error wrapping
 // ErrReadOnly; CopyFrom and the gonum conversions return one.
 //
+// At reads elements without Go's bounds checks, relying on an invariant
+// every view constructor keeps: each element a view can reach lies inside
+// its memory. Built with the shmtensor_bounds tag (go test -tags
+// shmtensor_bounds), At indexes through ordinary slices instead, and every
+// view asserts the invariant when it is made, panicking with an *Error if
+// it does not hold; without the tag neither costs anything.
+//
 // One thing no library can check: shared memory is shared. If another
 // process truncates a segment's file while it is mapped, touching the lost
 // pages raises SIGBUS, as it does for numpy and SharedArray. Processes that
