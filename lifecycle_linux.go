@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -12,7 +13,6 @@ import (
 	"strconv"
 	"syscall"
 	"time"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -100,13 +100,16 @@ func waitFor(ctx context.Context, n segName, check func() (Info, bool, error)) (
 		}
 		look := false
 		for off := 0; off+unix.SizeofInotifyEvent <= nr; {
-			ev := (*unix.InotifyEvent)(unsafe.Pointer(&buf[off]))
-			name := buf[off+unix.SizeofInotifyEvent : off+unix.SizeofInotifyEvent+int(ev.Len)]
-			off += unix.SizeofInotifyEvent + int(ev.Len)
+			// struct inotify_event: wd, mask, cookie, len, then len
+			// bytes of NUL-padded name (inotify(7)).
+			mask := binary.NativeEndian.Uint32(buf[off+4:])
+			n := int(binary.NativeEndian.Uint32(buf[off+12:]))
+			name := buf[off+unix.SizeofInotifyEvent : off+unix.SizeofInotifyEvent+n]
+			off += unix.SizeofInotifyEvent + n
 			switch {
-			case ev.Mask&unix.IN_Q_OVERFLOW != 0:
+			case mask&unix.IN_Q_OVERFLOW != 0:
 				look = true // events were lost: look anyway
-			case ev.Mask&(unix.IN_DELETE_SELF|unix.IN_MOVE_SELF|unix.IN_IGNORED) != 0:
+			case mask&(unix.IN_DELETE_SELF|unix.IN_MOVE_SELF|unix.IN_IGNORED) != 0:
 				return Info{}, fmt.Errorf("directory %s was removed or moved while waiting: %w", dir, ErrNotExist)
 			case string(bytes.TrimRight(name, "\x00")) == base:
 				look = true
