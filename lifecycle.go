@@ -84,9 +84,9 @@ func (s *Segment) name1(op string, f func(creator) error) error {
 // is done.
 //
 // On Linux it sleeps on inotify(7) events for the name's directory
-// (/dev/shm for shm names); on FreeBSD and macOS it sleeps on kqueue(2)
-// events of a file:// name's directory and polls shm names, with a backoff
-// up to 50 ms.
+// (/dev/shm for shm names), or polls with a backoff up to 50 ms when the
+// user's inotify limits are reached; on FreeBSD and macOS it sleeps on
+// kqueue(2) events of a file:// name's directory and polls shm names.
 func Wait(ctx context.Context, name string) (Info, error) {
 	return waitName(ctx, "wait", name, func(Info) bool { return true })
 }

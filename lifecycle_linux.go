@@ -59,8 +59,11 @@ func waitFor(ctx context.Context, n segName, check func() (Info, bool, error)) (
 	if dir == "" {
 		dir = "."
 	}
-	in, err := unix.InotifyInit1(unix.IN_NONBLOCK | unix.IN_CLOEXEC)
+	in, err := inotifyInit(unix.IN_NONBLOCK | unix.IN_CLOEXEC)
 	if err != nil {
+		if inotifyExhausted(err) {
+			return pollWait(ctx, check)
+		}
 		return Info{}, fmt.Errorf("inotify: %w", err)
 	}
 	// A non-blocking descriptor makes a pollable File: its reads sleep in
@@ -76,8 +79,11 @@ func waitFor(ctx context.Context, n segName, check func() (Info, bool, error)) (
 	const mask = unix.IN_CREATE | unix.IN_MOVED_TO | unix.IN_CLOSE_WRITE | unix.IN_MODIFY | unix.IN_ATTRIB |
 		unix.IN_DELETE_SELF | unix.IN_MOVE_SELF | unix.IN_ONLYDIR
 	if _, err := unix.InotifyAddWatch(in, dir, mask); err != nil {
-		if errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ENOTDIR) {
+		switch {
+		case errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ENOTDIR):
 			return Info{}, fmt.Errorf("directory %s does not exist: %w", dir, ErrNotExist)
+		case inotifyExhausted(err):
+			return pollWait(ctx, check)
 		}
 		return Info{}, fmt.Errorf("watch %s: %w", dir, err)
 	}
@@ -121,6 +127,18 @@ func waitFor(ctx context.Context, n segName, check func() (Info, bool, error)) (
 			}
 		}
 	}
+}
+
+// inotifyInit is inotify_init1(2); tests replace it to run out of
+// instances.
+var inotifyInit = unix.InotifyInit1
+
+// inotifyExhausted reports the errors of a user's inotify limits
+// (fs.inotify.max_user_instances, 128 by default, and max_user_watches),
+// which waiting survives by polling instead.
+func inotifyExhausted(err error) bool {
+	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) ||
+		errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.ENOMEM)
 }
 
 // scanMappers reads /proc/PID/maps of every process it may read and

@@ -9,8 +9,11 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // names returns a shm name and a file:// name for lifecycle tests, with
@@ -541,5 +544,38 @@ func TestReplaceRace(t *testing.T) {
 			}
 			os.Remove(path)
 		})
+	}
+}
+
+// TestWaitWithoutInotify: a user out of inotify instances still waits, by
+// polling.
+func TestWaitWithoutInotify(t *testing.T) {
+	inotifyInit = func(int) (int, error) { return -1, syscall.EMFILE }
+	defer func() { inotifyInit = unix.InotifyInit1 }()
+	name := uniqueName(t)
+	done := make(chan error, 1)
+	go func() {
+		_, err := Wait(context.Background(), name)
+		done <- err
+	}()
+	time.Sleep(20 * time.Millisecond)
+	a, err := Create[int8](name, []int{1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Close()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	info, _ := Stat(name)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		_, err := WaitReplaced(ctx, name, info)
+		done <- err
+	}()
+	time.Sleep(20 * time.Millisecond)
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("polling WaitReplaced after cancel: %v", err)
 	}
 }
