@@ -16,8 +16,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// names returns a shm name and a file:// name for lifecycle tests, with
-// the file's directory, which must hold nothing else when a test ends.
+// lifecycleNames returns a shm name and a file:// name for lifecycle tests,
+// each removed when the test ends.
 func lifecycleNames(t *testing.T) map[string]string {
 	return map[string]string{"shm": uniqueName(t), "file": tempFileName(t, "x.npy")}
 }
@@ -577,5 +577,42 @@ func TestWaitWithoutInotify(t *testing.T) {
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Fatalf("polling WaitReplaced after cancel: %v", err)
+	}
+}
+
+// TestWaitHalfWritten: a .npy file written in place, as np.save does, ends
+// the wait only once it is complete.
+func TestWaitHalfWritten(t *testing.T) {
+	name := tempFileName(t, "x.npy")
+	src, err := Create[float64](uniqueName(t), []int{64, 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	var npy strings.Builder
+	if _, err := src.Segment().WriteTo(&npy); err != nil {
+		t.Fatal(err)
+	}
+	path := pathOfName(t, name)
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	half := len(npy.String()) / 2
+	f.WriteString(npy.String()[:half])
+	done := make(chan error, 1)
+	go func() {
+		_, err := Wait(context.Background(), name)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("Wait ended on a half-written file: %v", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	f.WriteString(npy.String()[half:])
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }
