@@ -144,7 +144,9 @@ func waitName(ctx context.Context, op, name string, done func(Info) bool) (Info,
 // A published tensor of another element type is an ErrDType error, one of
 // another shape an ErrShape error: never a second creation. The options
 // are those of Create and Attach; with ReadOnly, init still gets a writable
-// tensor and the caller a read-only one.
+// tensor and the caller a read-only one. On FreeBSD and macOS, whose shm
+// objects cannot be published unpublished, it takes file:// names only
+// (ErrNotSupported for shm names).
 func AttachOrCreate[T Number](name string, shape []int, init func(*Tensor[T]) error, opts ...Option) (t *Tensor[T], created bool, err error) {
 	const op = "attach-or-create"
 	n, err := parseName(name)
