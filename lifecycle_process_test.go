@@ -164,6 +164,20 @@ var lifecycleRoles = map[string]func(name string) error{
 		fmt.Println(map[bool]string{true: "created", false: "attached"}[created])
 		return nil
 	},
+	// Map the name read-only and print what Mappers sees.
+	"mappers": func(name string) error {
+		t, err := Attach[float32](name, ReadOnly())
+		if err != nil {
+			return err
+		}
+		defer t.Close()
+		pids, err := Mappers(name)
+		if err != nil {
+			return err
+		}
+		fmt.Println(pids)
+		return nil
+	},
 	// Attach the name read-only until the version in SHMTENSOR_LAST is
 	// seen, checking every version; print "ready" after the first one and
 	// the versions seen at the end.
@@ -553,5 +567,52 @@ func BenchmarkWaitLatency(b *testing.B) {
 			}
 			b.ReportMetric(float64(total.Nanoseconds())/float64(b.N), "wake-ns")
 		})
+	}
+}
+
+// TestMappersOtherUser: run as another user (needs root, which CI has),
+// Mappers sees that user's own processes but not root's, whose
+// /proc/PID/maps it may not read.
+func TestMappersOtherUser(t *testing.T) {
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("CI runs as root; this test needs it")
+		}
+		t.Skip("needs root to run a child as another user")
+	}
+	name := uniqueName(t)
+	a, err := Create[float32](name, []int{16}, Mode(0o644))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if pids, _ := Mappers(name); !slices.Contains(pids, os.Getpid()) {
+		t.Fatalf("root's Mappers %v lacks this process", pids)
+	}
+	cmd := child("mappers", name)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	// As in TestPermissionDenied: a copy of the test binary nobody may run.
+	dir, err := os.MkdirTemp("", "shmtensor-mappers-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o755)
+	exe := filepath.Join(dir, "child.test")
+	data, err := os.ReadFile(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(exe, data, 0o755)
+	cmd.Path, cmd.Args[0] = exe, exe
+	cmd.Dir = "/"
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("child as nobody: %v\n%s", err, out)
+	}
+	got := strings.Trim(strings.TrimSpace(string(out)), "[]")
+	t.Logf("as nobody, Mappers = [%s]; this process is %d", got, os.Getpid())
+	if strings.Contains(" "+got+" ", fmt.Sprintf(" %d ", os.Getpid())) || got == "" {
+		t.Fatalf("as nobody, Mappers = [%s]: want the child itself and not root's process %d", got, os.Getpid())
 	}
 }
