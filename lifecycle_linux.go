@@ -21,9 +21,15 @@ import (
 // locked like any file.
 const shmIsFile = true
 
-// newStagedCreator makes the unnamed file of an Unpublished segment.
+// newStagedCreator makes the unnamed file of an Unpublished segment: as
+// newCreator, but whether the name is taken matters only to Publish.
 func newStagedCreator(n segName, mode uint32) (creator, error) {
-	return newCreator(n, mode, false)
+	final := pathOf(n)
+	fd, err := openTmpfile(filepath.Dir(final), mode)
+	if err != nil {
+		return newTempCreator(final, mode)
+	}
+	return &tmpfileCreator{fd: fd, final: final}, nil
 }
 
 // exchange swaps the names a and b atomically (renameat2(2)

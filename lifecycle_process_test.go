@@ -89,6 +89,12 @@ while True:
 print(" ".join(map(str, sorted(seen))), flush=True)
 `
 
+func init() {
+	for role, f := range lifecycleRoles {
+		childRoles[role] = f
+	}
+}
+
 var lifecycleRoles = map[string]func(name string) error{
 	// Publish versioned tensors under numbered names, filling slowly,
 	// until killed.

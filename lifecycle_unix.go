@@ -17,7 +17,7 @@ import (
 // lockPrefix starts the names of the lock files AttachOrCreate serialises
 // its callers with, next to the segment. Like every name starting with
 // ".shmtensor-", it is reserved: such a file is never a tensor segment.
-const lockPrefix = ".shmtensor-lock-"
+const lockPrefix = reservedPrefix + "lock-"
 
 // errNoExchange reports a system or filesystem that cannot swap two names
 // atomically.
