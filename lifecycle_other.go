@@ -16,3 +16,5 @@ func scanMappers(want *FileID) (map[FileID][]int, error) { return nil, ErrNotSup
 func waitFor(ctx context.Context, n segName, check func() (Info, bool, error)) (Info, error) {
 	return pollWait(ctx, check)
 }
+
+func mappedFile(p string, mapped map[FileID][]int) bool { return false }

@@ -616,3 +616,49 @@ func TestWaitHalfWritten(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestUnpublishedSurvivesRemoveStale: on a filesystem without O_TMPFILE an
+// Unpublished segment has a temporary name, however long it is filled;
+// RemoveStale leaves it while it is mapped, and removes it once it is not.
+func TestUnpublishedSurvivesRemoveStale(t *testing.T) {
+	saved := openTmpfile
+	t.Cleanup(func() { openTmpfile = saved })
+	openTmpfile = func(string, uint32) (int, error) { return -1, syscall.EOPNOTSUPP }
+	name := tempFileName(t, "x.npy")
+	dir := dirOf(t, name)
+	a, err := Create[int16](name, []int{8}, Unpublished())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	tmp := leftovers(t, name)
+	if len(tmp) != 1 {
+		t.Fatalf("temporary names %v, want one", tmp)
+	}
+	old := time.Now().Add(-2 * StaleAge)
+	os.Chtimes(tmp[0], old, old)
+	if removed, err := RemoveStale(dir, StaleAge); err != nil || len(removed) > 0 {
+		t.Fatalf("RemoveStale removed %v, %v: the file is mapped", removed, err)
+	}
+	a.Fill(5)
+	if err := a.Segment().Publish(); err != nil {
+		t.Fatal(err)
+	}
+	if got := leftovers(t, name); len(got) > 0 {
+		t.Fatalf("left behind %v", got)
+	}
+	// An unmapped one of the same age is stale.
+	b, err := Create[int16](name+"2", []int{8}, Unpublished())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp = leftovers(t, name+"2")
+	os.Chtimes(tmp[0], old, old)
+	// Unmapped but still open: a killed creator leaves exactly this.
+	unmap(b.Segment().mem)
+	b.Segment().mem = nil
+	if removed, err := RemoveStale(dir, StaleAge); err != nil || len(removed) != 1 {
+		t.Fatalf("RemoveStale removed %v, %v; want the unmapped temporary file", removed, err)
+	}
+	b.Close()
+}

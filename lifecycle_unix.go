@@ -209,3 +209,12 @@ func lockCreation(n segName, mode uint32) (unlock func(), err error) {
 		}, nil
 	}
 }
+
+// mappedFile reports whether mapped lists a process mapping the file at p.
+func mappedFile(p string, mapped map[FileID][]int) bool {
+	var st unix.Stat_t
+	if unix.Lstat(p, &st) != nil {
+		return false
+	}
+	return len(mapped[FileID{Dev: uint64(st.Dev), Ino: uint64(st.Ino)}]) > 0
+}
