@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/shmtensor/shmtensor"
@@ -99,4 +100,26 @@ func ExampleAttachOrCreate() {
 	// Output:
 	// created: true row 999: 499.5
 	// created: false row 999: 499.5
+}
+
+// Mappers finds every process that maps a segment, numpy included: here,
+// this one.
+func ExampleMappers() {
+	name := fmt.Sprintf("example-mapped-%d", os.Getpid())
+	defer shmtensor.Delete(name)
+	t, err := shmtensor.Create[int32](name, []int{4})
+	if err != nil {
+		log.Fatal(err)
+	}
+	pids, err := shmtensor.Mappers(name)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("mapped by this process:", slices.Contains(pids, os.Getpid()))
+	t.Close()
+	pids, _ = shmtensor.Mappers(name)
+	fmt.Println("after Close:", slices.Contains(pids, os.Getpid()))
+	// Output:
+	// mapped by this process: true
+	// after Close: false
 }
