@@ -249,8 +249,11 @@ func createOnce[T Number](name string, shape []int, init func(*Tensor[T]) error,
 //
 // On Linux it reads /proc/PID/maps, which shows a process only to its own
 // user and to root (or holders of CAP_SYS_PTRACE): as another user, the
-// processes of other users are missing from the answer. Elsewhere it fails
-// with ErrNotSupported.
+// processes of other users are missing from the answer. The device number
+// /proc shows is the inode's own: on overlayfs and btrfs subvolumes it can
+// differ from the one stat reports, and Mappers may then miss mappings of
+// file:// segments there (shm segments live on tmpfs, where both agree).
+// Elsewhere it fails with ErrNotSupported.
 func Mappers(name string) ([]int, error) {
 	const op = "mappers"
 	n, err := parseName(name)
