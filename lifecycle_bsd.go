@@ -67,6 +67,8 @@ func waitFor(ctx context.Context, n segName, check func() (Info, bool, error)) (
 	if err := unix.Pipe(p[:]); err != nil {
 		return pollWait(ctx, check)
 	}
+	unix.CloseOnExec(p[0])
+	unix.CloseOnExec(p[1])
 	defer unix.Close(p[0])
 	fired := make(chan struct{})
 	stop := context.AfterFunc(ctx, func() {
