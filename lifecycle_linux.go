@@ -51,6 +51,11 @@ func lockFD(fd int) error {
 	lk := unix.Flock_t{Type: unix.F_WRLCK, Whence: 0, Start: 0, Len: 0}
 	for {
 		err := unix.FcntlFlock(uintptr(fd), unix.F_OFD_SETLKW, &lk)
+		if err == syscall.EINVAL {
+			// Before Linux 3.15: flock(2) locks also belong to the
+			// open file and go with their holder.
+			err = unix.Flock(fd, unix.LOCK_EX)
+		}
 		if err != syscall.EINTR {
 			return err
 		}
