@@ -339,14 +339,18 @@ func runRace(t *testing.T, name string, n int, slowFirst bool) (created, attache
 }
 
 // TestAttachOrCreate16Processes: 16 processes race; exactly one runs init
-// and all others attach what it published.
+// and all others attach what it published; for shm names and then for a
+// regular file.
 func TestAttachOrCreate16Processes(t *testing.T) {
 	rounds := *lifecycleRounds
 	if testing.Short() {
 		rounds = 3
 	}
-	for round := range rounds {
+	for round := range rounds + 3 {
 		name := uniqueName(t)
+		if round >= rounds { // a few rounds on a regular file too
+			name = tempFileName(t, "fixture.npy")
+		}
 		created, attached, inits, _, failures := runRace(t, name, 16, false)
 		if len(failures) > 0 || created != 1 || attached != 15 || len(inits) != 1 {
 			t.Fatalf("round %d: %d created, %d attached, inits %q, failures %v", round, created, attached, inits, failures)
