@@ -184,7 +184,7 @@ func TestNPY(t *testing.T) {
 		{"bytes=abc", 416, nil},
 		{"bytes=5-1", 416, nil},
 		{"bytes=--1", 416, nil},
-		{"lines=1-2", 416, nil}, // net/http refuses units it does not know
+		{"lines=1-2", 416, nil},                                    // net/http refuses units it does not know
 		{"bytes=" + strings.Repeat("0-,", 5000) + "0-", 200, body}, // more than the file: ignored
 	} {
 		resp, b := get(t, ts, "/"+name+".npy", "Range", c.rng)
