@@ -143,9 +143,11 @@ func NewArray(dt shmtensor.DType, shape []int, opts *Options) (*Array, error) {
 	return a, nil
 }
 
-// defaultChunks halves the largest chunk dimension, the leading one among
-// equals, until a chunk holds at most DefaultChunkBytes: chunks stay close
-// to cubes, and in C order long contiguous runs survive the longest.
+// defaultChunks halves the leading chunk dimension until a chunk holds at
+// most DefaultChunkBytes or that dimension is 1, then the next one, and so
+// on. Chunks of whole trailing dimensions are contiguous in a C-ordered
+// tensor, so Write stores them straight from its memory without a copy,
+// and each is one long run for whoever reads it.
 func defaultChunks(shape []int, elem int) []int {
 	c := make([]int, len(shape))
 	n := elem
@@ -153,20 +155,13 @@ func defaultChunks(shape []int, elem int) []int {
 		c[i] = max(d, 1)
 		n = satMul(n, c[i])
 	}
-	for n > DefaultChunkBytes {
-		j := 0
-		for i := range c {
-			if c[i] > c[j] {
-				j = i
+	for i := range c {
+		for n > DefaultChunkBytes && c[i] > 1 {
+			c[i] = (c[i] + 1) / 2
+			n = elem
+			for _, d := range c {
+				n = satMul(n, d)
 			}
-		}
-		if c[j] == 1 {
-			break
-		}
-		c[j] = (c[j] + 1) / 2
-		n = elem
-		for _, d := range c {
-			n = satMul(n, d)
 		}
 	}
 	return c

@@ -17,6 +17,9 @@ type view interface {
 	// fromChunk copies the region (start, n) from chunk (C-ordered, or
 	// column-major when fortran) into the array.
 	fromChunk(chunk []byte, chunkShape, start, n []int, fortran bool) error
+	// contiguous returns the bytes of the region (start, n) if they are
+	// one C-ordered run in memory, which is then a chunk as it stands.
+	contiguous(start, n []int) ([]byte, bool)
 }
 
 // tensorView is a view over a Tensor of any strides.
@@ -151,6 +154,34 @@ func (v tensorView[T]) fromChunk(chunk []byte, chunkShape, start, n []int, fortr
 		return err
 	}
 	return dst.CopyFrom(src)
+}
+
+func (v tensorView[T]) contiguous(start, n []int) ([]byte, bool) {
+	d := v.t.Data() // nil unless the whole tensor is C-contiguous
+	if d == nil {
+		return nil, false
+	}
+	shape := v.t.Shape()
+	k := 0
+	for k < len(n) && n[k] == 1 {
+		k++
+	}
+	for i := k + 1; i < len(n); i++ {
+		if n[i] != shape[i] {
+			return nil, false
+		}
+	}
+	off, stride, cnt := 0, 1, 1
+	for i := len(shape) - 1; i >= 0; i-- {
+		off += start[i] * stride
+		stride *= shape[i]
+		cnt *= n[i]
+	}
+	if cnt == 0 {
+		return nil, false
+	}
+	var z T
+	return unsafe.Slice((*byte)(unsafe.Pointer(&d[off])), cnt*int(unsafe.Sizeof(z))), true
 }
 
 // fillBuf sets every element of b to the element fill.

@@ -14,14 +14,14 @@ import (
 	"github.com/shmtensor/shmtensor"
 )
 
-// ImportOptions controls Import. The zero value (or nil) uses GOMAXPROCS
-// workers and creates the segment with shmtensor's defaults.
+// ImportOptions controls Import. The zero value (or nil) uses
+// DefaultWorkers workers and creates the segment with shmtensor's defaults.
 type ImportOptions struct {
 	// Segment holds the options for shmtensor.CreateSegment (Mode, Lazy,
 	// SharedArrayLayout, ...).
 	Segment []shmtensor.Option
 	// Workers bounds how many chunks are read and decoded at once; 0 means
-	// runtime.GOMAXPROCS(0).
+	// DefaultWorkers().
 	Workers int
 	// Progress, if not nil, is called after each chunk with the number
 	// of chunks read so far and the total. Calls do not overlap.

@@ -18,7 +18,7 @@ import (
 
 // Options controls how Write lays out a store. The zero value (or nil)
 // writes uncompressed chunks of about DefaultChunkBytes with "." keys,
-// using GOMAXPROCS workers.
+// using DefaultWorkers workers.
 type Options struct {
 	// Chunks is the chunk shape, one size per axis; -1 means the whole
 	// axis. Nil chooses chunks of at most DefaultChunkBytes.
@@ -29,7 +29,7 @@ type Options struct {
 	// directories "0/1", which keeps directories small for huge grids).
 	DimensionSeparator string
 	// Workers bounds how many chunks are encoded and written at once;
-	// 0 means runtime.GOMAXPROCS(0).
+	// 0 means DefaultWorkers().
 	Workers int
 	// Sync makes Write fsync every chunk and the directory before it
 	// writes .zarray, so that after a crash a store with a .zarray is
@@ -94,13 +94,22 @@ func write(dir string, a *Array, v view, opts *Options) (err error) {
 		key := a.ChunkKey(idx)
 		path := a.chunkPath(dir, key)
 		start, n := a.region(idx)
-		if !equalInts(n, a.chunks) {
-			fillBuf(w.buf, a.fill) // the padding of an edge chunk
+		full := equalInts(n, a.chunks)
+		raw, ok := []byte(nil), false
+		if full {
+			// A chunk that is one run of memory goes out as it is.
+			raw, ok = v.contiguous(start, n)
 		}
-		if err := v.toChunk(w.buf, a.chunks, start, n); err != nil {
-			return fmt.Errorf("chunk %s: %w", key, err)
+		if !ok {
+			if !full {
+				fillBuf(w.buf, a.fill) // the padding of an edge chunk
+			}
+			if err := v.toChunk(w.buf, a.chunks, start, n); err != nil {
+				return fmt.Errorf("chunk %s: %w", key, err)
+			}
+			raw = w.buf
 		}
-		data, err := w.encode(a.comp)
+		data, err := w.encode(a.comp, raw)
 		if err != nil {
 			return fmt.Errorf("chunk %s: %w", key, err)
 		}
@@ -217,13 +226,13 @@ type worker struct {
 	rbuf []byte // compressed input when reading
 }
 
-// encode returns w.buf compressed with c (or w.buf itself).
-func (w *worker) encode(c Compressor) ([]byte, error) {
+// encode returns raw compressed with c (or raw itself).
+func (w *worker) encode(c Compressor, raw []byte) ([]byte, error) {
 	var zw io.WriteCloser
 	w.out.Reset()
 	switch c.ID {
 	case "":
-		return w.buf, nil
+		return raw, nil
 	case "zlib":
 		if w.zw == nil {
 			var err error
@@ -247,7 +256,7 @@ func (w *worker) encode(c Compressor) ([]byte, error) {
 	default:
 		return nil, c.check()
 	}
-	if _, err := zw.Write(w.buf); err != nil {
+	if _, err := zw.Write(raw); err != nil {
 		return nil, err
 	}
 	if err := zw.Close(); err != nil {
@@ -256,8 +265,13 @@ func (w *worker) encode(c Compressor) ([]byte, error) {
 	return w.out.Bytes(), nil
 }
 
+// DefaultWorkers returns the number of chunks Write and Import handle at
+// once by default: GOMAXPROCS, but at least 4, since a worker waiting for
+// the file system leaves its CPU to the others.
+func DefaultWorkers() int { return max(runtime.GOMAXPROCS(0), 4) }
+
 // forEachChunk calls f for every chunk of a, on up to workers goroutines
-// (GOMAXPROCS when 0), each with its own worker. It stops handing out
+// (DefaultWorkers when 0), each with its own worker. It stops handing out
 // chunks at the first error and returns it.
 func forEachChunk(a *Array, workers int, progress func(done, total int), f func(w *worker, idx []int) error) error {
 	total := a.numChunks
@@ -265,7 +279,7 @@ func forEachChunk(a *Array, workers int, progress func(done, total int), f func(
 		return nil
 	}
 	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
+		workers = DefaultWorkers()
 	}
 	workers = min(workers, total)
 	var (

@@ -483,12 +483,13 @@ func TestDefaultChunks(t *testing.T) {
 		elem  int
 		want  []int
 	}{
-		{[]int{1000, 1000}, 8, []int{500, 1000}},       // 8 MB → 4 MB
-		{[]int{100}, 8, []int{100}},                    // small: one chunk
-		{[]int{0, 7}, 4, []int{1, 7}},                  // empty axes get chunk 1
-		{[]int{1 << 30}, 1, []int{1 << 22}},            // 1 GiB → 4 MiB
-		{[]int{3, 1 << 21}, 8, []int{3, 1 << 17}},      // halves the long axis
-		{[]int{1 << 20, 1 << 20}, 16, []int{512, 512}}, // leading axis first among equals
+		{[]int{1000, 1000}, 8, []int{500, 1000}},  // 8 MB → 4 MB
+		{[]int{100}, 8, []int{100}},               // small: one chunk
+		{[]int{0, 7}, 4, []int{1, 7}},             // empty axes get chunk 1
+		{[]int{1 << 30}, 1, []int{1 << 22}},       // 1 GiB → 4 MiB
+		{[]int{3, 1 << 21}, 8, []int{1, 1 << 19}}, // rows first, then the row
+		{[]int{16384, 8192}, 8, []int{64, 8192}},  // whole rows: contiguous chunks
+		{[]int{1 << 20, 1 << 20}, 16, []int{1, 1 << 18}},
 		{[]int{}, 8, []int{}},
 	} {
 		got := defaultChunks(c.shape, c.elem)
