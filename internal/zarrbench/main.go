@@ -27,6 +27,7 @@ import (
 
 	"github.com/shmtensor/shmtensor"
 	"github.com/shmtensor/shmtensor/internal/serve"
+	"github.com/shmtensor/shmtensor/internal/units"
 	"github.com/shmtensor/shmtensor/zarr"
 )
 
@@ -208,7 +209,7 @@ func run(sizeMiB, rounds int, dir string, serveMiB, clients int) error {
 		start.UTC().Format("2006-01-02 15:04 UTC"), time.Since(start).Round(time.Second), rounds,
 		string(trimNL(load)), runtime.Version(), runtime.NumCPU())
 	fmt.Printf("Export of a %s float64 shm segment (%d×%d, a smooth field) to %s (page cache, no fsync), "+
-		"default chunks (%v, 4 MiB), zarr.DefaultWorkers() = %d workers:\n\n", shmtensor.FormatBytes(size), rows, cols, dir,
+		"default chunks (%v, 4 MiB), zarr.DefaultWorkers() = %d workers:\n\n", units.Bytes(size), rows, cols, dir,
 		mustChunks(x), zarr.DefaultWorkers())
 	fmt.Printf("| case | median | throughput | time vs cp |\n|---|---|---|---|\n")
 	for _, c := range cases {
@@ -216,13 +217,13 @@ func run(sizeMiB, rounds int, dir string, serveMiB, clients int) error {
 		fmt.Printf("| %s | %s | %s | %.2f× |\n", c.label, m.Round(time.Millisecond), gbps(size, m), float64(m)/float64(cpT))
 	}
 	if zlibBytes > 0 {
-		fmt.Printf("\nzlib level 1 stored %s (%.1f%% of the data).\n", shmtensor.FormatBytes(zlibBytes), 100*float64(zlibBytes)/float64(size))
+		fmt.Printf("\nzlib level 1 stored %s (%.1f%% of the data).\n", units.Bytes(zlibBytes), 100*float64(zlibBytes)/float64(size))
 	}
 	cm, nm, mm := median(chunkT), median(npyT), median(copyT)
 	fmt.Printf("\nserve over loopback: a %s float64 tensor (%d chunks of %s, uncompressed), every chunk "+
 		"GET once by %d concurrent clients in the same process (client and server share the 2 CPUs), "+
 		"against one GET of /NAME.npy and an in-memory copy of the same bytes:\n\n",
-		shmtensor.FormatBytes(sbytes), arr.NumChunks(), shmtensor.FormatBytes(int64(arr.ChunkBytes())), clients)
+		units.Bytes(sbytes), arr.NumChunks(), units.Bytes(int64(arr.ChunkBytes())), clients)
 	fmt.Printf("| case | median | throughput | vs memory copy |\n|---|---|---|---|\n")
 	fmt.Printf("| all chunks, /NAME.zarr/I.J | %s | %s | %.1f× slower |\n", cm.Round(time.Millisecond), gbps(sbytes, cm), float64(cm)/float64(mm))
 	fmt.Printf("| /NAME.npy, one GET | %s | %s | %.1f× slower |\n", nm.Round(time.Millisecond), gbps(sbytes, nm), float64(nm)/float64(mm))
