@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"compress/gzip"
 	"compress/zlib"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -26,6 +27,9 @@ type ImportOptions struct {
 	// Progress, if not nil, is called after each chunk with the number
 	// of chunks read so far and the total. Calls do not overlap.
 	Progress func(done, total int)
+	// Context, if not nil, stops Import between chunks once it is done;
+	// Import then deletes the segment and returns the context's error.
+	Context context.Context
 }
 
 // Import creates the segment name (a shmtensor name: NAME, shm://NAME or
@@ -68,7 +72,7 @@ func readInto(dir string, a *Array, seg *shmtensor.Segment, opts *ImportOptions)
 	if err != nil {
 		return err
 	}
-	return forEachChunk(a, opts.Workers, opts.Progress, func(w *worker, idx []int) error {
+	return forEachChunk(opts.Context, a, opts.Workers, opts.Progress, func(w *worker, idx []int) error {
 		key := a.ChunkKey(idx)
 		path := a.chunkPath(dir, key)
 		if err := a.readChunkFile(w, path); err != nil {

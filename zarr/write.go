@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"compress/zlib"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -38,6 +39,9 @@ type Options struct {
 	// Progress, if not nil, is called after each chunk with the number
 	// of chunks written so far and the total. Calls do not overlap.
 	Progress func(done, total int)
+	// Context, if not nil, stops Write between chunks once it is done;
+	// Write then removes what it wrote and returns the context's error.
+	Context context.Context
 }
 
 // Write stores the segment seg (C or Fortran order, any element type
@@ -90,7 +94,7 @@ func write(dir string, a *Array, v view, opts *Options) (err error) {
 	}()
 	var syncDirs sync.Map // directories to fsync when opts.Sync (nested keys)
 	syncDirs.Store(dir, true)
-	err = forEachChunk(a, opts.Workers, opts.Progress, func(w *worker, idx []int) error {
+	err = forEachChunk(opts.Context, a, opts.Workers, opts.Progress, func(w *worker, idx []int) error {
 		key := a.ChunkKey(idx)
 		path := a.chunkPath(dir, key)
 		start, n := a.region(idx)
@@ -272,8 +276,9 @@ func DefaultWorkers() int { return max(runtime.GOMAXPROCS(0), 4) }
 
 // forEachChunk calls f for every chunk of a, on up to workers goroutines
 // (DefaultWorkers when 0), each with its own worker. It stops handing out
-// chunks at the first error and returns it.
-func forEachChunk(a *Array, workers int, progress func(done, total int), f func(w *worker, idx []int) error) error {
+// chunks at the first error, or once ctx (if not nil) is done, and returns
+// that error.
+func forEachChunk(ctx context.Context, a *Array, workers int, progress func(done, total int), f func(w *worker, idx []int) error) error {
 	total := a.numChunks
 	if total == 0 {
 		return nil
@@ -300,7 +305,14 @@ func forEachChunk(a *Array, workers int, progress func(done, total int), f func(
 					return
 				}
 				unravel(k, a.grid, idx)
-				if err := f(w, idx); err != nil {
+				err := error(nil)
+				if ctx != nil {
+					err = ctx.Err()
+				}
+				if err == nil {
+					err = f(w, idx)
+				}
+				if err != nil {
 					mu.Lock()
 					if firstErr == nil {
 						firstErr = err

@@ -3,6 +3,7 @@ package zarr
 import (
 	"bytes"
 	"compress/zlib"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -562,5 +563,38 @@ func BenchmarkWrite(b *testing.B) {
 				b.StartTimer()
 			}
 		})
+	}
+}
+
+func TestContextStops(t *testing.T) {
+	src := fileSeg(t, shmtensor.Uint8, []int{64, 64}, 1)
+	dir := filepath.Join(t.TempDir(), "x.zarr")
+	ctx, cancel := context.WithCancel(context.Background())
+	err := Write(dir, src, &Options{Chunks: []int{8, 8}, Workers: 1, Context: ctx, Progress: func(done, total int) {
+		if done == 5 {
+			cancel()
+		}
+	}})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	if _, serr := os.Stat(dir); !os.IsNotExist(serr) {
+		t.Fatal("a cancelled Write left its store")
+	}
+	if err := Write(dir, src, &Options{Chunks: []int{8, 8}}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel = context.WithCancel(context.Background())
+	name := "file://" + filepath.Join(t.TempDir(), "y.npy")
+	_, err = Import(dir, name, &ImportOptions{Workers: 1, Context: ctx, Progress: func(done, total int) {
+		if done == 5 {
+			cancel()
+		}
+	}})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	if _, serr := shmtensor.Stat(name); !errors.Is(serr, shmtensor.ErrNotExist) {
+		t.Fatal("a cancelled Import left its segment")
 	}
 }
