@@ -223,11 +223,10 @@ func equalInts(a, b []int) bool {
 
 // worker holds one goroutine's reusable buffers.
 type worker struct {
-	buf  []byte // one uncompressed chunk
-	out  bytes.Buffer
-	zw   *zlib.Writer
-	gw   *gzip.Writer
-	rbuf []byte // compressed input when reading
+	buf []byte // one uncompressed chunk
+	out bytes.Buffer
+	zw  *zlib.Writer
+	gw  *gzip.Writer
 }
 
 // encode returns raw compressed with c (or raw itself).
