@@ -12,7 +12,7 @@ var commands []*Command
 
 func init() {
 	commands = []*Command{
-		cmdList, cmdInfo, cmdCreate, cmdRm, cmdShow, cmdImport, cmdExport, cmdDemo,
+		cmdList, cmdInfo, cmdCreate, cmdRm, cmdShow, cmdImport, cmdExport, cmdServe, cmdDemo,
 		cmdVersion, cmdHelp, cmdDemoChild,
 	}
 }
