@@ -160,6 +160,9 @@ func (a *Array) decode(w *worker, r io.Reader) error {
 // shape. ReadChunk takes no lock; callers that need a consistent chunk
 // while other processes write hold one around it.
 func (a *Array) ReadChunk(dst []byte, seg *shmtensor.Segment, idx []int) error {
+	if err := checkOpen(seg); err != nil {
+		return err
+	}
 	if seg.DType() != a.dtype || !slices.Equal(seg.Shape(), a.shape) || a.fortran || a.bigEndian {
 		return fmt.Errorf("%w: segment %s %v does not match the array (%s %v)", shmtensor.ErrShape, seg.DType(), seg.Shape(), a.dtype, a.shape)
 	}

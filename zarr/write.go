@@ -55,6 +55,9 @@ type Options struct {
 // not lock seg: a segment other processes are writing gives chunks of
 // different moments.
 func Write(dir string, seg *shmtensor.Segment, opts *Options) error {
+	if err := checkOpen(seg); err != nil {
+		return &Error{Op: "write", Path: dir, Err: err}
+	}
 	a, err := NewArray(seg.DType(), seg.Shape(), opts)
 	if err != nil {
 		return &Error{Op: "write", Path: dir, Err: err}
@@ -70,11 +73,25 @@ func Write(dir string, seg *shmtensor.Segment, opts *Options) error {
 // transposes, heap tensors). The store holds the view's elements in C
 // order of its shape.
 func WriteTensor[T shmtensor.Number](dir string, t *shmtensor.Tensor[T], opts *Options) error {
+	if seg := t.Segment(); seg != nil {
+		if err := checkOpen(seg); err != nil {
+			return &Error{Op: "write", Path: dir, Err: err}
+		}
+	}
 	a, err := NewArray(t.DType(), t.Shape(), opts)
 	if err != nil {
 		return &Error{Op: "write", Path: dir, Err: err}
 	}
 	return write(dir, a, tensorView[T]{t}, opts)
+}
+
+// checkOpen returns an error wrapping shmtensor.ErrClosed if seg is closed,
+// as the root package's functions that take a segment do.
+func checkOpen(seg *shmtensor.Segment) error {
+	if seg.Addr() == 0 { // only once closed
+		return fmt.Errorf("%s: %w", seg.Name(), shmtensor.ErrClosed)
+	}
+	return nil
 }
 
 // write creates dir (or takes an empty one), writes every chunk of a from

@@ -598,3 +598,23 @@ func TestContextStops(t *testing.T) {
 		t.Fatal("a cancelled Import left its segment")
 	}
 }
+
+func TestClosedSegment(t *testing.T) {
+	src := fileSeg(t, shmtensor.Float64, []int{4}, 1)
+	x, _ := shmtensor.View[float64](src)
+	src.Close()
+	dir := filepath.Join(t.TempDir(), "x.zarr")
+	if err := Write(dir, src, nil); !errors.Is(err, shmtensor.ErrClosed) {
+		t.Errorf("Write: %v", err)
+	}
+	if err := WriteTensor(dir, x, nil); !errors.Is(err, shmtensor.ErrClosed) {
+		t.Errorf("WriteTensor: %v", err)
+	}
+	a, _ := NewArray(shmtensor.Float64, []int{4}, nil)
+	if err := a.ReadChunk(make([]byte, a.ChunkBytes()), src, []int{0}); !errors.Is(err, shmtensor.ErrClosed) {
+		t.Errorf("ReadChunk: %v", err)
+	}
+	if _, err := os.Stat(dir); err == nil {
+		t.Error("Write of a closed segment made a store")
+	}
+}
