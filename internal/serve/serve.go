@@ -449,7 +449,9 @@ func (n *npyReader) Seek(offset int64, whence int) (int64, error) {
 }
 
 // npyHeader returns a .npy version 1.0 header for seg, padded to a multiple
-// of 64 bytes as numpy writes it.
+// of 64 bytes as numpy writes it: the header Segment.WriteTo writes, which
+// the tests check byte for byte. It is built here because a Range request
+// needs the header apart from the data.
 func npyHeader(seg *shmtensor.Segment) []byte {
 	d := fmt.Sprintf("{'descr': '%s', 'fortran_order': %s, 'shape': %s, }",
 		seg.DType().Descr(), map[bool]string{false: "False", true: "True"}[seg.Fortran()], shmtensor.FormatShape(seg.Shape()))

@@ -158,6 +158,11 @@ func TestNPY(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("status %d: %s", resp.StatusCode, body)
 	}
+	// Byte for byte what the package's one .npy writer writes.
+	var ref bytes.Buffer
+	if _, err := x.Segment().WriteTo(&ref); err != nil || !bytes.Equal(body, ref.Bytes()) {
+		t.Fatalf("the served .npy differs from WriteTo's (%v)", err)
+	}
 	path := filepath.Join(t.TempDir(), "x.npy")
 	os.WriteFile(path, body, 0o600)
 	got, err := shmtensor.Attach[float64]("file://" + path)
@@ -414,4 +419,30 @@ func rawAfterClose(s *Server) int {
 	s.fixed = nil
 	s.ServeHTTP(w, req)
 	return w.Code
+}
+
+// TestFortranSegment: a column-major file is served as C-ordered chunks
+// with the same values at the same indices, and as a Fortran-order .npy.
+func TestFortranSegment(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "f.npy")
+	hdr := "{'descr': '<i2', 'fortran_order': True, 'shape': (2, 3), }"
+	hdr += strings.Repeat(" ", 64-(10+len(hdr)+1)%64) + "\n"
+	file := append([]byte("\x93NUMPY\x01\x00"), byte(len(hdr)), byte(len(hdr)>>8))
+	file = append(file, hdr...)
+	for _, v := range []int16{0, 10, 1, 11, 2, 12} { // a[i, j] = 10i + j, column-major
+		file = append(file, byte(v), byte(v>>8))
+	}
+	os.WriteFile(path, file, 0o600)
+	_, ts := newServer(t, Config{Token: token, Names: []string{"file://" + path}, Chunks: []int{2, 2}})
+	_, c := get(t, ts, "/f.zarr/0.0")
+	if want := []byte{0, 0, 1, 0, 10, 0, 11, 0}; !bytes.Equal(c, want) {
+		t.Fatalf("chunk 0.0 = %v, want %v", c, want)
+	}
+	_, c = get(t, ts, "/f.zarr/0.1")
+	if want := []byte{2, 0, 0, 0, 12, 0, 0, 0}; !bytes.Equal(c, want) {
+		t.Fatalf("chunk 0.1 = %v, want %v", c, want)
+	}
+	if _, b := get(t, ts, "/f.npy"); !bytes.Contains(b, []byte("'fortran_order': True")) || !bytes.HasSuffix(b, file[len(file)-12:]) {
+		t.Fatalf(".npy: %q", b)
+	}
 }
