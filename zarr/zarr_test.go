@@ -156,7 +156,7 @@ func TestWriteTensorStrided(t *testing.T) {
 		base.Data()[i] = float64(i)
 	}
 	tr, _ := base.Transpose()
-	v, err := tr.Slice(shmtensor.Step(1, 8, 2), shmtensor.Reverse())
+	v, err := tr.Slice(shmtensor.Range{Start: 1, Stop: 8, Step: 2}, shmtensor.Reverse())
 	if err != nil {
 		t.Fatal(err)
 	}

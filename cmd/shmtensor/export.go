@@ -16,7 +16,7 @@ import (
 )
 
 var cmdExport = &Command{
-	UsageLine: "export [--force] [--format npy|zarr] [--chunks N,N...] [--compressor none|zlib|gzip] NAME FILE.npy|DIR.zarr",
+	UsageLine: "export [--force] [--any-owner] [--format npy|zarr] [--chunks N,N...] [--compressor none|zlib|gzip] NAME FILE.npy|DIR.zarr",
 	Short:     "write a segment to a .npy file or a Zarr store",
 	Long: `
 Export writes the segment NAME to the new file FILE as a .npy file (format
@@ -30,6 +30,9 @@ the old file's permission bits. A failed or interrupted export (Ctrl-C; the
 exit status is then 130) leaves nothing behind. It prints the size of the
 data and of the file. A progress bar is drawn on standard error for
 segments larger than 16 MiB when it is a terminal.
+
+A segment owned by another user than you and root is refused, since its
+owner could truncate it while it is read; --any-owner exports it anyway.
 
 A DIR ending in .zarr (or any path with --format zarr) gets a Zarr v2 array
 that zarr-python, Dask and xarray read: a directory with .zarray and one
@@ -49,12 +52,22 @@ they must all show one moment.
 
 var (
 	exportForce      = cmdExport.Flag.Bool("force", false, "replace FILE if it exists")
+	exportAnyOwner   = cmdExport.Flag.Bool("any-owner", false, "export a segment owned by another user")
 	exportFormat     = cmdExport.Flag.String("format", "", "`npy` or zarr (default: zarr for a path ending in .zarr, else npy)")
 	exportChunks     = cmdExport.Flag.String("chunks", "", "Zarr chunk shape, `N,N...` (-1: a whole axis)")
 	exportCompressor = cmdExport.Flag.String("compressor", "none", "Zarr compressor: none, zlib, gzip or zlib:LEVEL, gzip:LEVEL")
 )
 
 func init() { cmdExport.Run = runExport }
+
+// exportOpenOptions are the options export opens its segment with.
+func exportOpenOptions() []shmtensor.Option {
+	opts := []shmtensor.Option{shmtensor.ReadOnly()}
+	if *exportAnyOwner {
+		opts = append(opts, shmtensor.AnyOwner())
+	}
+	return opts
+}
 
 func runExport(c *Command, args []string) error {
 	name, path := args[0], strings.TrimPrefix(args[1], "file://")
@@ -69,7 +82,7 @@ func runExport(c *Command, args []string) error {
 	case *exportChunks != "" || *exportCompressor != "none":
 		return usagef("--chunks and --compressor apply to Zarr stores (DIR.zarr or --format zarr)")
 	}
-	seg, err := shmtensor.Open(name, shmtensor.ReadOnly())
+	seg, err := shmtensor.Open(name, exportOpenOptions()...)
 	if err != nil {
 		return err
 	}
