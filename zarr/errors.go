@@ -9,8 +9,8 @@ var (
 	// ErrFormat: the store is not a valid Zarr v2 array: a missing or
 	// malformed .zarray, or a chunk of the wrong size.
 	ErrFormat = errors.New("not a valid Zarr v2 array")
-	// ErrCodec: the array uses a compressor, filter or memory order this
-	// package does not implement. The message names it.
+	// ErrCodec: the array uses a compressor or filters this package does
+	// not implement (blosc, zstd, delta, ...). The message names them.
 	ErrCodec = errors.New("unsupported codec")
 	// ErrChunkKey: a chunk key that is malformed or outside the chunk grid.
 	ErrChunkKey = errors.New("bad chunk key")
