@@ -64,6 +64,7 @@ for c in cases:
     comp = None if z.compressor is None else z.compressor.codec_id
     assert comp == c["compressor"], (c, comp)
     assert z.fill_value == 0 and z.order == "C", (c, z.fill_value, z.order)
+    assert z.attrs.asdict() == c["attrs"], (c, z.attrs.asdict())
     got = z[...]
     assert got.dtype == want.dtype and got.tobytes() == want.tobytes(), (c, got, want)
     # A window across chunk boundaries, read through zarr's own slicing.
@@ -78,10 +79,11 @@ print("checked", len(cases))
 func TestPythonReadsGoStores(t *testing.T) {
 	py := needZarr(t)
 	type pycase struct {
-		NPY        string  `json:"npy"`
-		Store      string  `json:"store"`
-		Chunks     []int   `json:"chunks"`
-		Compressor *string `json:"compressor"`
+		NPY        string         `json:"npy"`
+		Store      string         `json:"store"`
+		Chunks     []int          `json:"chunks"`
+		Compressor *string        `json:"compressor"`
+		Attrs      map[string]any `json:"attrs"`
 	}
 	var cases []pycase
 	shapes := []struct{ shape, chunks []int }{
@@ -99,14 +101,18 @@ func TestPythonReadsGoStores(t *testing.T) {
 			src := fileSeg(t, dt, s.shape, uint64(n))
 			dir := filepath.Join(t.TempDir(), fmt.Sprintf("%d.zarr", n))
 			n++
-			if err := Write(dir, src, &Options{Chunks: s.chunks, Compressor: comp, DimensionSeparator: sep}); err != nil {
+			attrs := map[string]any{}
+			if n%3 == 0 {
+				attrs = map[string]any{"_ARRAY_DIMENSIONS": []string{"y", "x"}, "units": "m/s", "n": 3.5}
+			}
+			if err := Write(dir, src, &Options{Chunks: s.chunks, Compressor: comp, DimensionSeparator: sep, Attributes: attrs}); err != nil {
 				t.Fatal(err)
 			}
 			var id *string
 			if comp.ID != "" {
 				id = &comp.ID
 			}
-			cases = append(cases, pycase{strings.TrimPrefix(src.Name(), "file://"), dir, s.chunks, id})
+			cases = append(cases, pycase{strings.TrimPrefix(src.Name(), "file://"), dir, s.chunks, id, attrs})
 		}
 	}
 	manifest := filepath.Join(t.TempDir(), "cases.json")

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"compress/zlib"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -36,6 +37,10 @@ type Options struct {
 	// writes .zarray, so that after a crash a store with a .zarray is
 	// complete on disk too, not only as seen by other processes.
 	Sync bool
+	// Attributes, if not nil, are written as the array's .zattrs (JSON),
+	// before .zarray; zarr-python shows them as z.attrs, and xarray takes
+	// the axis names from "_ARRAY_DIMENSIONS".
+	Attributes map[string]any
 	// Progress, if not nil, is called after each chunk with the number
 	// of chunks written so far and the total. Calls do not overlap.
 	Progress func(done, total int)
@@ -154,6 +159,15 @@ func write(dir string, a *Array, v view, opts *Options) (err error) {
 		})
 		if serr != nil {
 			return &Error{Op: "write", Path: dir, Err: serr}
+		}
+	}
+	if opts.Attributes != nil {
+		attrs, err := json.MarshalIndent(opts.Attributes, "", "    ")
+		if err != nil {
+			return &Error{Op: "write", Path: dir, Err: fmt.Errorf("attributes: %w", err)}
+		}
+		if err := writeFile(filepath.Join(dir, ".zattrs"), append(attrs, '\n'), opts.Sync); err != nil {
+			return &Error{Op: "write", Path: dir, Err: err}
 		}
 	}
 	meta, _ := a.MarshalJSON()
