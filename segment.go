@@ -18,8 +18,9 @@ type Segment struct {
 	fd       int // kept open until Close: locks and links need the very file mapped
 	id       FileID
 
-	mu     sync.Mutex // serialises Close with Msync, Mlock and Munlock
+	mu     sync.Mutex // serialises Close with Msync, Mlock, Munlock and the locks
 	closed atomic.Bool
+	locks  map[*heldLock]struct{} // locks held (lock.go); Close releases them
 
 	// unmapped mirrors closed for the segment's tensors, which read it on
 	// every access. A plain bool is enough, since Close must not race with
@@ -118,9 +119,10 @@ func (s *Segment) memOp(op string, f func([]byte) error) error {
 }
 
 // Close unmaps the segment. Slices and matrices obtained from its tensors
-// become invalid, and the tensors' methods panic with ErrClosed. Close is
-// idempotent and never unlinks the segment. It must not race with use of the
-// segment's tensors in other goroutines.
+// become invalid, and the tensors' methods panic with ErrClosed. Locks the
+// segment holds are released. Close is idempotent and never unlinks the
+// segment. It must not race with use of the segment's tensors in other
+// goroutines.
 func (s *Segment) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -132,6 +134,7 @@ func (s *Segment) Close() error {
 	if s.mem != nil {
 		err = unmap(s.mem)
 	}
+	s.releaseLocks()
 	closeFD(s.fd)
 	if err != nil {
 		return &Error{Op: "close", Name: s.name, Err: err}
