@@ -24,6 +24,10 @@ import (
 // that releases the lock; calling it more than once is a no-op, and Close
 // releases every lock still held.
 //
+// Locks are not reentrant, as sync.Mutex is not: a goroutine holding a lock
+// that asks for a conflicting one, even on the same Segment, waits for
+// itself.
+//
 // With a ctx that can be cancelled, Lock returns ctx.Err() (wrapped) within
 // a few milliseconds of cancellation; see TryLock for why it polls then.
 // With a ctx that is never done (context.Background()), it sleeps in the

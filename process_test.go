@@ -112,6 +112,9 @@ func runChild(role, name string) error {
 			fmt.Println(n)
 		}
 	}
+	if f, ok := ChildRoles[role]; ok {
+		return f(name)
+	}
 	return fmt.Errorf("unknown role %q", role)
 }
 
