@@ -55,6 +55,13 @@
 //	    reads it). An existing file is refused unless --force is given,
 //	    which replaces it atomically.
 //
+//	lock [--shared] [--rows A:B] [--timeout D] NAME -- CMD [ARG...]
+//	    Runs CMD while holding the segment's lock, like flock(1), and
+//	    exits with CMD's status. The lock is Segment.Lock's (an fcntl
+//	    open file description lock on Linux, which Python can take too);
+//	    --shared takes a shared one, --rows A:B locks rows A to B-1 of
+//	    axis 0, --timeout D gives up after D (0: at once) with status 1.
+//
 //	demo [-n N]
 //	    Two processes share an N×N float64 matrix (default 1000): this
 //	    process creates it and an N×N result, a child process (this
@@ -126,7 +133,7 @@ var commands []*command
 
 func init() {
 	commands = []*command{
-		listCmd, infoCmd, createCmd, rmCmd, showCmd, importCmd, exportCmd, demoCmd, demoChildCmd,
+		listCmd, infoCmd, createCmd, rmCmd, showCmd, importCmd, exportCmd, lockCmd, demoCmd, demoChildCmd,
 	}
 }
 

@@ -125,7 +125,7 @@ func TestUsage(t *testing.T) {
 	if strings.Contains(r.stderr, "demo-child") {
 		t.Errorf("the hidden command is listed:\n%s", r.stderr)
 	}
-	for _, c := range []string{"list", "info", "create", "rm", "show", "import", "export", "demo"} {
+	for _, c := range []string{"list", "info", "create", "rm", "show", "import", "export", "lock", "demo"} {
 		for _, h := range []string{"-h", "--help"} {
 			r := want(t, 0, c, h)
 			contains(t, c+" "+h, r.stderr, "usage: shmtensor "+c+" ")
