@@ -79,9 +79,19 @@ func (s *Segment) RLockRows(ctx context.Context, start, stop int) (unlock func()
 	return s.lock(ctx, "rlock rows", lockWait, true, true, start, stop)
 }
 
-// heldLock is a lock the segment holds: the descriptor that owns it.
-// Closing the descriptor releases the lock.
-type heldLock struct{ fd int }
+// heldLock is a lock the segment holds: the descriptor that owns it and
+// what it locks. Closing the descriptor releases the lock.
+type heldLock struct{ req lockRequest }
+
+// lockPool keeps a few descriptors of a segment's file that hold no lock,
+// for the next locks to reuse: opening and checking one costs as much as
+// the lock itself. idle[0] are read-only, idle[1] read-write.
+type lockPool struct {
+	idle [2][]int
+}
+
+// maxIdleLockFDs bounds the idle descriptors kept per kind and segment.
+const maxIdleLockFDs = 4
 
 // lockRequest is what the platform layer locks: a descriptor of its own and
 // a byte range of the file (ignored where only whole-file locks exist).
@@ -125,10 +135,12 @@ func (s *Segment) lock(ctx context.Context, op string, mode lockMode, shared, ro
 	}
 	r := lockRequest{fd: fd, shared: shared, start: off, len: n}
 	if err := s.acquire(ctx, r, mode); err != nil {
-		closeFD(fd)
+		s.mu.Lock()
+		s.putDescriptor(fd, !shared) // a refused request leaves no lock
+		s.mu.Unlock()
 		return fail(err)
 	}
-	h := &heldLock{fd: fd}
+	h := &heldLock{req: r}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed.Load() {
@@ -144,35 +156,70 @@ func (s *Segment) lock(ctx context.Context, op string, mode lockMode, shared, ro
 }
 
 // unlock releases h unless it was released already, by an earlier call or
-// by Close; the map check keeps a second call from closing a descriptor
-// number that has since been reused.
+// by Close; the map check keeps a second call from touching a descriptor
+// that now serves another lock.
 func (s *Segment) unlock(h *heldLock) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.locks[h]; ok {
-		delete(s.locks, h)
-		closeFD(h.fd)
+	if _, ok := s.locks[h]; !ok {
+		return
 	}
+	delete(s.locks, h)
+	if clearLock(h.req) != nil {
+		closeFD(h.req.fd) // closing releases the lock too
+		return
+	}
+	s.putDescriptor(h.req.fd, !h.req.shared)
 }
 
-// releaseLocks closes the descriptor of every lock held; Close calls it
-// with s.mu held.
+// releaseLocks closes the descriptor of every lock held and every idle
+// one; Close calls it with s.mu held.
 func (s *Segment) releaseLocks() {
 	for h := range s.locks {
-		closeFD(h.fd)
+		closeFD(h.req.fd)
 	}
 	s.locks = nil
+	for _, fds := range s.lockPool.idle {
+		for _, fd := range fds {
+			closeFD(fd)
+		}
+	}
+	s.lockPool = lockPool{}
 }
 
-// lockDescriptor opens a new descriptor, with an open file description of
-// its own, of the file the segment maps.
+// lockDescriptor returns a descriptor, with an open file description of
+// its own that holds no lock, of the file the segment maps: an idle one or
+// a new one.
 func (s *Segment) lockDescriptor(write bool) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed.Load() {
 		return -1, ErrClosed
 	}
+	k := 0
+	if write {
+		k = 1
+	}
+	if idle := s.lockPool.idle[k]; len(idle) > 0 {
+		fd := idle[len(idle)-1]
+		s.lockPool.idle[k] = idle[:len(idle)-1]
+		return fd, nil
+	}
 	return reopen(s, write)
+}
+
+// putDescriptor keeps fd, which holds no lock, for reuse, or closes it.
+// The caller holds s.mu.
+func (s *Segment) putDescriptor(fd int, write bool) {
+	k := 0
+	if write {
+		k = 1
+	}
+	if s.closed.Load() || len(s.lockPool.idle[k]) >= maxIdleLockFDs {
+		closeFD(fd)
+		return
+	}
+	s.lockPool.idle[k] = append(s.lockPool.idle[k], fd)
 }
 
 // acquire takes the lock r describes, as mode says.

@@ -69,3 +69,7 @@ func setLock(r lockRequest, wait bool) error {
 		return fmt.Errorf("flock: %w", err)
 	}
 }
+
+// clearLock releases the lock r took, leaving its descriptor free for
+// another lock.
+func clearLock(r lockRequest) error { return unix.Flock(r.fd, unix.LOCK_UN) }

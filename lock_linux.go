@@ -74,3 +74,10 @@ func setLock(r lockRequest, wait bool) error {
 		return fmt.Errorf("fcntl: %w", err)
 	}
 }
+
+// clearLock releases the lock r took, leaving its descriptor free for
+// another lock.
+func clearLock(r lockRequest) error {
+	lk := unix.Flock_t{Type: unix.F_UNLCK, Whence: io.SeekStart, Start: r.start, Len: r.len}
+	return unix.FcntlFlock(uintptr(r.fd), unix.F_OFD_SETLK, &lk)
+}

@@ -18,9 +18,10 @@ type Segment struct {
 	fd       int // kept open until Close: locks and links need the very file mapped
 	id       FileID
 
-	mu     sync.Mutex // serialises Close with Msync, Mlock, Munlock and the locks
-	closed atomic.Bool
-	locks  map[*heldLock]struct{} // locks held (lock.go); Close releases them
+	mu       sync.Mutex // serialises Close with Msync, Mlock, Munlock and the locks
+	closed   atomic.Bool
+	locks    map[*heldLock]struct{} // locks held (lock.go); Close releases them
+	lockPool lockPool               // descriptors for the next locks
 
 	// unmapped mirrors closed for the segment's tensors, which read it on
 	// every access. A plain bool is enough, since Close must not race with

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -172,7 +173,7 @@ func runLocked(argv []string) (int, error) {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGQUIT, syscall.SIGTERM, syscall.SIGHUP)
+	signal.Notify(sigs, append(forwardedSignals, terminalSignals...)...)
 	defer signal.Stop(sigs)
 	if err := cmd.Start(); err != nil {
 		code := 126
@@ -189,7 +190,7 @@ func runLocked(argv []string) (int, error) {
 			case s := <-sigs:
 				// A terminal sends SIGINT and SIGQUIT to CMD as well;
 				// others are meant for CMD through this process.
-				if s == syscall.SIGTERM || s == syscall.SIGHUP {
+				if slices.Contains(forwardedSignals, s) {
 					cmd.Process.Signal(s)
 				}
 			case <-done:
@@ -201,10 +202,7 @@ func runLocked(argv []string) (int, error) {
 	close(done)
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
-		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			return 128 + int(ws.Signal()), nil
-		}
-		return ee.ExitCode(), nil
+		return exitCode(ee), nil
 	}
 	if err != nil {
 		return 0, err
