@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -224,4 +225,66 @@ func BenchmarkRoundTrip(b *testing.B) {
 			b.Fatal(fmt.Errorf("echo child: %w", err))
 		}
 	})
+}
+
+// BenchmarkLockHandOff: how long a waiter takes to get a lock after it is
+// released, waiting with a context that is never done (asleep in the
+// kernel, F_OFD_SETLKW) and with a cancellable one (polling, see TryLock).
+// The holder releases it 2 ms after the waiter started waiting.
+func BenchmarkLockHandOff(b *testing.B) {
+	for _, mode := range []string{"blocking", "polling"} {
+		b.Run(mode, func(b *testing.B) {
+			s := benchSegment(b)
+			ctx := context.Background()
+			if mode == "polling" {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithCancel(ctx)
+				defer cancel()
+			}
+			var total time.Duration
+			for b.Loop() {
+				u, err := s.Lock(context.Background())
+				if err != nil {
+					b.Fatal(err)
+				}
+				got := make(chan time.Time)
+				go func() {
+					u, err := s.Lock(ctx)
+					if err != nil {
+						b.Error(err)
+					}
+					got <- time.Now()
+					u()
+				}()
+				time.Sleep(2 * time.Millisecond)
+				released := time.Now()
+				u()
+				total += (<-got).Sub(released)
+			}
+			b.ReportMetric(float64(total.Nanoseconds())/float64(b.N), "ns/handoff")
+		})
+	}
+}
+
+// TestLockPollingCost logs the processor time a polling waiter uses while
+// it waits (not asserted: it depends on the machine).
+func TestLockPollingCost(t *testing.T) {
+	a, b := twoAttaches(t, 2, 2)
+	u, err := a.Lock(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	var before, after unix.Rusage
+	unix.Getrusage(unix.RUSAGE_SELF, &before)
+	start := time.Now()
+	if _, err := b.Lock(ctx); err == nil {
+		t.Fatal("got a held lock")
+	}
+	unix.Getrusage(unix.RUSAGE_SELF, &after)
+	wall := time.Since(start)
+	cpu := time.Duration(after.Utime.Nano()+after.Stime.Nano()-before.Utime.Nano()-before.Stime.Nano()) * time.Nanosecond
+	u()
+	t.Logf("a polling waiter used %v of processor time in %v of waiting (%.2f%% of a core)", cpu, wall.Round(time.Millisecond), 100*cpu.Seconds()/wall.Seconds())
 }
