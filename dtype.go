@@ -1,10 +1,10 @@
 package shmtensor
 
 import (
+	"encoding/binary"
 	"fmt"
 	"reflect"
 	"strconv"
-	"unsafe"
 )
 
 // Number is the set of Go element types a Tensor can hold. Each maps to one
@@ -23,22 +23,38 @@ type Number interface {
 // Attach refuse them with ErrDType.
 type DType uint8
 
-// The element types, in the order of the API contract.
+// The element types, numbered as they were listed from the start; the
+// numbers are not numpy's.
 const (
+	// Invalid is the zero DType, which no segment holds.
 	Invalid DType = iota
+	// Bool is numpy's bool ('|b1'): one byte, 0 or 1. No Number type holds it.
 	Bool
+	// Int8 is int8 ('|i1').
 	Int8
+	// Int16 is int16 ('<i2').
 	Int16
+	// Int32 is int32 ('<i4').
 	Int32
+	// Int64 is int64 ('<i8').
 	Int64
+	// Uint8 is uint8 ('|u1').
 	Uint8
+	// Uint16 is uint16 ('<u2').
 	Uint16
+	// Uint32 is uint32 ('<u4').
 	Uint32
+	// Uint64 is uint64 ('<u8').
 	Uint64
+	// Float16 is IEEE half precision ('<f2'). No Number type holds it.
 	Float16
+	// Float32 is float32 ('<f4').
 	Float32
+	// Float64 is float64 ('<f8').
 	Float64
+	// Complex64 is complex64 ('<c8'): two float32s.
 	Complex64
+	// Complex128 is complex128 ('<c16'): two float64s.
 	Complex128
 )
 
@@ -95,24 +111,55 @@ func (d DType) Descr() string {
 
 func (d DType) valid() bool { return d > Invalid && int(d) < len(dtypeInfo) }
 
-// ParseDType returns the DType with numpy's name s ("float64", "uint8", ...)
-// or the .npy descriptor s ("<f8", "|u1", "f8", "=i4"). Big-endian
-// descriptors ('>') of multi-byte types are refused with ErrDType.
+// ParseDType returns the DType with numpy's name s ("float64", "uint8", ...),
+// one of numpy's common aliases ("int", "int_", "uint", "float", "float_",
+// "double", "complex") mapped as numpy maps them on the same machine, or
+// the .npy descriptor s ("<f8", "|u1", "f8", "=i4"). Anything else,
+// including big-endian descriptors ('>') of multi-byte types, is refused
+// with an *Error wrapping ErrDType.
 func ParseDType(s string) (DType, error) {
 	for d := Bool; d.valid(); d++ {
 		if s == dtypeInfo[d].name {
 			return d, nil
 		}
 	}
-	return dtypeFromDescr(s)
+	if d, ok := dtypeAliases[s]; ok {
+		return d, nil
+	}
+	d, err := dtypeFromDescr(s)
+	if err != nil {
+		return Invalid, &Error{Op: "parse dtype", Err: err}
+	}
+	return d, nil
 }
+
+// dtypeAliases are the names numpy.dtype accepts for its default integer,
+// float and complex types: C long (numpy 1) or intptr (numpy 2), which are
+// both Go's int on the 64-bit Unix systems segments live on, and C double.
+var dtypeAliases = map[string]DType{
+	"int":     intDType(strconv.IntSize),
+	"int_":    intDType(strconv.IntSize),
+	"uint":    uintDType(strconv.IntSize),
+	"float":   Float64,
+	"float_":  Float64,
+	"double":  Float64,
+	"complex": Complex128,
+}
+
+// dtypeError is an ErrDType error whose message does not repeat the
+// sentinel's ("element type mismatch"), which would mislead where nothing
+// was matched.
+type dtypeError string
+
+func (e dtypeError) Error() string { return string(e) }
+func (e dtypeError) Unwrap() error { return ErrDType }
 
 // dtypeFromDescr maps a .npy descr string to a DType. numpy writes '<' or
 // '|'; '=' (native) is accepted because every platform Go supports for this
 // package is little-endian here, and '>' is refused for multi-byte types.
 func dtypeFromDescr(s string) (DType, error) {
 	if s == "" {
-		return Invalid, fmt.Errorf("%w: empty descriptor", ErrDType)
+		return Invalid, dtypeError("empty element type")
 	}
 	order := byte('=')
 	body := s
@@ -151,13 +198,13 @@ func dtypeFromDescr(s string) (DType, error) {
 	case "c16":
 		d = Complex128
 	default:
-		return Invalid, fmt.Errorf("%w: unsupported descriptor %q", ErrDType, s)
+		return Invalid, dtypeError(fmt.Sprintf("unknown element type %q", s))
 	}
 	if order == '>' && d.Size() > 1 {
-		return Invalid, fmt.Errorf("%w: big-endian descriptor %q is not supported", ErrDType, s)
+		return Invalid, dtypeError(fmt.Sprintf("big-endian element type %q is not supported", s))
 	}
 	if !littleEndian && d.Size() > 1 {
-		return Invalid, fmt.Errorf("%w: descriptor %q on a big-endian host is not supported", ErrDType, s)
+		return Invalid, dtypeError(fmt.Sprintf("element type %q on a big-endian host is not supported", s))
 	}
 	return d, nil
 }
@@ -213,7 +260,4 @@ func uintDType(bits int) DType {
 }
 
 // littleEndian reports the host byte order; segments hold native-order data.
-var littleEndian = func() bool {
-	x := uint16(1)
-	return *(*byte)(unsafe.Pointer(&x)) == 1
-}()
+var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1

@@ -152,10 +152,11 @@ func TestLockRowsByteRanges(t *testing.T) {
 // TestLockRowsFortran: rows of a Fortran-order array are spread over the
 // data, so row locks there cover all of it and conflict with each other.
 func TestLockRowsFortran(t *testing.T) {
-	hdr, err := encodeNPYHeader(Int32, []int{6, 5}, true)
+	h, err := newHeader(NPY, Int32, []int{6, 5}, true)
 	if err != nil {
 		t.Fatal(err)
 	}
+	hdr := encodeNPYHeader(h, npyDataOffset)
 	path := filepath.Join(t.TempDir(), "f.npy")
 	if err := os.WriteFile(path, append(hdr, make([]byte, 6*5*4)...), 0o600); err != nil {
 		t.Fatal(err)

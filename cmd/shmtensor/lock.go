@@ -17,69 +17,67 @@ import (
 	"github.com/shmtensor/shmtensor"
 )
 
-var lockCmd = &command{
-	name:     "lock",
-	synopsis: "[--shared] [--rows A:B] [--timeout D] NAME -- CMD [ARG...]",
-	summary:  "run a command while holding a segment's lock",
-	help: `
-Takes the lock of the segment NAME, runs CMD with its arguments, and
+var cmdLock = &Command{
+	UsageLine: "lock [--shared] [--rows A:B] [--timeout D] NAME -- CMD [ARG...]",
+	Short:     "run a command while holding a segment's lock",
+	Long: `
+Lock takes the lock of the segment NAME, runs CMD with its arguments, and
 releases the lock when CMD ends, like flock(1) does for files. The exit
-status is CMD's (128+N if a signal N killed it; 126 if CMD cannot be run,
-127 if it is not found).
+status is CMD's (128+N if signal N killed it; 126 if CMD cannot be run, 127
+if it is not found). The "--" before CMD keeps CMD's options from being
+taken for lock's.
 
-The lock is the one Segment.Lock takes in Go programs (and fcntl open file
-description locks over the same bytes in Python or C, on Linux), so shell
-scripts, Go and Python processes exclude each other. The kernel releases it
-when this process ends, however it ends. CMD does not inherit it: if this
-process is killed, CMD runs on unlocked.
+The lock is the one Segment.Lock takes in Go programs (and an fcntl open
+file description lock over the same bytes in Python or C, on Linux), so
+shell scripts, Go and Python processes exclude each other. The kernel
+releases it when this process ends, however it ends. CMD does not inherit
+it: if this process is killed, CMD runs on unlocked.
 
 --shared takes a shared lock, held by any number of processes at once but
 not together with an exclusive one; it needs only read permission.
 --rows A:B locks rows A to B-1 of axis 0 (A: to the end, :B from 0), which
-exclusive locks on other rows do not conflict with; on FreeBSD and macOS,
-and for Fortran-order segments, it locks the whole segment.
+locks on other rows do not conflict with; on FreeBSD and macOS, and for
+Fortran-order segments, it locks the whole segment.
 
 Without --timeout it waits as long as it takes. --timeout D gives up after
 D (such as 500ms or 2m) with exit status 1; --timeout 0 gives up at once if
-the lock is held. Ctrl-C or SIGTERM while waiting exits with 130. While CMD runs,
-SIGTERM and SIGHUP sent to this process are passed on to CMD, and SIGINT
-and SIGQUIT (which a terminal sends to both) are left to CMD.`,
+the lock is held. Ctrl-C or SIGTERM while waiting exits with 130. While CMD
+runs, SIGTERM and SIGHUP sent to this process are passed on to CMD, and
+SIGINT and SIGQUIT (which a terminal sends to both) are left to CMD. For
+example:
+
+	shmtensor lock --timeout 10s weights -- python3 update.py
+`,
+	MinArgs: 2,
+	MaxArgs: manyArgs,
 }
 
-func init() { lockCmd.run = runLock }
+var (
+	lockShared  = cmdLock.Flag.Bool("shared", false, "take a shared lock instead of an exclusive one")
+	lockRows    = cmdLock.Flag.String("rows", "", "lock rows `A:B` of axis 0 only")
+	lockTimeout = cmdLock.Flag.Duration("timeout", 0, "give up after `D`; 0: at once if held (default: wait)")
+)
 
-func runLock(args []string) int {
-	c := lockCmd
-	fs := c.flagSet()
-	shared := fs.Bool("shared", false, "take a shared lock instead of an exclusive one")
-	rows := fs.String("rows", "", "lock rows `A:B` of axis 0 only")
-	timeout := fs.Duration("timeout", 0, "give up after `D` (0: at once if held; default: wait)")
-	if ok, code := c.parse(fs, args); !ok {
-		return code
-	}
-	var wait *time.Duration
-	fs.Visit(func(f *flag.Flag) {
+func init() { cmdLock.Run = runLock }
+
+func runLock(c *Command, args []string) error {
+	var timeout *time.Duration
+	c.Flag.Visit(func(f *flag.Flag) {
 		if f.Name == "timeout" {
-			wait = timeout
+			timeout = lockTimeout
 		}
 	})
-	rest := fs.Args()
-	if len(rest) == 0 {
-		return c.usageErr(fs, "missing NAME")
-	}
-	name, rest := rest[0], rest[1:]
-	if len(rest) > 0 && rest[0] == "--" {
-		rest = rest[1:]
-	}
-	code, err := lockAndRun(name, *shared, *rows, wait, rest)
+	code, err := lockAndRun(args[0], *lockShared, *lockRows, timeout, args[1:])
 	var ue *lockUsageError
 	switch {
 	case errors.As(err, &ue):
-		return c.usageErr(fs, "%s", ue.msg)
+		return usagef("%s", ue.msg)
 	case err != nil:
-		return c.fail(err)
+		return err
+	case code != 0:
+		return exitStatus(code)
 	}
-	return code
+	return nil
 }
 
 // lockUsageError is bad usage found by lockAndRun.
@@ -92,7 +90,7 @@ func (e *lockUsageError) Error() string { return e.msg }
 // and returns its exit status.
 func lockAndRun(name string, shared bool, rows string, timeout *time.Duration, argv []string) (int, error) {
 	if len(argv) == 0 {
-		return 0, &lockUsageError{"missing CMD (give it after --)"}
+		return 0, &lockUsageError{"missing CMD"}
 	}
 	if timeout != nil && *timeout < 0 {
 		return 0, &lockUsageError{fmt.Sprintf("--timeout %v is negative", *timeout)}
@@ -180,7 +178,7 @@ func runLocked(argv []string) (int, error) {
 		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, os.ErrNotExist) {
 			code = 127
 		}
-		fmt.Fprintf(stderr, "shmtensor: lock: %v\n", err)
+		fmt.Fprintf(os.Stderr, "shmtensor: lock: %v\n", err)
 		return code, nil
 	}
 	done := make(chan struct{})
