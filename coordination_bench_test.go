@@ -96,9 +96,11 @@ func BenchmarkLock(b *testing.B) {
 	})
 	b.Run("sync.Mutex", func(b *testing.B) {
 		var mu sync.Mutex
+		n := 0
 		for b.Loop() {
 			mu.Lock()
-			mu.Unlock() //nolint:staticcheck // an empty critical section is what is measured
+			n++
+			mu.Unlock()
 		}
 	})
 }

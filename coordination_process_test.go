@@ -114,7 +114,7 @@ func ringOf(name string) (*Ring, func(), error) {
 		slots.Close()
 		return nil, nil, err
 	}
-	return &Ring{slots, ctl}, func() { slots.Close(); ctl.Close() }, nil
+	return &Ring{slots: slots, ctl: ctl}, func() { slots.Close(); ctl.Close() }, nil
 }
 
 func childRingProducer(name string) error {
@@ -132,6 +132,7 @@ func childRingProducer(name string) error {
 			return err
 		}
 	}
+	fmt.Println("woke", r.Woken)
 	return nil
 }
 
@@ -162,7 +163,7 @@ func childRingConsumer(name string) error {
 			return bad
 		}
 	}
-	fmt.Println("received", k)
+	fmt.Println("received", k, "woke", r.Woken)
 	return nil
 }
 
@@ -376,9 +377,19 @@ func TestProcessRing(t *testing.T) {
 	outs := runChildren(t,
 		shmtensor.ChildCommand("ring-consumer", name, fmt.Sprint("K=", items)),
 		shmtensor.ChildCommand("ring-producer", name, fmt.Sprint("K=", items)))
-	if outs[0] != fmt.Sprint("received ", items) {
+	var received, consumerWoke, producerWoke int
+	if _, err := fmt.Sscanf(outs[0], "received %d woke %d", &received, &consumerWoke); err != nil || received != items {
 		t.Fatalf("consumer: %q", outs[0])
 	}
+	if _, err := fmt.Sscanf(outs[1], "woke %d", &producerWoke); err != nil {
+		t.Fatalf("producer: %q", outs[1])
+	}
+	// Each side was slow in turn, so the other slept in WaitValue (in the
+	// kernel: Wake counts the sleepers it woke) rather than spinning.
+	if producerWoke == 0 || consumerWoke == 0 {
+		t.Errorf("the producer woke the consumer %d times and the consumer the producer %d times; want both asleep some of the time", producerWoke, consumerWoke)
+	}
+	t.Logf("%d items: the producer woke the sleeping consumer %d times, the consumer the producer %d times", items, producerWoke, consumerWoke)
 	if w, r := shmtensor.AtomicLoad(ctl, 0), shmtensor.AtomicLoad(ctl, 1); w != items || r != items {
 		t.Fatalf("counts at the end: %d written, %d read, want %d", w, r, items)
 	}

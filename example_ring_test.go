@@ -17,6 +17,10 @@ import (
 type Ring struct {
 	slots *shmtensor.Tensor[float64]
 	ctl   *shmtensor.Tensor[uint32]
+
+	// Woken counts the sleeping peers this end's Wake calls woke (on
+	// Linux; 0 where Wake cannot tell).
+	Woken int
 }
 
 // Put waits for a free slot, lets fill write the item into it, then
@@ -41,7 +45,8 @@ func (r *Ring) Put(ctx context.Context, fill func(slot *shmtensor.Tensor[float64
 	fill(slot)
 	// The atomic store orders the slot's writes before the new count.
 	shmtensor.AtomicStore(r.ctl, written+1, 0)
-	_, err = shmtensor.Wake(r.ctl, 1, 0)
+	woken, err := shmtensor.Wake(r.ctl, 1, 0)
+	r.Woken += woken
 	return err
 }
 
@@ -61,7 +66,8 @@ func (r *Ring) Get(ctx context.Context, use func(slot *shmtensor.Tensor[float64]
 	}
 	use(slot)
 	shmtensor.AtomicStore(r.ctl, read+1, 1)
-	_, err = shmtensor.Wake(r.ctl, 1, 1)
+	woken, err := shmtensor.Wake(r.ctl, 1, 1)
+	r.Woken += woken
 	return err
 }
 
@@ -86,7 +92,7 @@ func Example_ring() {
 	ctx := context.Background()
 	produced := make(chan error)
 	go func() {
-		producer := &Ring{slots, ctl}
+		producer := &Ring{slots: slots, ctl: ctl}
 		for i := range 10 {
 			if err := producer.Put(ctx, func(s *shmtensor.Tensor[float64]) { s.Fill(float64(i)) }); err != nil {
 				produced <- err
@@ -106,7 +112,7 @@ func Example_ring() {
 		log.Fatal(err)
 	}
 	defer c2.Close()
-	consumer := &Ring{s2, c2}
+	consumer := &Ring{slots: s2, ctl: c2}
 	sum := 0.0
 	for range 10 {
 		err := consumer.Get(ctx, func(s *shmtensor.Tensor[float64]) {

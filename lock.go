@@ -31,7 +31,9 @@ import (
 // With a ctx that can be cancelled, Lock returns ctx.Err() (wrapped) within
 // a few milliseconds of cancellation; see TryLock for why it polls then.
 // With a ctx that is never done (context.Background()), it sleeps in the
-// kernel and is woken the moment the lock is free. An exclusive lock needs a
+// kernel and is woken the moment the lock is free; Close cannot interrupt
+// that sleep, and the call returns ErrClosed once it has the lock (which
+// it then drops). An exclusive lock needs a
 // segment attached for writing: on a ReadOnly segment it fails with
 // ErrReadOnly.
 func (s *Segment) Lock(ctx context.Context) (unlock func(), err error) {
