@@ -231,7 +231,7 @@ func BenchmarkRoundTrip(b *testing.B) {
 
 // BenchmarkLockHandOff: how long a waiter takes to get a lock after it is
 // released, waiting with a context that is never done (asleep in the
-// kernel, F_OFD_SETLKW) and with a cancellable one (polling, see TryLock).
+// kernel, F_OFD_SETLKW) and with a cancellable one (polling, see Lock).
 // The holder releases it 2 ms after the waiter started waiting.
 func BenchmarkLockHandOff(b *testing.B) {
 	for _, mode := range []string{"blocking", "polling"} {

@@ -22,20 +22,24 @@ import (
 // Lock takes an exclusive lock on the segment's data, waiting while another
 // process or goroutine holds a lock on any part of it. It returns a function
 // that releases the lock; calling it more than once is a no-op, and Close
-// releases every lock still held.
+// releases every lock still held. An exclusive lock needs a segment
+// attached for writing: on a ReadOnly segment it fails with ErrReadOnly.
 //
 // Locks are not reentrant, as sync.Mutex is not: a goroutine holding a lock
 // that asks for a conflicting one, even on the same Segment, waits for
 // itself.
 //
-// With a ctx that can be cancelled, Lock returns ctx.Err() (wrapped) within
-// a few milliseconds of cancellation; see TryLock for why it polls then.
-// With a ctx that is never done (context.Background()), it sleeps in the
-// kernel and is woken the moment the lock is free; Close cannot interrupt
-// that sleep, and the call returns ErrClosed once it has the lock (which
-// it then drops). An exclusive lock needs a
-// segment attached for writing: on a ReadOnly segment it fails with
-// ErrReadOnly.
+// With a ctx that is never done (context.Background()), Lock sleeps in the
+// kernel and is woken the moment the lock is free. Close cannot interrupt
+// that sleep; the call then returns ErrClosed once it has the lock, which
+// it drops. A thread asleep there cannot be interrupted from Go either, so
+// with a ctx that can be cancelled Lock retries a non-blocking attempt
+// instead, sleeping 100 µs after the first refusal and twice as long after
+// each other one, up to 10 ms. It returns ctx.Err() (wrapped) as soon as
+// ctx is done, or ErrClosed within 10 ms of Close; a lock freed meanwhile
+// is taken up to 10 ms late, and a waiter costs a system call every 10 ms.
+// Polling waiters are not queued: under constant contention one may be
+// overtaken.
 func (s *Segment) Lock(ctx context.Context) (unlock func(), err error) {
 	return s.lock(ctx, "lock", lockWait, false, false, 0, 0)
 }
@@ -49,14 +53,6 @@ func (s *Segment) RLock(ctx context.Context) (unlock func(), err error) {
 
 // TryLock takes an exclusive lock on the segment's data if no one holds a
 // lock on any part of it, and fails at once with ErrLocked otherwise.
-//
-// Why the waiting calls poll: a thread waiting in the kernel for a lock
-// (F_OFD_SETLKW, flock without LOCK_NB) cannot be interrupted from Go, so a
-// waiter that must honour ctx retries this non-blocking attempt instead,
-// sleeping 100 µs after the first refusal and twice as long after each
-// other one, up to 10 ms. A lock freed while others wait is thus taken
-// within about 10 ms, and a waiter costs a system call every 10 ms; waiters
-// are not queued, so under constant contention one may be overtaken.
 func (s *Segment) TryLock() (unlock func(), err error) {
 	return s.lock(context.Background(), "trylock", lockTry, false, false, 0, 0)
 }
@@ -113,7 +109,7 @@ const (
 // errWouldBlock is what setLock returns when a conflicting lock is held.
 var errWouldBlock = errors.New("lock held elsewhere")
 
-// Polling bounds for waiting with a cancellable context (see TryLock).
+// Polling bounds for waiting with a cancellable context (see Lock).
 const (
 	lockPollMin = 100 * time.Microsecond
 	lockPollMax = 10 * time.Millisecond
