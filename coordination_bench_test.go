@@ -24,8 +24,8 @@ import (
 //	go test -run '^$' -bench 'Lock|Atomic|RoundTrip' .
 
 func init() {
-	ChildRoles["pingpong"] = childPingPong
-	ChildRoles["pipe-echo"] = childPipeEcho
+	childRoles["pingpong"] = childPingPong
+	childRoles["pipe-echo"] = childPipeEcho
 }
 
 func benchSegment(b *testing.B) *Segment {

@@ -83,3 +83,17 @@ func (e *Error) Unwrap() error { return e.Err }
 func panicErr(op string, sentinel error) {
 	panic(&Error{Op: op, Err: sentinel})
 }
+
+// explained is an error with its own message that matches each of errs
+// under errors.Is, for causes a sentinel's message would misdescribe or
+// repeat: "permission denied (EACCES)" instead of "permission denied:
+// permission denied".
+type explained struct {
+	msg  string
+	errs []error
+}
+
+func explain(msg string, errs ...error) error { return &explained{msg, errs} }
+
+func (e *explained) Error() string   { return e.msg }
+func (e *explained) Unwrap() []error { return e.errs }

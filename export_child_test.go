@@ -4,10 +4,10 @@ package shmtensor
 
 import "os/exec"
 
-// ChildRoles lets tests of the external package shmtensor_test run their
-// own code in child processes: they register a role in an init function,
-// and TestMain's child dispatch (process_test.go) runs it.
-var ChildRoles = map[string]func(name string) error{}
+// ChildRoles is childRoles for the external package shmtensor_test: its
+// tests register roles in an init function to run their own code in child
+// processes (process_test.go dispatches them).
+var ChildRoles = childRoles
 
 // ChildCommand returns a command that runs this test binary in role, with
 // SHMTENSOR_NAME set to name and env added.

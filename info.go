@@ -33,6 +33,14 @@ type Info struct {
 	// ID identifies the file itself: it tells two segments under one name
 	// apart.
 	ID FileID
+
+	// Reserved reports whether storage is allocated for every byte of the
+	// segment (st_blocks × 512 ≥ Size). It is false for a segment created
+	// with Lazy whose pages were not all written: a reader touching such a
+	// page on a full filesystem gets SIGBUS, which Attach with Reserve()
+	// prevents. Filesystems that compress or deduplicate may report false
+	// for a segment whose pages are all written.
+	Reserved bool
 }
 
 // FileID identifies a file: its device and inode numbers (or what the
@@ -87,14 +95,17 @@ func makeInfo(n segName, h header, f *file) Info {
 		UID:        f.uid,
 		GID:        f.gid,
 		ID:         f.id,
+		Reserved:   f.blocks*512 >= f.size,
 	}
 }
 
 // List returns every tensor segment in shared memory, sorted by name.
 // Objects that are not tensor segments (other programs' shm, unreadable
-// ones) are skipped. Where the system cannot enumerate shared memory
-// (macOS, FreeBSD) it fails with ErrNotSupported; file:// segments are not
-// listed (use Stat).
+// ones, broken segments: see ListBroken) are skipped, and so are names the
+// package refuses (holding control characters, or starting with the
+// ".shmtensor-" of its temporary files). Where the system cannot enumerate
+// shared memory (macOS, FreeBSD) it fails with ErrNotSupported; file://
+// segments are not listed (use Stat).
 func List() ([]Info, error) {
 	names, err := listShm()
 	if err != nil {

@@ -18,7 +18,7 @@ import (
 )
 
 var cmdLock = &Command{
-	UsageLine: "lock [--shared] [--rows A:B] [--timeout D] NAME -- CMD [ARG...]",
+	UsageLine: "lock [--shared] [--rows A:B] [--timeout D] [--any-owner] NAME -- CMD [ARG...]",
 	Short:     "run a command while holding a segment's lock",
 	Long: `
 Lock takes the lock of the segment NAME, runs CMD with its arguments, and
@@ -43,8 +43,10 @@ Without --timeout it waits as long as it takes. --timeout D gives up after
 D (such as 500ms or 2m) with exit status 1; --timeout 0 gives up at once if
 the lock is held. Ctrl-C or SIGTERM while waiting exits with 130. While CMD
 runs, SIGTERM and SIGHUP sent to this process are passed on to CMD, and
-SIGINT and SIGQUIT (which a terminal sends to both) are left to CMD. For
-example:
+SIGINT and SIGQUIT (which a terminal sends to both) are left to CMD.
+
+A segment owned by another user than you and root is refused, as by show
+and export; --any-owner locks it anyway. For example:
 
 	shmtensor lock --timeout 10s weights -- python3 update.py
 `,
@@ -53,9 +55,10 @@ example:
 }
 
 var (
-	lockShared  = cmdLock.Flag.Bool("shared", false, "take a shared lock instead of an exclusive one")
-	lockRows    = cmdLock.Flag.String("rows", "", "lock rows `A:B` of axis 0 only")
-	lockTimeout = cmdLock.Flag.Duration("timeout", 0, "give up after `D`; 0: at once if held (default: wait)")
+	lockShared   = cmdLock.Flag.Bool("shared", false, "take a shared lock instead of an exclusive one")
+	lockRows     = cmdLock.Flag.String("rows", "", "lock rows `A:B` of axis 0 only")
+	lockTimeout  = cmdLock.Flag.Duration("timeout", 0, "give up after `D`; 0: at once if held (default: wait)")
+	lockAnyOwner = cmdLock.Flag.Bool("any-owner", false, "lock a segment owned by another user")
 )
 
 func init() { cmdLock.Run = runLock }
@@ -67,7 +70,14 @@ func runLock(c *Command, args []string) error {
 			timeout = lockTimeout
 		}
 	})
-	code, err := lockAndRun(args[0], *lockShared, *lockRows, timeout, args[1:])
+	var opts []shmtensor.Option
+	if *lockShared {
+		opts = append(opts, shmtensor.ReadOnly()) // a shared lock needs only read permission
+	}
+	if *lockAnyOwner {
+		opts = append(opts, shmtensor.AnyOwner())
+	}
+	code, err := lockAndRun(args[0], opts, *lockShared, *lockRows, timeout, args[1:])
 	var ue *lockUsageError
 	switch {
 	case errors.As(err, &ue):
@@ -85,19 +95,15 @@ type lockUsageError struct{ msg string }
 
 func (e *lockUsageError) Error() string { return e.msg }
 
-// lockAndRun takes the lock of name (a shared one, on rows when rows is
-// not empty, waiting at most *timeout when timeout is not nil), runs argv
-// and returns its exit status.
-func lockAndRun(name string, shared bool, rows string, timeout *time.Duration, argv []string) (int, error) {
+// lockAndRun opens name with opts and takes its lock (a shared one, on rows
+// when rows is not empty, waiting at most *timeout when timeout is not nil),
+// runs argv and returns its exit status.
+func lockAndRun(name string, opts []shmtensor.Option, shared bool, rows string, timeout *time.Duration, argv []string) (int, error) {
 	if len(argv) == 0 {
 		return 0, &lockUsageError{"missing CMD"}
 	}
 	if timeout != nil && *timeout < 0 {
 		return 0, &lockUsageError{fmt.Sprintf("--timeout %v is negative", *timeout)}
-	}
-	var opts []shmtensor.Option
-	if shared {
-		opts = append(opts, shmtensor.ReadOnly())
 	}
 	seg, err := shmtensor.Open(name, opts...)
 	if err != nil {
