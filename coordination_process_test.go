@@ -84,12 +84,16 @@ func childBarrier(name string) error {
 	n, rounds, me := envInt("N"), envInt("R"), envInt("I")
 	b := &Barrier{t: state, n: uint32(n)}
 	rng := rand.New(rand.NewPCG(uint64(os.Getpid()), 2))
+	// A deadline, so that a dead participant cannot hang the test; it also
+	// makes WaitValue sleep in bounded slices, the cancellable path.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
 	for r := 1; r <= rounds; r++ {
 		if rng.IntN(4) == 0 {
 			time.Sleep(time.Duration(rng.IntN(300)) * time.Microsecond)
 		}
 		shmtensor.AtomicStore(arrived, int64(r), me)
-		if err := b.Wait(context.Background()); err != nil {
+		if err := b.Wait(ctx); err != nil {
 			return err
 		}
 		for j := range n {
