@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -35,8 +37,9 @@ import (
 // it drops. A thread asleep there cannot be interrupted from Go either, so
 // with a ctx that can be cancelled Lock retries a non-blocking attempt
 // instead, sleeping 100 µs after the first refusal and twice as long after
-// each other one, up to 10 ms. It returns ctx.Err() (wrapped) as soon as
-// ctx is done, or ErrClosed within 10 ms of Close; a lock freed meanwhile
+// each other one, up to 10 ms, and retrying at once when a lock of this
+// process is released. It returns ctx.Err() (wrapped) as soon as ctx is
+// done, or ErrClosed within 10 ms of Close; a lock freed by another process
 // is taken up to 10 ms late, and a waiter costs a system call every 10 ms.
 // Polling waiters are not queued: under constant contention one may be
 // overtaken.
@@ -163,6 +166,7 @@ func (s *Segment) unlock(h *heldLock) {
 		return
 	}
 	delete(s.locks, h)
+	defer announceRelease()
 	if clearLock(h.req) != nil {
 		closeFD(h.req.fd) // closing releases the lock too
 		return
@@ -175,6 +179,9 @@ func (s *Segment) unlock(h *heldLock) {
 func (s *Segment) releaseLocks() {
 	for h := range s.locks {
 		closeFD(h.req.fd)
+	}
+	if len(s.locks) > 0 {
+		announceRelease()
 	}
 	s.locks = nil
 	for _, fds := range s.lockPool.idle {
@@ -237,14 +244,22 @@ func (s *Segment) acquire(ctx context.Context, r lockRequest, mode lockMode) err
 		// when the lock is free.
 		return setLock(r, true)
 	}
+	released.waiters.Add(1)
+	defer released.waiters.Add(-1)
 	delay := lockPollMin
 	timer := time.NewTimer(jitter(delay))
 	defer timer.Stop()
 	for {
+		// Take the channel before trying, so that a release after a
+		// refusal closes the channel this waiter selects on.
+		rel := releasedChan()
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
+		case <-rel:
 		case <-timer.C:
+			delay = min(2*delay, lockPollMax)
+			timer.Reset(jitter(delay))
 		}
 		if s.closed.Load() {
 			return ErrClosed
@@ -252,8 +267,39 @@ func (s *Segment) acquire(ctx context.Context, r lockRequest, mode lockMode) err
 		if err := setLock(r, false); err != errWouldBlock {
 			return err
 		}
-		delay = min(2*delay, lockPollMax)
-		timer.Reset(jitter(delay))
+	}
+}
+
+// released lets polling waiters know that a lock of this process has just
+// been released, so that they retry at once instead of at their next poll:
+// a lock handed from one goroutine to another is not late. Releases by
+// other processes are seen by polling only.
+var released struct {
+	mu      sync.Mutex
+	ch      chan struct{} // closed at the next release
+	waiters atomic.Int32  // polling waiters; releases skip the channel when 0
+}
+
+// releasedChan returns a channel closed at the next release.
+func releasedChan() <-chan struct{} {
+	released.mu.Lock()
+	defer released.mu.Unlock()
+	if released.ch == nil {
+		released.ch = make(chan struct{})
+	}
+	return released.ch
+}
+
+// announceRelease wakes the polling waiters after a lock was released.
+func announceRelease() {
+	if released.waiters.Load() == 0 {
+		return
+	}
+	released.mu.Lock()
+	defer released.mu.Unlock()
+	if released.ch != nil {
+		close(released.ch)
+		released.ch = nil
 	}
 }
 
