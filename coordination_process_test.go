@@ -177,10 +177,18 @@ func childLockHold(name string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.Lock(context.Background()); err != nil {
+	unlock, err := s.Lock(context.Background())
+	if err != nil {
 		return err
 	}
 	fmt.Println("locked")
+	// A line on standard input releases the lock, and the time it was
+	// released is printed; otherwise the holder sleeps until killed.
+	if _, err := bufio.NewReader(os.Stdin).ReadString('\n'); err == nil {
+		at := time.Now().UnixNano()
+		unlock()
+		fmt.Println(at)
+	}
 	for {
 		time.Sleep(time.Hour)
 	}
@@ -402,7 +410,8 @@ func TestProcessRing(t *testing.T) {
 // TestProcessLockHolderKilled: the kernel releases the lock of a holder
 // killed with SIGKILL, and the processes waiting for it get it in turn.
 // How soon the first does is logged, for the waiting modes: sleeping in the
-// kernel (a context that is never done) and polling (a cancellable one).
+// kernel (a context that is never done) and polling (a cancellable one);
+// and, for comparison, how soon after a living holder's unlock.
 func TestProcessLockHolderKilled(t *testing.T) {
 	name := shmtensor.UniqueName(t)
 	createTensor[float64](t, name, 64)
@@ -410,19 +419,32 @@ func TestProcessLockHolderKilled(t *testing.T) {
 	if testing.Short() {
 		reps = 1
 	}
-	for _, mode := range []string{"blocking", "polling"} {
-		var delays []time.Duration
-		for range reps {
-			delays = append(delays, killHolder(t, name, mode))
+	for _, kill := range []bool{true, false} {
+		for _, mode := range []string{"blocking", "polling"} {
+			var delays []time.Duration
+			for range reps {
+				delays = append(delays, handOver(t, name, mode, kill))
+			}
+			slices.Sort(delays)
+			how := "unlock by the holder"
+			if kill {
+				how = "SIGKILL of the holder"
+			}
+			t.Logf("%s waiters: the first got the lock %v after %s (min of %d; all %v)", mode, delays[0], how, reps, delays)
 		}
-		slices.Sort(delays)
-		t.Logf("%s waiters: first got the lock %v after SIGKILL of the holder (min of %d; all %v)", mode, delays[0], reps, delays)
 	}
 }
 
-func killHolder(t *testing.T, name, mode string) time.Duration {
+// handOver starts a holder and three waiters in other processes, kills the
+// holder or has it unlock, checks that every waiter gets the lock after
+// that, and returns how soon the first did.
+func handOver(t *testing.T, name, mode string, kill bool) time.Duration {
 	holder := shmtensor.ChildCommand("lock-hold", name)
 	out, err := holder.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := holder.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -431,7 +453,8 @@ func killHolder(t *testing.T, name, mode string) time.Duration {
 	}
 	defer holder.Wait()
 	defer holder.Process.Kill()
-	if line, _ := bufio.NewReader(out).ReadString('\n'); line != "locked\n" {
+	holderOut := bufio.NewReader(out)
+	if line, _ := holderOut.ReadString('\n'); line != "locked\n" {
 		t.Fatalf("holder said %q", line)
 	}
 	const waiters = 3
@@ -464,26 +487,35 @@ func killHolder(t *testing.T, name, mode string) time.Duration {
 	}
 	for range waiters {
 		if !<-busy {
-			t.Fatal("a waiter found the lock free while the holder lived")
+			t.Fatal("a waiter found the lock free while the holder held it")
 		}
 	}
 	time.Sleep(20 * time.Millisecond) // let them all sit in Lock
-	killed := time.Now().UnixNano()
-	holder.Process.Signal(syscall.SIGKILL)
+	var released int64
+	if kill {
+		released = time.Now().UnixNano()
+		holder.Process.Signal(syscall.SIGKILL)
+	} else {
+		in.Write([]byte("unlock\n"))
+		line, _ := holderOut.ReadString('\n')
+		if released, err = strconv.ParseInt(strings.TrimSpace(line), 10, 64); err != nil {
+			t.Fatalf("holder said %q", line)
+		}
+	}
 	first := int64(0)
 	for range waiters {
 		r := <-results
 		if r.err != nil {
 			t.Fatalf("waiter: %v", r.err)
 		}
-		if r.at < killed {
-			t.Fatalf("a waiter got the lock %v before the holder was killed", time.Duration(killed-r.at))
+		if r.at < released {
+			t.Fatalf("a waiter got the lock %v before the holder released it", time.Duration(released-r.at))
 		}
 		if first == 0 || r.at < first {
 			first = r.at
 		}
 	}
-	return time.Duration(first - killed)
+	return time.Duration(first - released)
 }
 
 func tornRows(t *testing.T, name string, rounds int, noLock bool) int {
