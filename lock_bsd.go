@@ -63,7 +63,7 @@ func setLock(r lockRequest, wait bool) error {
 			continue
 		case err == syscall.EWOULDBLOCK:
 			return errWouldBlock
-		case err == syscall.EOPNOTSUPP:
+		case err == syscall.EOPNOTSUPP || err == syscall.ENOTSUP:
 			return fmt.Errorf("%w: flock on this kind of object (%v)", ErrNotSupported, err)
 		}
 		return fmt.Errorf("flock: %w", err)
