@@ -17,6 +17,7 @@ type Segment struct {
 	readOnly bool
 	fd       int // kept open until Close: locks and links need the very file mapped
 	id       FileID
+	staged   creator // an Unpublished segment not yet published, else nil
 
 	mu       sync.Mutex // serialises Close with Msync, Mlock, Munlock and the locks
 	closed   atomic.Bool
@@ -136,7 +137,12 @@ func (s *Segment) Close() error {
 		err = unmap(s.mem)
 	}
 	s.releaseLocks()
-	closeFD(s.fd)
+	if s.staged != nil {
+		s.staged.abort() // never published: nothing may remain
+		s.staged = nil
+	} else {
+		closeFD(s.fd)
+	}
 	if err != nil {
 		return &Error{Op: "close", Name: s.name, Err: err}
 	}
