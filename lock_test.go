@@ -455,3 +455,34 @@ func TestLockDescriptorIsTheMappedFile(t *testing.T) {
 	defer u()
 	mustLock(t, "Lock on the new segment under the name")(n.Segment().TryLock())()
 }
+
+// TestLockUnpublished: a segment that has no name yet can be locked (its
+// descriptor is reopened, not its name), and the lock stays on the file
+// once it is published.
+func TestLockUnpublished(t *testing.T) {
+	name := uniqueName(t)
+	x, err := Create[int64](name, []int{4, 4}, Unpublished())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	s := x.Segment()
+	u := mustLock(t, "LockRows on an unpublished segment")(s.LockRows(context.Background(), 0, 2))
+	if _, err := s.TryLock(); !errors.Is(err, ErrLocked) {
+		t.Fatalf("TryLock beside a row lock of an unpublished segment: %v", err)
+	}
+	if err := s.Publish(); err != nil {
+		t.Fatal(err)
+	}
+	other, err := Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if _, err := other.TryLock(); !errors.Is(err, ErrLocked) {
+		t.Fatalf("the lock taken before Publish does not hold after it: %v", err)
+	}
+	mustLock(t, "rows beside it")(other.LockRows(context.Background(), 2, 4))()
+	u()
+	mustLock(t, "after unlock")(other.TryLock())()
+}
