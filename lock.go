@@ -120,6 +120,9 @@ const (
 
 func (s *Segment) lock(ctx context.Context, op string, mode lockMode, shared, rows bool, start, stop int) (func(), error) {
 	fail := func(err error) (func(), error) { return nil, &Error{Op: op, Name: s.name, Err: err} }
+	if s.closed.Load() {
+		return fail(ErrClosed)
+	}
 	off, n, err := s.lockRange(rows, start, stop)
 	if err != nil {
 		return fail(err)

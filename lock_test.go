@@ -227,6 +227,9 @@ func TestLockErrors(t *testing.T) {
 	if _, err := ro.RLock(ctx); !errors.Is(err, ErrClosed) {
 		t.Errorf("RLock after Close: %v, want ErrClosed", err)
 	}
+	if _, err := ro.RLockRows(ctx, 1, 1); !errors.Is(err, ErrClosed) {
+		t.Errorf("RLockRows of no rows after Close: %v, want ErrClosed", err)
+	}
 	var e *Error
 	if _, err := a.LockRows(ctx, 0, 9); !errors.As(err, &e) || e.Op != "lock rows" || e.Name != a.Name() {
 		t.Errorf("error %#v does not name the operation and segment", err)
