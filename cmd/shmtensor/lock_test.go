@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -164,4 +165,33 @@ func TestLockTimeout(t *testing.T) {
 	if err := cmd.Wait(); !errors.As(err, &ee) || ee.ExitCode() != 130 {
 		t.Fatalf("interrupted while waiting: %v, want exit status 130", err)
 	}
+}
+
+// TestLockForwardsTerm: SIGTERM sent to lock reaches its command, whose
+// status lock then exits with, and the lock is released.
+func TestLockForwardsTerm(t *testing.T) {
+	name := uniqueName(t)
+	want(t, 0, "create", name, "int64", "2")
+	started := filepath.Join(t.TempDir(), "started")
+	cmd := exec.Command(exe, "lock", name, "--", "sh", "-c",
+		`trap "exit 42" TERM; touch "$1"; while :; do sleep 0.01; done`, "sh", started)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFile(t, started)
+	cmd.Process.Signal(syscall.SIGTERM)
+	var ee *exec.ExitError
+	if err := cmd.Wait(); !errors.As(err, &ee) || ee.ExitCode() != 42 {
+		t.Fatalf("lock after SIGTERM: %v, want the command's exit status 42", err)
+	}
+	seg, err := shmtensor.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer seg.Close()
+	unlock, err := seg.TryLock()
+	if err != nil {
+		t.Fatalf("lock still held after lock exited: %v", err)
+	}
+	unlock()
 }
