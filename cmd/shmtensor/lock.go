@@ -150,6 +150,7 @@ func lockAndRun(name string, opts []shmtensor.Option, shared bool, rows string, 
 	case errors.Is(err, context.DeadlineExceeded):
 		return 0, fmt.Errorf("%s: still locked after %v", seg.Name(), *timeout)
 	case errors.Is(err, context.Canceled):
+		fmt.Fprintf(os.Stderr, "shmtensor: lock: interrupted while waiting for the lock of %s\n", seg.Name())
 		return 130, nil
 	default:
 		return 0, err
