@@ -16,6 +16,8 @@ type options struct {
 	layout   Layout
 	anyOwner bool
 	reserve  bool
+
+	unpublished bool
 }
 
 func buildOptions(opts []Option) options {
