@@ -43,9 +43,11 @@ type ImportOptions struct {
 // reads as the fill value (zero when the fill value is null), as in
 // zarr-python. Keys may use "." or "/" as their dimension_separator says.
 //
-// The name must not exist. On failure the new segment is deleted, so no
-// half-filled segment is left behind; while Import runs, other processes
-// can attach the segment and see it filling.
+// The name must not exist. The segment is filled before it gets its name
+// (shmtensor.Unpublished, then Publish), so no process ever attaches it
+// half-filled, and a failed or cancelled import leaves nothing under the
+// name. Where the system cannot create unnamed shm segments (shm names on
+// FreeBSD and macOS) it is named from the start and deleted on failure.
 func Import(dir, name string, opts *ImportOptions) (*shmtensor.Segment, error) {
 	if opts == nil {
 		opts = &ImportOptions{}
@@ -54,14 +56,34 @@ func Import(dir, name string, opts *ImportOptions) (*shmtensor.Segment, error) {
 	if err != nil {
 		return nil, err
 	}
-	seg, err := shmtensor.CreateSegment(name, a.dtype, a.shape, opts.Segment...)
+	// A taken name is refused before any chunk is decoded; Publish
+	// checks again, atomically.
+	if _, err := shmtensor.Stat(name); err == nil {
+		return nil, &Error{Op: "import", Path: dir, Err: &shmtensor.Error{Op: "create", Name: name, Err: shmtensor.ErrExist}}
+	}
+	// The segment is built unnamed and published complete, where the
+	// system allows (not for shm names on FreeBSD and macOS).
+	published := false
+	seg, err := shmtensor.CreateSegment(name, a.dtype, a.shape, append(slices.Clone(opts.Segment), shmtensor.Unpublished())...)
+	if errors.Is(err, shmtensor.ErrNotSupported) {
+		seg, err = shmtensor.CreateSegment(name, a.dtype, a.shape, opts.Segment...)
+		published = true
+	}
 	if err != nil {
 		return nil, &Error{Op: "import", Path: dir, Err: err}
 	}
 	if err := readInto(dir, a, seg, opts); err != nil {
-		seg.Close()
-		shmtensor.Delete(name)
+		seg.Close() // an unpublished segment vanishes with it
+		if published {
+			shmtensor.Delete(name)
+		}
 		return nil, &Error{Op: "import", Path: dir, Err: err}
+	}
+	if !published {
+		if err := seg.Publish(); err != nil {
+			seg.Close()
+			return nil, &Error{Op: "import", Path: dir, Err: err}
+		}
 	}
 	return seg, nil
 }

@@ -618,3 +618,35 @@ func TestClosedSegment(t *testing.T) {
 		t.Error("Write of a closed segment made a store")
 	}
 }
+
+// TestImportPublishesComplete: while chunks are decoded the name does not
+// exist; it appears with the data complete.
+func TestImportPublishesComplete(t *testing.T) {
+	src := fileSeg(t, shmtensor.Int64, []int{40, 10}, 3)
+	dir := filepath.Join(t.TempDir(), "x.zarr")
+	if err := Write(dir, src, &Options{Chunks: []int{4, 10}}); err != nil {
+		t.Fatal(err)
+	}
+	name := "file://" + filepath.Join(t.TempDir(), "y.npy")
+	visible := 0
+	seg, err := Import(dir, name, &ImportOptions{Workers: 2, Progress: func(done, total int) {
+		if _, err := shmtensor.Stat(name); !errors.Is(err, shmtensor.ErrNotExist) {
+			visible++
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer seg.Close()
+	if visible != 0 {
+		t.Fatalf("the name was visible during %d of 10 chunks", visible)
+	}
+	got, err := shmtensor.Open(name, shmtensor.ReadOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer got.Close()
+	if !bytes.Equal(got.Bytes(), src.Bytes()) {
+		t.Fatal("the published segment differs")
+	}
+}

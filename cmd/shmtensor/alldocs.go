@@ -211,9 +211,8 @@
 // uncompressed, zlib or gzip, C or F order, "." or "/" keys, any numpy
 // dtype that create accepts, big-endian ones converted. Chunks are decoded in
 // parallel into a C-order segment; missing chunks read as the fill value.
-// Other compressors (blosc, zstd, ...) and filters are refused by name. The
-// segment is visible under NAME while it is filled; a failed or interrupted
-// import deletes it.
+// Other compressors (blosc, zstd, ...) and filters are refused by name. As
+// with .npy files, NAME appears only once the data is complete.
 //
 // Options:
 //
@@ -286,8 +285,10 @@
 //	/NAME.zarr/I.J...    one chunk, copied from shared memory on each request
 //
 // so that Dask, xarray or zarr-python read tensors that other processes are
-// still writing. Each chunk is one copy out of the segment; /NAME.npy is read
-// from the live memory as it is sent. Nothing is ever written: other methods
+// still writing. Each chunk is one copy out of the segment under a shared
+// lock on its rows (see "shmtensor lock"), so writers that lock see their
+// writes served whole; /NAME.npy is read from the live memory as it is sent,
+// without a lock. Nothing is ever written: other methods
 // get 405. A name deleted and created again is served from the new segment.
 //
 // Every request must carry "Authorization: Bearer TOKEN" (401 without it, 403

@@ -38,9 +38,8 @@ read as a Zarr v2 array, as zarr-python, Dask and xarray write them: chunks
 uncompressed, zlib or gzip, C or F order, "." or "/" keys, any numpy
 dtype that create accepts, big-endian ones converted. Chunks are decoded in
 parallel into a C-order segment; missing chunks read as the fill value.
-Other compressors (blosc, zstd, ...) and filters are refused by name. The
-segment is visible under NAME while it is filled; a failed or interrupted
-import deletes it.
+Other compressors (blosc, zstd, ...) and filters are refused by name. As
+with .npy files, NAME appears only once the data is complete.
 `,
 	MinArgs: 2,
 	MaxArgs: 2,

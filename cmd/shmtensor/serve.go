@@ -32,8 +32,10 @@ NAMEs for every tensor segment in shared memory that this user can open
 	/NAME.zarr/I.J...    one chunk, copied from shared memory on each request
 
 so that Dask, xarray or zarr-python read tensors that other processes are
-still writing. Each chunk is one copy out of the segment; /NAME.npy is read
-from the live memory as it is sent. Nothing is ever written: other methods
+still writing. Each chunk is one copy out of the segment under a shared
+lock on its rows (see "shmtensor lock"), so writers that lock see their
+writes served whole; /NAME.npy is read from the live memory as it is sent,
+without a lock. Nothing is ever written: other methods
 get 405. A name deleted and created again is served from the new segment.
 
 Every request must carry "Authorization: Bearer TOKEN" (401 without it, 403

@@ -392,16 +392,29 @@ func (s *Server) zarrKey(w http.ResponseWriter, r *http.Request, name, key strin
 	return serveBytes(w, r, key, "application/octet-stream", buf)
 }
 
-// readChunk copies one chunk out of the live segment under its shared
-// lock, so that it holds one moment of the tensor with respect to writers
-// that take the lock.
+// readChunk copies one chunk out of the live segment under a shared lock
+// on its rows, so that it holds one moment of the tensor with respect to
+// writers that lock those rows or the whole segment.
 func readChunk(ctx context.Context, e *entry, buf []byte, idx []int) error {
-	unlock, err := rlock(ctx, e.seg)
+	start, n := chunkRows(e.arr, idx)
+	unlock, err := rlock(ctx, e.seg, start, n)
 	if err != nil {
 		return err
 	}
 	defer unlock()
 	return e.arr.ReadChunk(buf, e.seg, idx)
+}
+
+// chunkRows returns where chunk idx starts and how far it extends along
+// each axis, clipped to the array.
+func chunkRows(a *zarr.Array, idx []int) (start, n []int) {
+	shape, chunks := a.Shape(), a.Chunks()
+	start, n = make([]int, len(idx)), make([]int, len(idx))
+	for i, x := range idx {
+		start[i] = x * chunks[i]
+		n[i] = min(chunks[i], shape[i]-start[i])
+	}
+	return start, n
 }
 
 func serveBytes(w http.ResponseWriter, r *http.Request, name, ctype string, b []byte) error {
