@@ -8,6 +8,7 @@
 package main
 
 import (
+	"cmp"
 	"crypto/rand"
 	"encoding/hex"
 	"flag"
@@ -37,12 +38,15 @@ func main() {
 	dir := flag.String("dir", os.TempDir(), "directory the exports are written to")
 	serveMiB := flag.Int("serve-size", 256, "MiB served")
 	clients := flag.Int("clients", 4, "concurrent HTTP clients")
+	flag.IntVar(&workers, "workers", 0, "zarr.Options.Workers (0: zarr.DefaultWorkers())")
 	flag.Parse()
 	if err := run(*sizeMiB, *rounds, *dir, *serveMiB, *clients); err != nil {
 		fmt.Fprintln(os.Stderr, "zarrbench:", err)
 		os.Exit(1)
 	}
 }
+
+var workers int
 
 func uniqueName() string {
 	var b [6]byte
@@ -99,10 +103,10 @@ func run(sizeMiB, rounds int, dir string, serveMiB, clients int) error {
 			return exec.Command("cp", filepath.Join("/dev/shm", name), out).Run()
 		}},
 		{label: "zarr.Write, no compressor", run: func(out string) error {
-			return zarr.Write(out, x.Segment(), nil)
+			return zarr.Write(out, x.Segment(), &zarr.Options{Workers: workers})
 		}},
 		{label: "zarr.Write, zlib level 1", run: func(out string) error {
-			return zarr.Write(out, x.Segment(), &zarr.Options{Compressor: zarr.Zlib(1)})
+			return zarr.Write(out, x.Segment(), &zarr.Options{Compressor: zarr.Zlib(1), Workers: workers})
 		}},
 	}
 	var zlibBytes int64
@@ -209,8 +213,8 @@ func run(sizeMiB, rounds int, dir string, serveMiB, clients int) error {
 		start.UTC().Format("2006-01-02 15:04 UTC"), time.Since(start).Round(time.Second), rounds,
 		string(trimNL(load)), runtime.Version(), runtime.NumCPU())
 	fmt.Printf("Export of a %s float64 shm segment (%d×%d, a smooth field) to %s (page cache, no fsync), "+
-		"default chunks (%v, 4 MiB), zarr.DefaultWorkers() = %d workers:\n\n", units.Bytes(size), rows, cols, dir,
-		mustChunks(x), zarr.DefaultWorkers())
+		"default chunks (%v, 4 MiB), %d workers:\n\n", units.Bytes(size), rows, cols, dir,
+		mustChunks(x), cmp.Or(workers, zarr.DefaultWorkers()))
 	fmt.Printf("| case | median | throughput | time vs cp |\n|---|---|---|---|\n")
 	for _, c := range cases {
 		m := median(c.times)
