@@ -118,6 +118,17 @@
 // Mappers tells which processes map one. docs/coordination.md in the
 // repository explains the model.
 //
+// # Synchronisation
+//
+// Segment.Lock, RLock, TryLock, LockRows and RLockRows take locks that
+// exclude other processes and other goroutines alike and that the kernel
+// releases when their holder dies: open file description locks on byte
+// ranges of the data on Linux, which Python and C processes share through
+// fcntl, and flock on FreeBSD and macOS. AtomicLoad, AtomicStore, AtomicAdd
+// and AtomicCompareAndSwap work on 32- and 64-bit integer elements;
+// WaitValue sleeps until an element changes and Wake wakes its sleepers
+// (futex on Linux). docs/coordination.md tells which to use for what.
+//
 // # Errors
 //
 // Errors are *Error values that read like "shmtensor: attach shm://x:

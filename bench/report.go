@@ -19,7 +19,7 @@ import (
 
 // row is one line of the results: a case at a size.
 type row struct {
-	Group  string // attach, create, handoff, resident, mul, access
+	Group  string // attach, create, handoff, resident, mul, access, coordination
 	Case   string
 	Method string // hand-off method, for the plot
 	Size   size
@@ -57,6 +57,10 @@ var baseName = map[string]string{
 	caseIndexInt:               "plain indexing",
 	caseIndexFloat:             "plain indexing",
 	caseCopyPlain:              "copy()",
+	caseFcntlPair:              "fcntl pair",
+	caseLock:                   "Segment.Lock",
+	caseAddHeap:                "heap AtomicAdd",
+	casePipeTrip:               "pipe",
 }
 
 func (r row) ratioText() string {
@@ -112,11 +116,12 @@ type report struct {
 	Env                                            env
 	Quick                                          bool
 	Attach, Create, Handoff, Resident, Mul, Access []row
+	Coord                                          []row
 	Elapsed                                        time.Duration
 }
 
 func (r *report) all() [][]row {
-	return [][]row{r.Attach, r.Create, r.Handoff, r.Resident, r.Mul, r.Access}
+	return [][]row{r.Attach, r.Create, r.Handoff, r.Resident, r.Mul, r.Access, r.Coord}
 }
 
 // findRow returns the row of a case at a size label; its Ratio is NaN if
@@ -215,6 +220,9 @@ func (r *report) write(out string) error {
 
 	b.WriteString("## Element access and copies between views\n\n" + accessText)
 	r.mdTable(&b, r.Access)
+
+	b.WriteString("## Locks, atomics and wake-ups\n\n" + coordText)
+	r.mdTable(&b, r.Coord)
 
 	return os.WriteFile(out, b.Bytes(), 0o644)
 }

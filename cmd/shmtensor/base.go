@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"strings"
-	"syscall"
 	"unicode"
 
 	"github.com/shmtensor/shmtensor"
@@ -64,6 +63,9 @@ func (c *Command) argWords() []string {
 	var words []string
 	var group []string // an open bracketed group
 	for _, w := range strings.Fields(c.UsageLine)[1:] {
+		if w == "--" {
+			continue // the end of the options, not an argument
+		}
 		if len(group) == 0 && !strings.HasPrefix(w, "[") {
 			words = append(words, w)
 			continue
@@ -279,10 +281,10 @@ func hint(err error) string {
 		return `"shmtensor list" shows the segments there are`
 	case errors.Is(err, shmtensor.ErrExist):
 		return `choose another name, or remove the old one with "shmtensor rm"`
-	case errors.Is(err, syscall.ENOSPC):
+	case errors.Is(err, errNoSpace):
 		return "the size asked for is that of the whole segment, data and header"
 	case errors.Is(err, shmtensor.ErrPermission) && strings.Contains(err.Error(), "AnyOwner()"):
-		return "show and export take --any-owner to read it anyway"
+		return "show, export and lock take --any-owner to use it anyway"
 	}
 	return ""
 }
