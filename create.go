@@ -15,6 +15,7 @@ import (
 // /dev/shm or disk fails here with an error wrapping syscall.ENOSPC that
 // says how much was asked and how much was free, instead of a SIGBUS later.
 // The permissions are exactly 0600, or what Mode gives, whatever the umask.
+// Populate and HugePages choose how the pages are placed (see them).
 func Create[T Number](name string, shape []int, opts ...Option) (*Tensor[T], error) {
 	seg, err := createSegment(name, DTypeOf[T](), shape, opts)
 	if err != nil {
@@ -96,7 +97,10 @@ func createSegment(name string, dt DType, shape []int, opts []Option) (*Segment,
 		c.abort()
 		return nil, &Error{Op: op, Name: n.name, Err: err}
 	}
-	if err := reserve(c.descriptor(), size, o.lazy); err != nil {
+	// A huge-page Create on tmpfs only sizes the file here and reserves
+	// through the advised mapping below: see HugePages.
+	mappedReserve := o.huge && !o.lazy && reservesThroughMapping(c.descriptor())
+	if err := reserve(c.descriptor(), size, o.lazy || mappedReserve); err != nil {
 		return fail(err)
 	}
 	if shmSizeRounded && n.shm {
@@ -113,9 +117,15 @@ func createSegment(name string, dt DType, shape []int, opts []Option) (*Segment,
 			size = got
 		}
 	}
-	mem, err := mapFile(c.descriptor(), size, true)
+	mem, err := mapFileWith(c.descriptor(), size, true, o.advice())
 	if err != nil {
 		return fail(fmt.Errorf("mmap %d bytes: %w", size, err))
+	}
+	if mappedReserve {
+		if err := reserveMapped(c.descriptor(), mem); err != nil {
+			unmap(mem)
+			return fail(err)
+		}
 	}
 	// Body first, magic last: where the object is visible while being
 	// written (BSD shm), a reader sees no magic until the header is whole.

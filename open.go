@@ -11,7 +11,8 @@ import (
 // Attach maps an existing segment read-write (or read-only with ReadOnly)
 // and returns it as a tensor of T. The element type must match the header
 // (ErrDType otherwise: "segment holds float32, want float64"). Attach never
-// creates, truncates or unlinks anything.
+// creates, truncates or unlinks anything. Populate faults the whole mapping
+// in at once and HugePages asks for huge pages.
 func Attach[T Number](name string, opts ...Option) (*Tensor[T], error) {
 	seg, err := openSegment("attach", name, opts)
 	if err != nil {
@@ -84,7 +85,7 @@ func openSegment(op, name string, opts []Option) (*Segment, error) {
 		f.close()
 		return nil, &Error{Op: op, Name: n.name, Err: fmt.Errorf("%w: %d bytes cannot be mapped", ErrNotTensor, f.size)}
 	}
-	mem, err := mapFile(f.fd, f.size, !o.readOnly)
+	mem, err := mapFileWith(f.fd, f.size, !o.readOnly, o.advice())
 	if err != nil {
 		f.close()
 		return nil, &Error{Op: op, Name: n.name, Err: fmt.Errorf("mmap %d bytes: %w", f.size, err)}
