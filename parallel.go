@@ -13,7 +13,7 @@ import (
 // Measured with BenchmarkFillSizes on 2 vCPUs: splitting pays from about
 // 1 MiB per goroutine (see docs/PERFORMANCE.md). Tests lower it to send
 // small tensors down the parallel paths.
-var parallelMin = 1 << 20
+var parallelMin = 512 << 10
 
 // workers returns how many goroutines should share a bulk operation on n
 // bytes: GOMAXPROCS, fewer when the parts would be smaller than parallelMin.
