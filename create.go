@@ -2,7 +2,6 @@ package shmtensor
 
 import (
 	"fmt"
-	"slices"
 )
 
 // Create makes a new segment holding a zeroed tensor of the given shape and
@@ -38,19 +37,23 @@ func CreateSegment(name string, dt DType, shape []int, opts ...Option) (*Segment
 }
 
 func createSegment(name string, dt DType, shape []int, opts []Option) (*Segment, error) {
-	const op = "create"
+	return newSegment("create", name, dt, shape, false, opts, nil)
+}
+
+// newSegment makes a segment for Create (fill nil: the data stays zero) and
+// Import (fill reads the data into the mapping). fill runs before the name
+// is given to the segment and before the header's magic is written, so a
+// failing fill leaves nothing under the name: see creator.
+func newSegment(op, name string, dt DType, shape []int, fortran bool, opts []Option, fill func(data []byte) error) (*Segment, error) {
 	n, err := parseName(name)
 	if err != nil {
 		return nil, &Error{Op: op, Name: name, Err: err}
-	}
-	if !dt.valid() {
-		return nil, &Error{Op: op, Name: n.name, Err: fmt.Errorf("%w: invalid element type %v", ErrDType, dt)}
 	}
 	o := buildOptions(opts)
 	if o.modeErr != nil {
 		return nil, &Error{Op: op, Name: n.name, Err: o.modeErr}
 	}
-	dataLen, err := byteSize(shape, dt.Size())
+	h, err := newHeader(o.layout, dt, shape, fortran)
 	if err != nil {
 		return nil, &Error{Op: op, Name: n.name, Err: err}
 	}
@@ -59,19 +62,17 @@ func createSegment(name string, dt DType, shape []int, opts []Option) (*Segment,
 		hdrAt int64
 		size  int64
 		magic int // length of the magic at the start of hdr, written last
-		h     = header{layout: o.layout, dtype: dt, shape: slices.Clone(shape), dataLen: dataLen}
 	)
 	switch o.layout {
 	case SharedArray:
-		hdr, err = encodeSATrailer(dt, shape)
-		hdrAt = dataLen
-		size = dataLen + int64(len(hdr))
+		hdr = encodeSATrailer(h)
+		hdrAt = h.dataLen
+		size = h.dataLen + int64(len(hdr))
 		magic = saMagicLen
 	default:
-		hdr, err = encodeNPYHeader(dt, shape, false)
-		h.dataOff = npyDataOffset
-		size = npyDataOffset + dataLen
-		if dataLen == 0 {
+		hdr = encodeNPYHeader(h, npyDataOffset)
+		size = npyDataOffset + h.dataLen
+		if h.dataLen == 0 {
 			// numpy cannot mmap a file that ends where its data starts
 			// ("mmap offset is greater than file size"): one spare byte
 			// lets np.load(mmap_mode="r+") open empty segments too.
@@ -79,17 +80,14 @@ func createSegment(name string, dt DType, shape []int, opts []Option) (*Segment,
 		}
 		magic = npyMagicLen
 	}
-	if err != nil {
-		return nil, &Error{Op: op, Name: n.name, Err: err}
-	}
 	if size > int64(maxInt) {
 		return nil, &Error{Op: op, Name: n.name, Err: fmt.Errorf("%w: segment of %d bytes cannot be mapped", ErrShape, size)}
 	}
 
-	// Only a reserved create checks the name first: it is about to spend
-	// time reserving pages, while a lazy one loses little and linkat
-	// reports a taken name anyway.
-	c, err := newCreator(n, o.mode, !o.lazy)
+	// A reserved create checks the name first: it is about to spend time
+	// reserving pages, and a fill about to read a whole stream; a lazy
+	// create loses little, and the publish step reports a taken name anyway.
+	c, err := newCreator(n, o.mode, !o.lazy || fill != nil)
 	if err != nil {
 		return nil, &Error{Op: op, Name: n.name, Err: createErrno(err, n)}
 	}
@@ -127,9 +125,15 @@ func createSegment(name string, dt DType, shape []int, opts []Option) (*Segment,
 			return fail(err)
 		}
 	}
-	// Body first, magic last: where the object is visible while being
-	// written (BSD shm), a reader sees no magic until the header is whole.
+	// Body, data, magic last: where the object is visible while being
+	// written (BSD shm), a reader sees no magic until the segment is whole.
 	copy(mem[hdrAt+int64(magic):], hdr[magic:])
+	if fill != nil {
+		if err := fill(mem[h.dataOff : h.dataOff+h.dataLen : h.dataOff+h.dataLen]); err != nil {
+			unmap(mem)
+			return fail(err)
+		}
+	}
 	copy(mem[hdrAt:hdrAt+int64(magic)], hdr[:magic])
 	if err := c.publish(); err != nil {
 		unmap(mem)
@@ -150,21 +154,6 @@ func createSegment(name string, dt DType, shape []int, opts []Option) (*Segment,
 		}
 	}
 	return &Segment{name: n.name, hdr: h, mem: mem, readOnly: o.readOnly, fd: fd, id: id}, nil
-}
-
-// FormatBytes formats n bytes with binary units: "512 B", "4.0 KiB",
-// "1.5 MiB", "2.0 GiB".
-func FormatBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit && exp < 4; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTP"[exp])
 }
 
 // creator is how a platform makes a new segment exclusively and atomically:

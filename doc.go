@@ -56,10 +56,27 @@
 // blocking. Nothing is ever unlinked implicitly: Delete is the only way, and
 // it refuses anything that is not a tensor segment.
 //
-// Memory stays mapped until Close. Slices (Data) and gonum matrices alias
-// the mapping and are invalid after Close; the tensor's own methods panic
-// with a message naming ErrClosed instead of faulting. A ReadOnly tensor's
-// write methods panic with ErrReadOnly.
+// Memory stays mapped until Close. Slices (Data, Bytes) and gonum matrices
+// alias the mapping and are invalid after Close; the package's own methods
+// never touch unmapped memory, by one rule:
+//
+//   - Methods of a Tensor that read or write its elements or make a view
+//     (At, Set, Data, Fill, Clone, CopyFrom, Slice, Reshape, Index,
+//     Transpose, All, Values) panic with an *Error wrapping ErrClosed, like
+//     an index out of range: using a closed tensor is a bug in the caller,
+//     not a condition to handle. This holds for those with an error result
+//     too, whose errors report bad arguments.
+//   - Functions and Segment methods that take a segment as their input
+//     return an error wrapping ErrClosed: View, Dense and the other gonum
+//     conversions, Msync, Mlock, Munlock and WriteTo. Segment.Bytes, which
+//     has no error result, panics like the tensor methods.
+//   - What describes a tensor or segment rather than its memory keeps
+//     working: Name, DType, Shape, Strides, NDim, Len, ReadOnly, Layout,
+//     Size, Segment; String prints "<closed tensor>", Addr returns 0, and
+//     Close is idempotent.
+//
+// A ReadOnly tensor's write methods panic with an *Error wrapping
+// ErrReadOnly; CopyFrom and the gonum conversions return one.
 //
 // One thing no library can check: shared memory is shared. If another
 // process truncates a segment's file while it is mapped, touching the lost
@@ -73,6 +90,14 @@
 // sentinels (ErrExist, ErrNotExist, ErrNotTensor, ErrDType, ...) with
 // errors.Is; ErrExist and ErrNotExist also match fs.ErrExist and
 // fs.ErrNotExist.
+//
+// Panics are for bugs in the caller, as in the standard library: an index
+// out of range or a wrong number of indices (ErrIndex, with numpy's
+// message "index 5 is out of bounds for axis 0 with size 3"), a bad shape
+// given to New (ErrShape), a write to a read-only tensor (ErrReadOnly) and
+// a closed tensor (ErrClosed). The value of every such panic is an error in
+// which errors.As finds an *Error and errors.Is its sentinel, so a
+// recover() can tell them apart, like gonum's mat.Error.
 //
 // # Platforms
 //

@@ -96,23 +96,36 @@ func (d DType) Descr() string {
 func (d DType) valid() bool { return d > Invalid && int(d) < len(dtypeInfo) }
 
 // ParseDType returns the DType with numpy's name s ("float64", "uint8", ...)
-// or the .npy descriptor s ("<f8", "|u1", "f8", "=i4"). Big-endian
-// descriptors ('>') of multi-byte types are refused with ErrDType.
+// or the .npy descriptor s ("<f8", "|u1", "f8", "=i4"). Anything else,
+// including big-endian descriptors ('>') of multi-byte types, is refused
+// with an *Error wrapping ErrDType.
 func ParseDType(s string) (DType, error) {
 	for d := Bool; d.valid(); d++ {
 		if s == dtypeInfo[d].name {
 			return d, nil
 		}
 	}
-	return dtypeFromDescr(s)
+	d, err := dtypeFromDescr(s)
+	if err != nil {
+		return Invalid, &Error{Op: "parse dtype", Err: err}
+	}
+	return d, nil
 }
+
+// dtypeError is an ErrDType error whose message does not repeat the
+// sentinel's ("element type mismatch"), which would mislead where nothing
+// was matched.
+type dtypeError string
+
+func (e dtypeError) Error() string { return string(e) }
+func (e dtypeError) Unwrap() error { return ErrDType }
 
 // dtypeFromDescr maps a .npy descr string to a DType. numpy writes '<' or
 // '|'; '=' (native) is accepted because every platform Go supports for this
 // package is little-endian here, and '>' is refused for multi-byte types.
 func dtypeFromDescr(s string) (DType, error) {
 	if s == "" {
-		return Invalid, fmt.Errorf("%w: empty descriptor", ErrDType)
+		return Invalid, dtypeError("empty element type")
 	}
 	order := byte('=')
 	body := s
@@ -151,13 +164,13 @@ func dtypeFromDescr(s string) (DType, error) {
 	case "c16":
 		d = Complex128
 	default:
-		return Invalid, fmt.Errorf("%w: unsupported descriptor %q", ErrDType, s)
+		return Invalid, dtypeError(fmt.Sprintf("unknown element type %q", s))
 	}
 	if order == '>' && d.Size() > 1 {
-		return Invalid, fmt.Errorf("%w: big-endian descriptor %q is not supported", ErrDType, s)
+		return Invalid, dtypeError(fmt.Sprintf("big-endian element type %q is not supported", s))
 	}
 	if !littleEndian && d.Size() > 1 {
-		return Invalid, fmt.Errorf("%w: descriptor %q on a big-endian host is not supported", ErrDType, s)
+		return Invalid, dtypeError(fmt.Sprintf("element type %q on a big-endian host is not supported", s))
 	}
 	return d, nil
 }

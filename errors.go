@@ -70,8 +70,9 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// panicf panics with an error wrapping sentinel, so that a recovered value can
-// be tested with errors.Is and the message names the sentinel.
+// panicErr panics with an *Error of op wrapping sentinel, so that a
+// recovered value can be tested with errors.Is and its message names the
+// sentinel.
 func panicErr(op string, sentinel error) {
 	panic(&Error{Op: op, Err: sentinel})
 }

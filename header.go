@@ -3,6 +3,8 @@ package shmtensor
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
+	"slices"
 	"sync"
 )
 
@@ -39,6 +41,51 @@ type header struct {
 	fortran bool  // column-major data (NPY only)
 	dataOff int64 // byte offset of the first element
 	dataLen int64 // bytes of data: dtype.Size() * product(shape)
+}
+
+// newHeader validates an element type and shape for a new segment of the
+// given layout, once, and returns its header: the data's length and, for
+// NPY, its offset. It fails with ErrDType for an invalid element type and
+// with ErrShape for a shape byteSize refuses, one whose segment would not
+// fit in an int64, and one the layout cannot record: more than 32
+// dimensions for SharedArray, or Fortran order where it differs from C
+// order (the SharedArray trailer has no order flag).
+func newHeader(layout Layout, dt DType, shape []int, fortran bool) (header, error) {
+	if !dt.valid() {
+		return header{}, fmt.Errorf("%w: invalid element type %v", ErrDType, dt)
+	}
+	n, err := byteSize(shape, dt.Size())
+	if err != nil {
+		return header{}, err
+	}
+	h := header{layout: layout, dtype: dt, shape: slices.Clone(shape), fortran: fortran, dataLen: n}
+	switch layout {
+	case NPY:
+		if n > math.MaxInt64-npyDataOffset {
+			return header{}, fmt.Errorf("%w: %s of %v: %d bytes of data do not fit after a %d-byte header",
+				ErrShape, pyTuple(shape), dt, n, npyDataOffset)
+		}
+		h.dataOff = npyDataOffset
+	case SharedArray:
+		if len(shape) > saMaxDims {
+			return header{}, fmt.Errorf("%w: %s has %d dimensions, the SharedArray layout holds at most %d",
+				ErrShape, pyTuple(shape), len(shape), saMaxDims)
+		}
+		if n > math.MaxInt64-saTrailerSize {
+			return header{}, fmt.Errorf("%w: %s of %v: %d bytes of data do not fit before a %d-byte trailer",
+				ErrShape, pyTuple(shape), dt, n, saTrailerSize)
+		}
+		if fortran {
+			if !isCContiguous(shape, layoutStrides(shape, true)) {
+				return header{}, fmt.Errorf("%w: Fortran-order data of shape %s cannot be stored in the SharedArray layout, which is C order only",
+					ErrNotContiguous, pyTuple(shape))
+			}
+			h.fortran = false // the same bytes in the same order
+		}
+	default:
+		return header{}, fmt.Errorf("invalid layout %v", layout)
+	}
+	return h, nil
 }
 
 // The magic bytes that Create writes last: numpy's "\x93NUMPY" and

@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
-	"strings"
 	"unicode/utf8"
 )
 
@@ -27,42 +26,39 @@ func isNPY(prefix []byte) bool {
 	return bytes.HasPrefix(prefix, []byte(npyMagic))
 }
 
-// encodeNPYHeader returns the npyDataOffset bytes that precede the data of
-// an NPY segment: a version 1.0 .npy header whose dict is formatted exactly
-// as numpy writes it, padded with spaces and a final newline so that numpy
-// finds the data at npyDataOffset. It fails with ErrDType for an invalid
-// dtype and ErrShape for a shape byteSize refuses.
-func encodeNPYHeader(dt DType, shape []int, fortran bool) ([]byte, error) {
-	if !dt.valid() {
-		return nil, fmt.Errorf("%w: npy header: invalid element type %v", ErrDType, dt)
-	}
-	n, err := byteSize(shape, dt.Size())
-	if err != nil {
-		return nil, err
-	}
-	if n > math.MaxInt64-npyDataOffset {
-		return nil, fmt.Errorf("%w: %s of %v: %d bytes of data do not fit after a %d-byte header",
-			ErrShape, pyTuple(shape), dt, n, npyDataOffset)
-	}
+// npyStreamAlign is the alignment WriteTo gives the data of a .npy stream:
+// numpy pads its headers so that the data starts at a multiple of 64 bytes.
+const npyStreamAlign = 64
+
+// npyPrefixLen is the length of a version 1.0 header before its dict: the
+// magic, the version and the uint16 HEADER_LEN.
+const npyPrefixLen = len(npyMagic) + 2 + 2
+
+// encodeNPYHeader returns the bytes that precede the data of h in a .npy
+// file: a version 1.0 header whose dict is formatted exactly as numpy writes
+// it, padded with spaces and a final newline to the next multiple of align.
+// Segments use npyDataOffset, so the data starts one page in; streams use
+// npyStreamAlign, as numpy does. h comes from newHeader, which has validated
+// its element type and shape; align is a multiple of 64 of at most
+// npyDataOffset.
+func encodeNPYHeader(h header, align int) []byte {
 	// numpy writes repr() of each item in sorted key order, each followed
 	// by ", ", then "}": {'descr': '<f8', 'fortran_order': False, 'shape': (3, 4), }
-	dict := "{'descr': '" + dt.Descr() + "', 'fortran_order': " + pyBool(fortran) +
-		", 'shape': " + pyTuple(shape) + ", }"
-	const pre = len(npyMagic) + 2 + 2 // magic, version, uint16 HEADER_LEN
-	if pre+len(dict)+1 > npyDataOffset {
-		// Unreachable with MaxDims dimensions of at most 19 digits each.
-		return nil, fmt.Errorf("%w: %s: npy header does not fit in %d bytes", ErrShape, pyTuple(shape), npyDataOffset)
-	}
-	buf := make([]byte, npyDataOffset)
+	dict := "{'descr': '" + h.dtype.Descr() + "', 'fortran_order': " + pyBool(h.fortran) +
+		", 'shape': " + pyTuple(h.shape) + ", }"
+	// newHeader's MaxDims dimensions of at most 19 digits each always fit
+	// in npyDataOffset bytes, and the rounded length in HEADER_LEN.
+	n := (npyPrefixLen + len(dict) + 1 + align - 1) / align * align
+	buf := make([]byte, n)
 	copy(buf, npyMagic)
 	buf[6], buf[7] = 1, 0
-	binary.LittleEndian.PutUint16(buf[8:], uint16(npyDataOffset-pre))
-	copy(buf[pre:], dict)
-	for i := pre + len(dict); i < npyDataOffset-1; i++ {
+	binary.LittleEndian.PutUint16(buf[8:], uint16(n-npyPrefixLen))
+	copy(buf[npyPrefixLen:], dict)
+	for i := npyPrefixLen + len(dict); i < n-1; i++ {
 		buf[i] = ' '
 	}
-	buf[npyDataOffset-1] = '\n'
-	return buf, nil
+	buf[n-1] = '\n'
+	return buf
 }
 
 // npyErr returns an ErrNotTensor error about an .npy header.
@@ -222,7 +218,7 @@ func parseNPYHeader(prefix []byte, fileSize int64) (header, error) {
 func npyHeaderFor(descr string, fortran bool, dims []int, dataOff, fileSize int64) (header, error) {
 	dt, err := dtypeFromDescr(descr)
 	if err != nil {
-		return header{}, npyDTypeErr("%s", strings.TrimPrefix(err.Error(), ErrDType.Error()+": "))
+		return header{}, npyDTypeErr("%v", err)
 	}
 	dataLen, err := byteSize(dims, dt.Size())
 	if err != nil {

@@ -118,7 +118,7 @@ func TestEncodeNPYHeaderBytes(t *testing.T) {
 		{Int8, []int{math.MaxInt, 0}, false, fmt.Sprintf("{'descr': '|i1', 'fortran_order': False, 'shape': (%d, 0), }", math.MaxInt)},
 	}
 	for _, c := range cases {
-		b, err := encodeNPYHeader(c.dt, c.shape, c.fortran)
+		b, err := encodeNPY(c.dt, c.shape, c.fortran)
 		if err != nil {
 			t.Fatalf("%v %v: %v", c.dt, c.shape, err)
 		}
@@ -167,7 +167,7 @@ func TestEncodeNPYHeaderErrors(t *testing.T) {
 		}{"header plus data overflow int64", Uint8, []int{math.MaxInt}, ErrShape})
 	}
 	for _, c := range cases {
-		b, err := encodeNPYHeader(c.dt, c.shape, false)
+		b, err := encodeNPY(c.dt, c.shape, false)
 		if !errors.Is(err, c.want) || b != nil {
 			t.Errorf("%s: got %d bytes, err %v; want %v", c.name, len(b), err, c.want)
 		}
@@ -186,7 +186,7 @@ func TestNPYRoundTrip(t *testing.T) {
 		for _, shape := range shapes {
 			for _, fortran := range []bool{false, true} {
 				for _, extra := range []int64{0, 1, 4096} { // numpy allows trailing bytes
-					enc, err := encodeNPYHeader(dt, shape, fortran)
+					enc, err := encodeNPY(dt, shape, fortran)
 					if err != nil {
 						t.Fatalf("encode %v %v: %v", dt, shape, err)
 					}
@@ -211,7 +211,7 @@ func TestNPYRoundTrip(t *testing.T) {
 }
 
 func TestIsNPY(t *testing.T) {
-	enc, _ := encodeNPYHeader(Float32, []int{2}, false)
+	enc, _ := encodeNPY(Float32, []int{2}, false)
 	for _, c := range []struct {
 		b    []byte
 		want bool
@@ -290,7 +290,7 @@ func TestNPYEncoderNumpy(t *testing.T) {
 	dir := t.TempDir()
 	var paths []string
 	for i, c := range cases {
-		enc, err := encodeNPYHeader(c.dt, c.shape, c.fortran)
+		enc, err := encodeNPY(c.dt, c.shape, c.fortran)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -341,7 +341,7 @@ for path in sys.argv[1:]:
 				t.Logf("%v %v: numpy cannot mmap an empty array ending at the data offset; np.load without mmap works", c.dt, c.shape)
 			}
 		}
-		enc, _ := encodeNPYHeader(c.dt, c.shape, c.fortran)
+		enc, _ := encodeNPY(c.dt, c.shape, c.fortran)
 		if ours := strings.TrimRight(string(enc[10:]), " \n"); ours != r.Ref {
 			t.Errorf("%v %v: dict differs from numpy's\n ours %s\nnumpy %s", c.dt, c.shape, ours, r.Ref)
 		}
@@ -608,7 +608,7 @@ func TestParseNPYHeaderErrors(t *testing.T) {
 		}
 		return b
 	}
-	enc1000, _ := encodeNPYHeader(Float64, []int{1000, 1000}, false)
+	enc1000, _ := encodeNPY(Float64, []int{1000, 1000}, false)
 	long := npyFile(2, good+strings.Repeat(" ", npyMaxPrefix)+"\n", 96)
 	nested := withText("{'descr': " + strings.Repeat("[", 40) + strings.Repeat("]", 40) + ", 'fortran_order': False, 'shape': (3, 4), }")
 
@@ -677,7 +677,7 @@ func TestParseNPYHeaderErrors(t *testing.T) {
 // TestParseNPYHeaderTruncated cuts real files at every length: each cut is
 // refused as ErrNotTensor and none panics.
 func TestParseNPYHeaderTruncated(t *testing.T) {
-	enc, _ := encodeNPYHeader(Complex128, []int{2, 3}, true)
+	enc, _ := encodeNPY(Complex128, []int{2, 3}, true)
 	files := [][]byte{append(enc, make([]byte, 96)...)}
 	for _, h := range numpyHeaders[:5] {
 		files = append(files, append([]byte(h.hdr), make([]byte, h.size-int64(len(h.hdr)))...))
@@ -752,14 +752,14 @@ func checkErr(t *testing.T, err error, codec string) {
 func FuzzParseNPYHeader(f *testing.F) {
 	for _, dt := range allDTypes {
 		for _, shape := range [][]int{{}, {0}, {3, 4}, {2, 3, 1}} {
-			enc, err := encodeNPYHeader(dt, shape, len(shape) > 1)
+			enc, err := encodeNPY(dt, shape, len(shape) > 1)
 			if err != nil {
 				f.Fatal(err)
 			}
 			f.Add(enc, npyDataOffset+int64(dt.Size())*product(shape))
 		}
 	}
-	enc, _ := encodeNPYHeader(Uint8, repeatDims(MaxDims), true)
+	enc, _ := encodeNPY(Uint8, repeatDims(MaxDims), true)
 	f.Add(enc, int64(npyDataOffset+1<<10))
 	for _, h := range numpyHeaders {
 		f.Add([]byte(h.hdr), h.size)
@@ -781,7 +781,7 @@ func FuzzParseNPYHeader(f *testing.F) {
 		if h.layout != NPY || h.dataOff < 10 || h.dataOff > int64(len(prefix)) || h.dataOff > npyMaxPrefix {
 			t.Fatalf("bad header %+v for a %d-byte prefix", h, len(prefix))
 		}
-		enc, err := encodeNPYHeader(h.dtype, h.shape, h.fortran)
+		enc, err := encodeNPY(h.dtype, h.shape, h.fortran)
 		if err != nil {
 			if h.dataLen <= math.MaxInt64-npyDataOffset {
 				t.Fatalf("re-encoding %+v: %v", h, err)
@@ -829,7 +829,7 @@ func FuzzParseNPYDict(f *testing.F) {
 		if h.dataOff != int64(len(file)) {
 			t.Fatalf("dataOff %d, want %d", h.dataOff, len(file))
 		}
-		enc, err := encodeNPYHeader(h.dtype, h.shape, h.fortran)
+		enc, err := encodeNPY(h.dtype, h.shape, h.fortran)
 		if err != nil {
 			t.Fatalf("re-encoding %+v: %v", h, err)
 		}
@@ -911,4 +911,14 @@ func FuzzCanonicalNPYDict(f *testing.F) {
 		}
 		checkSameAsGeneralParser(t, text)
 	})
+}
+
+// encodeNPY validates dt and shape as Create does and returns a segment's
+// .npy header for them.
+func encodeNPY(dt DType, shape []int, fortran bool) ([]byte, error) {
+	h, err := newHeader(NPY, dt, shape, fortran)
+	if err != nil {
+		return nil, err
+	}
+	return encodeNPYHeader(h, npyDataOffset), nil
 }

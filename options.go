@@ -5,7 +5,7 @@ import (
 	"io/fs"
 )
 
-// Option configures Create, Attach and Open.
+// Option configures Create, Import, Attach and Open.
 type Option func(*options)
 
 type options struct {
@@ -36,13 +36,15 @@ func buildOptions(opts []Option) options {
 // only be read.
 func ReadOnly() Option { return func(o *options) { o.readOnly = true } }
 
-// Mode sets the permission bits of a segment made by Create. They are set
-// exactly, whatever the process umask. The default is 0600. Bits other than
-// the permission bits are refused.
+// Mode sets the permission bits of a segment made by Create or Import. They
+// are set exactly, whatever the process umask. The default is 0600. Bits
+// other than the permission bits are refused: Create fails with an error
+// matching fs.ErrInvalid, the standard library's sentinel for an invalid
+// argument, since no sentinel of this package is about modes.
 func Mode(perm fs.FileMode) Option {
 	return func(o *options) {
 		if perm&^fs.ModePerm != 0 {
-			o.modeErr = fmt.Errorf("mode %v has bits other than permissions", perm)
+			o.modeErr = fmt.Errorf("%w: mode %v has bits other than permissions", fs.ErrInvalid, perm)
 			return
 		}
 		o.mode = uint32(perm)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"syscall"
 
+	"github.com/shmtensor/shmtensor/internal/units"
 	"golang.org/x/sys/unix"
 )
 
@@ -69,7 +70,7 @@ func reserveMapped(fd int, mem []byte) error {
 		// A fault that would have raised SIGBUS: tmpfs ran out of space
 		// (the free-space check before passed, so something else took
 		// it meanwhile) or of memory.
-		return fmt.Errorf("%w: reserving %s through the mapping: %v", syscall.ENOSPC, FormatBytes(int64(len(mem))), err)
+		return fmt.Errorf("%w: reserving %s through the mapping: %v", syscall.ENOSPC, units.Bytes(int64(len(mem))), err)
 	}
 	return fmt.Errorf("reserve %d bytes: %w", len(mem), err)
 }

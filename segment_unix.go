@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/shmtensor/shmtensor/internal/units"
 )
 
 // maxPath is PATH_MAX: the longest file:// path, with its NUL.
@@ -187,9 +189,9 @@ func reserve(fd int, size int64, lazy bool) error {
 func spaceError(fd int, size int64) error {
 	if free, ok := freeBytes(fd); ok {
 		return fmt.Errorf("%w: asked for %s (%d bytes), %s (%d bytes) free",
-			syscall.ENOSPC, FormatBytes(size), size, FormatBytes(free), free)
+			syscall.ENOSPC, units.Bytes(size), size, units.Bytes(free), free)
 	}
-	return fmt.Errorf("%w: asked for %s (%d bytes)", syscall.ENOSPC, FormatBytes(size), size)
+	return fmt.Errorf("%w: asked for %s (%d bytes)", syscall.ENOSPC, units.Bytes(size), size)
 }
 
 // freeBytes returns the bytes available to unprivileged users on the

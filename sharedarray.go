@@ -27,36 +27,20 @@ const (
 )
 
 // encodeSATrailer returns the 292-byte trailer SharedArray 3.2.3 writes for
-// an array of dt with shape: the segment is the data followed by it. It
-// fails with ErrDType for an invalid dtype and ErrShape for a shape with
-// more than 32 dimensions (SharedArray's limit) or one byteSize refuses.
-func encodeSATrailer(dt DType, shape []int) ([]byte, error) {
-	if !dt.valid() {
-		return nil, fmt.Errorf("%w: sharedarray trailer: invalid element type %v", ErrDType, dt)
-	}
-	if len(shape) > saMaxDims {
-		return nil, fmt.Errorf("%w: %s has %d dimensions, the SharedArray layout holds at most %d",
-			ErrShape, pyTuple(shape), len(shape), saMaxDims)
-	}
-	n, err := byteSize(shape, dt.Size())
-	if err != nil {
-		return nil, err
-	}
-	if n > math.MaxInt64-saTrailerSize {
-		return nil, fmt.Errorf("%w: %s of %v: %d bytes of data do not fit before a %d-byte trailer",
-			ErrShape, pyTuple(shape), dt, n, saTrailerSize)
-	}
+// the array h describes: the segment is the data followed by it. h comes
+// from newHeader, which has checked the shape against the layout's limits.
+func encodeSATrailer(h header) []byte {
 	t := make([]byte, saTrailerSize)
 	copy(t, saMagic) // the rest of the 16 bytes stay NUL
 	le := binary.LittleEndian
-	le.PutUint64(t[saOffSize:], uint64(n))
-	le.PutUint32(t[saOffTypeNum:], uint32(dt.typeNum()))
-	le.PutUint32(t[saOffItemSize:], uint32(dt.Size()))
-	le.PutUint32(t[saOffNDims:], uint32(len(shape)))
-	for i, d := range shape {
+	le.PutUint64(t[saOffSize:], uint64(h.dataLen))
+	le.PutUint32(t[saOffTypeNum:], uint32(h.dtype.typeNum()))
+	le.PutUint32(t[saOffItemSize:], uint32(h.dtype.Size()))
+	le.PutUint32(t[saOffNDims:], uint32(len(h.shape)))
+	for i, d := range h.shape {
 		le.PutUint64(t[saOffDims+8*i:], uint64(d))
 	}
-	return t, nil
+	return t
 }
 
 // saErr returns an ErrNotTensor error about a SharedArray trailer.

@@ -135,7 +135,7 @@ func TestSAFixtures(t *testing.T) {
 		if got := decodeValues(h.dtype, file[h.dataOff:h.dataOff+h.dataLen]); !slices.Equal(got, fx.values) {
 			t.Errorf("%s: values %v, want %v", fx.file, got, fx.values)
 		}
-		tr, err := encodeSATrailer(fx.dt, fx.shape)
+		tr, err := encodeSA(fx.dt, fx.shape)
 		if err != nil {
 			t.Errorf("%s: encode: %v", fx.file, err)
 			continue
@@ -152,7 +152,7 @@ func TestSAFixtures(t *testing.T) {
 }
 
 func TestEncodeSATrailerBytes(t *testing.T) {
-	tr, err := encodeSATrailer(Uint16, []int{3, 0, 7})
+	tr, err := encodeSA(Uint16, []int{3, 0, 7})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +173,7 @@ func TestEncodeSATrailerBytes(t *testing.T) {
 		t.Errorf("unused dim slots are not zero: % x", tr[60:])
 	}
 
-	tr, _ = encodeSATrailer(Complex64, []int{5, 2})
+	tr, _ = encodeSA(Complex64, []int{5, 2})
 	if le.Uint64(tr[16:]) != 80 || le.Uint32(tr[24:]) != 14 || le.Uint32(tr[28:]) != 8 {
 		t.Errorf("complex64 (5, 2): % x", tr[16:36])
 	}
@@ -202,7 +202,7 @@ func TestEncodeSATrailerErrors(t *testing.T) {
 		}{"file size overflows int64", Uint8, []int{math.MaxInt - 100}, ErrShape})
 	}
 	for _, c := range cases {
-		tr, err := encodeSATrailer(c.dt, c.shape)
+		tr, err := encodeSA(c.dt, c.shape)
 		if !errors.Is(err, c.want) || tr != nil {
 			t.Errorf("%s: got %d bytes, err %v; want %v", c.name, len(tr), err, c.want)
 		}
@@ -212,7 +212,7 @@ func TestEncodeSATrailerErrors(t *testing.T) {
 func TestSARoundTrip(t *testing.T) {
 	for _, dt := range allDTypes {
 		for _, shape := range roundTripShapes {
-			tr, err := encodeSATrailer(dt, shape)
+			tr, err := encodeSA(dt, shape)
 			if err != nil {
 				t.Fatalf("encode %v %v: %v", dt, shape, err)
 			}
@@ -280,7 +280,7 @@ func TestParseSATrailerErrors(t *testing.T) {
 	le := binary.LittleEndian
 	// base is a valid float64 (3, 4) file; each case mutates its trailer.
 	base := func(mut func(tr []byte)) []byte {
-		tr, _ := encodeSATrailer(Float64, []int{3, 4})
+		tr, _ := encodeSA(Float64, []int{3, 4})
 		if mut != nil {
 			mut(tr)
 		}
@@ -352,7 +352,7 @@ func TestParseSATrailerErrors(t *testing.T) {
 // every shorter length, losing its end (a short write) or its start: each
 // is refused and none panics.
 func TestParseSATrailerTruncated(t *testing.T) {
-	tr, _ := encodeSATrailer(Complex128, []int{2, 3})
+	tr, _ := encodeSA(Complex128, []int{2, 3})
 	files := [][]byte{append(make([]byte, 96), tr...)}
 	if _, err := os.Stat(saFixtureDir); err == nil {
 		for _, fx := range saFixtures {
@@ -386,7 +386,7 @@ func FuzzParseSATrailer(f *testing.F) {
 	}
 	for _, dt := range allDTypes {
 		for _, shape := range [][]int{{}, {0}, {3, 4}, repeatDims(32)} {
-			tr, err := encodeSATrailer(dt, shape)
+			tr, err := encodeSA(dt, shape)
 			if err != nil {
 				f.Fatal(err)
 			}
@@ -412,7 +412,7 @@ func FuzzParseSATrailer(f *testing.F) {
 		if len(h.shape) > saMaxDims {
 			return // only the 548-byte trailer holds these
 		}
-		enc, err := encodeSATrailer(h.dtype, h.shape)
+		enc, err := encodeSA(h.dtype, h.shape)
 		if err != nil {
 			t.Fatalf("re-encoding %+v: %v", h, err)
 		}
@@ -424,4 +424,14 @@ func FuzzParseSATrailer(f *testing.F) {
 			t.Fatalf("re-encoded %+v parses as %+v", h, h2)
 		}
 	})
+}
+
+// encodeSA validates dt and shape as Create does and returns the
+// SharedArray trailer for them.
+func encodeSA(dt DType, shape []int) ([]byte, error) {
+	h, err := newHeader(SharedArray, dt, shape, false)
+	if err != nil {
+		return nil, err
+	}
+	return encodeSATrailer(h), nil
 }

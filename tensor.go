@@ -52,11 +52,12 @@ func newTensor[T Number](data []T, off int, shape, strides []int, seg *Segment, 
 }
 
 // New returns a zeroed, C-ordered tensor of the given shape on the Go heap.
-// It panics if a dimension is negative or the size overflows, like make.
+// Like make, it panics if a dimension is negative or the size overflows,
+// with an *Error wrapping ErrShape.
 func New[T Number](shape ...int) *Tensor[T] {
 	n, ok := numElements(shape)
 	if !ok {
-		panic(fmt.Sprintf("shmtensor: New: %v: %v", ErrShape, shape))
+		panic(&Error{Op: "new", Err: fmt.Errorf("%w: %v: negative, more than %d dimensions, or too large", ErrShape, shape, MaxDims)})
 	}
 	shape = slices.Clone(shape)
 	return newTensor(make([]T, n), 0, shape, cStrides(shape), nil, false)
@@ -144,9 +145,11 @@ func (t *Tensor[T]) offset(idx []int) int {
 }
 
 // indexPanic and countPanic are what At and Set panic with on a bad index
-// or number of indices. Formatting the message only when it is printed
-// keeps At small enough to inline; countPanic is the tensor itself, which
-// costs At least of all to build.
+// or number of indices. They are cheap to raise, which keeps At small
+// enough to inline, and build the *Error they stand for when asked: each is
+// an error whose message is that *Error's and which unwraps to it, so
+// errors.As finds the *Error and errors.Is its sentinel. countPanic is the
+// tensor itself, which costs At least of all.
 type (
 	indexPanic struct {
 		index, axis int
@@ -155,23 +158,33 @@ type (
 	countPanic[T Number] Tensor[T]
 )
 
-func (e indexPanic) Error() string {
-	return fmt.Sprintf("shmtensor: index %d out of range [0:%d] on axis %d", e.index, e.shape[e.axis], e.axis)
+func (e indexPanic) Error() string { return e.Unwrap().Error() }
+
+// Unwrap returns the *Error the panic stands for, wrapping ErrIndex.
+func (e indexPanic) Unwrap() error {
+	return &Error{Op: "index", Err: indexError{e.index, e.axis, e.shape[e.axis]}}
 }
 
-func (e *countPanic[T]) Error() string {
-	if *e.closed {
-		return closedPanic.Error()
-	}
-	return fmt.Sprintf("shmtensor: wrong number of indices for a %d-dimensional tensor of shape %v", len(e.shape), e.shape)
+// indexError says, as numpy does, which index is out of range.
+type indexError struct{ index, axis, size int }
+
+func (e indexError) Error() string {
+	return fmt.Sprintf("index %d is out of bounds for axis %d with size %d", e.index, e.axis, e.size)
 }
 
-// Unwrap makes At's count panic on a closed tensor match ErrClosed.
+func (e indexError) Unwrap() error { return ErrIndex }
+
+func (e *countPanic[T]) Error() string { return e.Unwrap().Error() }
+
+// Unwrap returns the *Error the panic stands for: At checks the closed flag
+// in the same branch as the count, so the panic wraps ErrClosed on a
+// closed tensor and ErrIndex otherwise.
 func (e *countPanic[T]) Unwrap() error {
 	if *e.closed {
-		return ErrClosed
+		return closedPanic
 	}
-	return nil
+	return &Error{Op: "index", Err: fmt.Errorf("%w: wrong number of indices for a %d-dimensional tensor of shape %v",
+		ErrIndex, len(e.shape), e.shape)}
 }
 
 // isClosed reports whether t's segment has been closed: the memory behind

@@ -261,17 +261,17 @@ func TestIndexPanics(t *testing.T) {
 		f    func()
 		want string
 	}{
-		{"row past end", func() { a.At(3, 0) }, "index 3 out of range [0:3] on axis 0"},
-		{"column past end", func() { a.At(0, 4) }, "index 4 out of range [0:4] on axis 1"},
-		{"negative", func() { a.At(-1, 0) }, "index -1 out of range [0:3] on axis 0"},
+		{"row past end", func() { a.At(3, 0) }, "index 3 is out of bounds for axis 0 with size 3"},
+		{"column past end", func() { a.At(0, 4) }, "index 4 is out of bounds for axis 1 with size 4"},
+		{"negative", func() { a.At(-1, 0) }, "index -1 is out of bounds for axis 0 with size 3"},
 		{"too few", func() { a.At(1) }, "wrong number of indices for a 2-dimensional tensor of shape [3 4]"},
 		{"too many", func() { a.At(1, 2, 3) }, "wrong number of indices for a 2-dimensional tensor of shape [3 4]"},
 		{"none", func() { a.At() }, "wrong number of indices for a 2-dimensional tensor of shape [3 4]"},
 		{"set too few", func() { a.Set(0, 1) }, "wrong number of indices for a 2-dimensional tensor of shape [3 4]"},
-		{"set past end", func() { a.Set(1, 0, 9) }, "index 9 out of range [0:4] on axis 1"},
-		{"view", func() { v.At(2, 0) }, "index 2 out of range [0:2] on axis 0"},
-		{"view column", func() { v.At(0, 2) }, "index 2 out of range [0:2] on axis 1"},
-		{"3-d", func() { arange[int](2, 2, 2).At(0, 2, 0) }, "index 2 out of range [0:2] on axis 1"},
+		{"set past end", func() { a.Set(1, 0, 9) }, "index 9 is out of bounds for axis 1 with size 4"},
+		{"view", func() { v.At(2, 0) }, "index 2 is out of bounds for axis 0 with size 2"},
+		{"view column", func() { v.At(0, 2) }, "index 2 is out of bounds for axis 1 with size 2"},
+		{"3-d", func() { arange[int](2, 2, 2).At(0, 2, 0) }, "index 2 is out of bounds for axis 1 with size 2"},
 		{"New negative", func() { New[int](2, -1) }, "bad shape"},
 	} {
 		if got := panicMessage(tc.f); !strings.Contains(got, tc.want) {

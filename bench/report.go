@@ -13,7 +13,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/shmtensor/shmtensor"
+	"github.com/shmtensor/shmtensor/internal/units"
 	"golang.org/x/sys/unix"
 )
 
@@ -113,7 +113,7 @@ func environment() env {
 	}
 	var st unix.Statfs_t
 	if unix.Statfs(shmDir, &st) == nil {
-		e.ShmFree = shmtensor.FormatBytes(int64(st.Bavail)*st.Bsize) + " free of " + shmtensor.FormatBytes(int64(st.Blocks)*st.Bsize)
+		e.ShmFree = units.Bytes(int64(st.Bavail)*st.Bsize) + " free of " + units.Bytes(int64(st.Blocks)*st.Bsize)
 	}
 	return e
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/shmtensor/shmtensor"
+	"github.com/shmtensor/shmtensor/internal/units"
 )
 
 var createCmd = &command{
@@ -109,7 +110,7 @@ func runCreate(args []string) int {
 		return c.fail(err)
 	}
 	defer seg.Close()
-	fmt.Fprintf(stdout, "created %s %s %s (%s)\n", seg.Name(), dt, shmtensor.FormatShape(shape), shmtensor.FormatBytes(int64(seg.Size())))
+	fmt.Fprintf(stdout, "created %s %s %s (%s)\n", seg.Name(), dt, shmtensor.FormatShape(shape), units.Bytes(int64(seg.Size())))
 	return 0
 }
 

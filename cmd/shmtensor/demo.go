@@ -20,6 +20,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/shmtensor/shmtensor"
+	"github.com/shmtensor/shmtensor/internal/units"
 )
 
 var demoCmd = &command{
@@ -138,7 +139,7 @@ func demoParent(ctx context.Context, n int) (code int, err error) {
 	}
 	bytes := int64(len(ad)) * 8
 	say("created shm://%s (%d×%d float64, %s, A[i,j] = ((31i+17j) mod 101)/101 - 0.5) and shm://%s (zeros, for C = A·Aᵀ)",
-		nameA, n, n, shmtensor.FormatBytes(bytes), nameC)
+		nameA, n, n, units.Bytes(bytes), nameC)
 
 	// The alternative to sharing: send the matrix through a pipe.
 	pipeTime, err := pipeRoundTrip(ad)
@@ -223,7 +224,7 @@ func demoParent(ctx context.Context, n int) (code int, err error) {
 
 	ratio := float64(pipeTime) / float64(max(st.Attach, 1))
 	say("attaching %s took the child %v; the pipe took %v: attaching was %.0f× faster",
-		shmtensor.FormatBytes(bytes), round(st.Attach), round(pipeTime), ratio)
+		units.Bytes(bytes), round(st.Attach), round(pipeTime), ratio)
 	say("(the child's first read of every page of A took another %v; a pipe copies every byte twice)", round(st.Touch))
 	return code, nil
 }

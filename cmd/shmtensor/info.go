@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/shmtensor/shmtensor"
+	"github.com/shmtensor/shmtensor/internal/units"
 )
 
 var listCmd = &command{
@@ -78,7 +79,7 @@ func runList(args []string) int {
 	for _, in := range infos {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
 			strings.TrimPrefix(in.Name, "shm://"), in.DType, shmtensor.FormatShape(in.Shape),
-			shmtensor.FormatBytes(in.Size), layoutString(in), formatMode(in),
+			units.Bytes(in.Size), layoutString(in), formatMode(in),
 			userName(in.UID), in.ModTime.Local().Format(time.DateTime))
 	}
 	if err := tw.Flush(); err != nil {
@@ -118,7 +119,7 @@ func runInfo(args []string) int {
 		n *= d
 	}
 	row("shape", "%s, %d elements", shmtensor.FormatShape(in.Shape), n)
-	row("size", "%s (%d bytes)", shmtensor.FormatBytes(in.Size), in.Size)
+	row("size", "%s (%d bytes)", units.Bytes(in.Size), in.Size)
 	row("layout", "%s", layoutString(in))
 	row("order", "%s", order(in.Fortran))
 	row("data offset", "%d", in.DataOffset)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/shmtensor/shmtensor"
+	"github.com/shmtensor/shmtensor/internal/units"
 )
 
 var importCmd = &command{
@@ -104,7 +105,7 @@ func runImport(args []string) int {
 		how = ", Fortran order converted to C order"
 	}
 	fmt.Fprintf(stdout, "imported %s into %s: %s %s (%s%s)\n", path, dst.Name(), src.DType(),
-		shmtensor.FormatShape(src.Shape()), shmtensor.FormatBytes(int64(len(src.Bytes()))), how)
+		shmtensor.FormatShape(src.Shape()), units.Bytes(int64(len(src.Bytes()))), how)
 	return 0
 }
 
@@ -219,7 +220,7 @@ func runExport(args []string) int {
 		return c.fail(fmt.Errorf("writing %s: %w (nothing written)", path, err))
 	}
 	fmt.Fprintf(stdout, "exported %s to %s: %s %s (%s)\n", seg.Name(), path, seg.DType(),
-		shmtensor.FormatShape(seg.Shape()), shmtensor.FormatBytes(int64(len(hdr)+len(data))))
+		shmtensor.FormatShape(seg.Shape()), units.Bytes(int64(len(hdr)+len(data))))
 	return 0
 }
 
@@ -315,5 +316,5 @@ func progressLine(label string, cur, total int64) string {
 		bar += ">" + strings.Repeat(" ", width-fill-1)
 	}
 	return fmt.Sprintf("%s [%s] %3d%% %s / %s ", label, bar, int(frac*100),
-		shmtensor.FormatBytes(cur), shmtensor.FormatBytes(total))
+		units.Bytes(cur), units.Bytes(total))
 }

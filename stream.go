@@ -1,0 +1,141 @@
+package shmtensor
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+)
+
+// WriteTo writes the segment to w as a standard .npy file, numpy's
+// np.save format: a version 1.0 header padded, as numpy pads it, so that
+// the data starts at a multiple of 64 bytes, then the data as stored. A
+// Fortran-order segment stays Fortran order; a SharedArray segment is
+// written as .npy like any other. WriteTo implements io.WriterTo and
+// returns the number of bytes written.
+//
+// The data is written straight from the mapping, so writes by other
+// processes during WriteTo may or may not be in the output. A closed
+// segment fails with ErrClosed.
+func (s *Segment) WriteTo(w io.Writer) (int64, error) {
+	const op = "write"
+	if s.closed.Load() {
+		return 0, &Error{Op: op, Name: s.name, Err: ErrClosed}
+	}
+	n, err := w.Write(encodeNPYHeader(s.hdr, npyStreamAlign))
+	total := int64(n)
+	if err != nil {
+		return total, &Error{Op: op, Name: s.name, Err: err}
+	}
+	n, err = w.Write(s.Bytes())
+	total += int64(n)
+	if err != nil {
+		return total, &Error{Op: op, Name: s.name, Err: err}
+	}
+	return total, nil
+}
+
+// Import makes a new segment under name from the .npy stream r, such as a
+// file written by numpy's np.save, and returns it mapped as Create would.
+// It reads any valid .npy: versions 1.0, 2.0 and 3.0, any header length up
+// to 64 KiB, C or Fortran order (a Fortran-order stream gives a
+// Fortran-order segment), with a little-endian or byte-order-free element
+// type, including bool and float16. The options are Create's: ReadOnly,
+// Mode, Lazy, SharedArrayLayout. The SharedArray layout records no order,
+// so a Fortran-order stream whose layout differs from C order is refused
+// there with ErrNotContiguous.
+//
+// Import reads the header, creates the segment exclusively (ErrExist if the
+// name is taken, before any data is read), and reads the data straight into
+// the mapping. It reads exactly the header and the data and nothing beyond:
+// bytes after the data stay in r, so several arrays written one after the
+// other to one stream (np.save called repeatedly on one file) are imported
+// by calling Import once for each, as np.load reads them.
+//
+// Like Create, Import is atomic: the segment gets its name only once its
+// data is complete. A stream that is not .npy, has a corrupt header or ends
+// early fails with ErrNotTensor (a short stream also matches
+// io.ErrUnexpectedEOF), an element type this package cannot hold with
+// ErrDType, and an error from r is returned as it is; in every case nothing
+// is left under the name. (On Linux and for file:// names the segment is
+// built unnamed or under a temporary name and linked into place when
+// complete; a FreeBSD or macOS shm object is named from the start, without
+// the header's magic until complete, and is unlinked on failure.)
+func Import(name string, r io.Reader, opts ...Option) (*Segment, error) {
+	const op = "import"
+	n, err := parseName(name)
+	if err != nil {
+		return nil, &Error{Op: op, Name: name, Err: err}
+	}
+	h, err := readNPYStreamHeader(r)
+	if err != nil {
+		return nil, &Error{Op: op, Name: n.name, Err: err}
+	}
+	return newSegment(op, name, h.dtype, h.shape, h.fortran, opts, func(data []byte) error {
+		got, err := io.ReadFull(r, data)
+		switch {
+		case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+			return fmt.Errorf("%w: truncated: stream ended after %d of the %d bytes of data of %s %v: %w",
+				ErrNotTensor, got, len(data), pyTuple(h.shape), h.dtype, io.ErrUnexpectedEOF)
+		case err != nil:
+			return fmt.Errorf("read data: %w", err)
+		}
+		return nil
+	})
+}
+
+// readNPYStreamHeader reads the header of a .npy stream, exactly up to the
+// first data byte, and validates it with the segment codec.
+func readNPYStreamHeader(r io.Reader) (header, error) {
+	// Magic and version first; they say how long the length field is.
+	buf := make([]byte, len(npyMagic)+2, 128)
+	if err := readHeaderBytes(r, buf, 0); err != nil {
+		return header{}, err
+	}
+	lenSize := 4
+	if buf[6] == 1 {
+		lenSize = 2
+	}
+	if !isNPY(buf) || buf[7] != 0 || buf[6] < 1 || buf[6] > 3 {
+		// parseNPYHeader says which of magic and version is wrong.
+		_, err := parseNPYHeader(buf, int64(len(buf)))
+		return header{}, err
+	}
+	buf = buf[:len(buf)+lenSize]
+	if err := readHeaderBytes(r, buf, len(npyMagic)+2); err != nil {
+		return header{}, err
+	}
+	end := int64(len(buf)) + int64(binary.LittleEndian.Uint16(buf[8:]))
+	if lenSize == 4 {
+		end = int64(len(buf)) + int64(binary.LittleEndian.Uint32(buf[8:]))
+	}
+	if end > npyMaxPrefix {
+		_, err := parseNPYHeader(buf, math.MaxInt64)
+		return header{}, err
+	}
+	buf = append(buf, make([]byte, end-int64(len(buf)))...)
+	if err := readHeaderBytes(r, buf, len(npyMagic)+2+lenSize); err != nil {
+		return header{}, err
+	}
+	// A stream has no size to check the data against here: Import reads
+	// the data and reports a short stream.
+	return parseNPYHeader(buf, math.MaxInt64)
+}
+
+// readHeaderBytes fills buf[from:] from r; a stream ending first is a
+// truncated header.
+func readHeaderBytes(r io.Reader, buf []byte, from int) error {
+	got, err := io.ReadFull(r, buf[from:])
+	switch {
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		if from+got == 0 {
+			return fmt.Errorf("%w: empty stream: %w", ErrNotTensor, io.ErrUnexpectedEOF)
+		}
+		return fmt.Errorf("%w: npy header: truncated: stream ended after %d bytes, the header needs %d: %w",
+			ErrNotTensor, from+got, len(buf), io.ErrUnexpectedEOF)
+	case err != nil:
+		return fmt.Errorf("read header: %w", err)
+	}
+	return nil
+}
