@@ -44,7 +44,7 @@ func createSegment(name string, dt DType, shape []int, opts []Option) (*Segment,
 // Import (fill reads the data into the mapping). fill runs before the name
 // is given to the segment and before the header's magic is written, so a
 // failing fill leaves nothing under the name: see creator.
-func newSegment(op, name string, dt DType, shape []int, fortran bool, opts []Option, fill func(data []byte) error) (*Segment, error) {
+func newSegment(op, name string, dt DType, shape []int, fortran bool, opts []Option, fill func(fd int, off int64, data []byte) error) (*Segment, error) {
 	n, err := parseName(name)
 	if err != nil {
 		return nil, &Error{Op: op, Name: name, Err: err}
@@ -129,7 +129,7 @@ func newSegment(op, name string, dt DType, shape []int, fortran bool, opts []Opt
 	// written (BSD shm), a reader sees no magic until the segment is whole.
 	copy(mem[hdrAt+int64(magic):], hdr[magic:])
 	if fill != nil {
-		if err := fill(mem[h.dataOff : h.dataOff+h.dataLen : h.dataOff+h.dataLen]); err != nil {
+		if err := fill(c.descriptor(), h.dataOff, mem[h.dataOff:h.dataOff+h.dataLen:h.dataOff+h.dataLen]); err != nil {
 			unmap(mem)
 			return fail(err)
 		}
