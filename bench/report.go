@@ -67,6 +67,12 @@ var baseName = map[string]string{
 	caseIndexInt:               "plain indexing",
 	caseIndexFloat:             "plain indexing",
 	caseCopyPlain:              "copy()",
+	caseTouchW:                 "plain attach",
+	caseTouchR:                 "plain attach",
+	caseHugeRSmall:             "4 KiB pages",
+	caseHugeSumSmall:           "4 KiB pages",
+	caseHugeMulSmall:           "4 KiB pages",
+	caseBulkCopy:               "copy()",
 }
 
 func (r row) ratioText() string {
@@ -122,11 +128,12 @@ type report struct {
 	Env                                            env
 	Quick                                          bool
 	Attach, Create, Handoff, Resident, Mul, Access []row
+	Memory                                         []row
 	Elapsed                                        time.Duration
 }
 
 func (r *report) all() [][]row {
-	return [][]row{r.Attach, r.Create, r.Handoff, r.Resident, r.Mul, r.Access}
+	return [][]row{r.Attach, r.Create, r.Handoff, r.Resident, r.Mul, r.Access, r.Memory}
 }
 
 // findRow returns the row of a case at a size label; its Ratio is NaN if
@@ -238,6 +245,28 @@ func (r *report) write(out string) error {
 	b.WriteString("## Element access and copies between views\n\n" + accessText)
 	r.mdTable(&b, r.Access)
 
+	if len(r.Memory) > 0 {
+		b.WriteString(memoryText)
+		for _, part := range []struct{ title, text, group string }{
+			{"### Populate, huge pages, bulk work", memoryTablesText, "memory"},
+			{"### Where splitting starts to pay", thresholdText, "threshold"},
+			{"### Export and import against cp", streamText, "stream"},
+		} {
+			var rows []row
+			for _, x := range r.Memory {
+				if x.Group == part.group {
+					rows = append(rows, x)
+				}
+			}
+			b.WriteString(part.title + "\n\n" + part.text)
+			if part.group == "memory" && hugeNote != "" {
+				b.WriteString(hugeNote + "\n\n")
+			}
+			r.mdTable(&b, rows)
+		}
+		b.WriteString(hugeMountText)
+	}
+
 	return os.WriteFile(out, b.Bytes(), 0o644)
 }
 
@@ -337,7 +366,7 @@ func (r *report) targets() []target {
 	cp := r.findRow("access", caseCopyT, copyLabel()).Ratio
 	ts = append(ts, target{Name: "CopyFrom of a transposed view ≥ 1/4 of copy() bandwidth", Measured: fmt.Sprintf("%.2f", 1/cp), Met: 1/cp >= 0.25, Unknown: math.IsNaN(cp),
 		Why: "The transposing copy reads with a large stride; CopyFrom copies in cache-sized tiles so that each cache line is used fully, and a gap is the tile loop's overhead against copy()'s streaming."})
-	return ts
+	return append(ts, r.memoryTargets()...)
 }
 
 func residentLabel() string {
