@@ -36,7 +36,8 @@ var infoCmd = &command{
 	help: `
 Describes one segment: name, dtype, shape, size, layout, memory order, data
 offset, strides (in elements and in bytes, as numpy's ndarray.strides),
-mode, owner and modification time. NAME is "x", "shm://x" or "file://PATH".
+mode, owner and modification time, and on Linux how much of its resident
+memory huge pages back. NAME is "x", "shm://x" or "file://PATH".
 
 With --json it prints one object with the fields name, dtype, descr,
 itemsize, shape, size, layout, fortran, data_offset, strides, byte_strides,
@@ -127,6 +128,9 @@ func runInfo(args []string) int {
 	row("mode", "%s (%s)", formatMode(in), in.Mode)
 	row("owner", "%s (uid %d), group %s (gid %d)", rec.Owner, in.UID, rec.Group, in.GID)
 	row("modified", "%s", in.ModTime.Local().Format(time.RFC3339))
+	if h, ok := hugePages(fs.Arg(0)); ok {
+		row("huge pages", "%s", h)
+	}
 	if err := tw.Flush(); err != nil {
 		return c.fail(err)
 	}
