@@ -545,5 +545,3 @@ func benchStream() []row {
 	}
 	return rows
 }
-
-
