@@ -2,6 +2,8 @@ package shmtensor
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"runtime"
 	"testing"
 )
@@ -10,7 +12,7 @@ import (
 // Compare the sub-benchmarks of one run by their MB/s; cd bench && go run
 // . -only memory measures the same interleaved and prints the ratios.
 //
-//	go test -run '^$' -bench 'Bulk|Populate|Threshold' -benchtime 20x
+//	go test -run '^$' -bench 'Bulk|Populate|Threshold|Stream' -benchtime 20x
 
 // serialBulk makes the bulk operations single-goroutine until b ends.
 func serialBulk(b *testing.B) {
@@ -152,6 +154,61 @@ func BenchmarkPopulate(b *testing.B) {
 				}
 				a.Close()
 			}
+		})
+	}
+}
+
+// BenchmarkStream exports a resident 256 MiB segment to a file on tmpfs
+// and on the disk (the test's temporary directory) with WriteTo, and
+// imports the file back with Import; one goroutine against GOMAXPROCS.
+func BenchmarkStream(b *testing.B) {
+	const size = 256 << 20
+	t, err := Create[uint8](uniqueName(b), []int{size})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer t.Close()
+	t.Fill(3)
+	shm, err := os.MkdirTemp(shmDir, "shmtensor-bench-")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer os.RemoveAll(shm)
+	for _, dir := range []struct{ name, path string }{{"tmpfs", shm}, {"disk", b.TempDir()}} {
+		out := filepath.Join(dir.path, "out.npy")
+		b.Run("WriteTo/"+dir.name, func(b *testing.B) {
+			bulkModes(b, func(b *testing.B) {
+				b.SetBytes(size)
+				for b.Loop() {
+					f, err := os.Create(out)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if _, err := t.Segment().WriteTo(f); err != nil {
+						b.Fatal(err)
+					}
+					f.Close()
+				}
+			})
+		})
+		b.Run("Import/"+dir.name, func(b *testing.B) {
+			bulkModes(b, func(b *testing.B) {
+				name := uniqueName(b)
+				b.SetBytes(size)
+				for b.Loop() {
+					f, err := os.Open(out)
+					if err != nil {
+						b.Fatal(err)
+					}
+					s, err := Import(name, f)
+					f.Close()
+					if err != nil {
+						b.Fatal(err)
+					}
+					s.Close()
+					Delete(name)
+				}
+			})
 		})
 	}
 }

@@ -31,7 +31,7 @@ func (s *Segment) WriteTo(w io.Writer) (int64, error) {
 		return total, &Error{Op: op, Name: s.name, Err: err}
 	}
 	data := s.Bytes()
-	k, handled, err := sendData(w, s.fd, s.hdr.dataOff, int64(len(data)))
+	k, handled, err := sendData(w, s.fd, s.hdr.dataOff, data)
 	if !handled {
 		n, err = w.Write(data)
 		k = int64(n)
@@ -85,7 +85,7 @@ func Import(name string, r io.Reader, opts ...Option) (*Segment, error) {
 		return nil, &Error{Op: op, Name: n.name, Err: err}
 	}
 	return newSegment(op, name, h.dtype, h.shape, h.fortran, opts, func(fd int, off int64, data []byte) error {
-		k, handled, err := receiveData(r, fd, off, int64(len(data)))
+		k, handled, err := receiveData(r, fd, off, data)
 		got := int(k)
 		if handled && err == nil && got < len(data) {
 			err = io.ErrUnexpectedEOF

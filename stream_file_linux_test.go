@@ -23,7 +23,7 @@ func streamDirs(t *testing.T) map[string]string {
 }
 
 func TestWriteToFile(t *testing.T) {
-	want, a := npyStream(t, []int{3 << 20 / 8 / 5, 5}) // 3 MiB
+	want, a := npyStream(t, []int{5 << 20 / 8 / 5, 5}) // 5 MiB
 	for kind, dir := range streamDirs(t) {
 		for _, appendMode := range []bool{false, true} {
 			flags := os.O_RDWR | os.O_CREATE | os.O_TRUNC
@@ -107,8 +107,8 @@ func TestImportFile(t *testing.T) {
 	}
 }
 
-// TestKernelCopyTaken checks that regular files take the kernel paths and
-// pipes do not, so the tests above cover both.
+// TestKernelCopyTaken checks that regular files take the positional paths
+// and pipes do not, so the tests above cover both.
 func TestKernelCopyTaken(t *testing.T) {
 	_, a := npyStream(t, []int{100})
 	seg := a.Segment()
@@ -117,7 +117,7 @@ func TestKernelCopyTaken(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		n, handled, err := sendData(f, seg.fd, seg.hdr.dataOff, seg.hdr.dataLen)
+		n, handled, err := sendData(f, seg.fd, seg.hdr.dataOff, seg.Bytes())
 		if !handled || err != nil || n != seg.hdr.dataLen {
 			t.Errorf("%s: sendData = %d, %v, %v; want %d, true, nil", kind, n, handled, err, seg.hdr.dataLen)
 		}
@@ -125,7 +125,40 @@ func TestKernelCopyTaken(t *testing.T) {
 	}
 	_, pw, _ := os.Pipe()
 	defer pw.Close()
-	if _, handled, _ := sendData(pw, seg.fd, seg.hdr.dataOff, seg.hdr.dataLen); handled {
+	if _, handled, _ := sendData(pw, seg.fd, seg.hdr.dataOff, seg.Bytes()); handled {
 		t.Error("sendData took a pipe")
+	}
+}
+
+// TestStreamFileParallel runs the file tests with every copy split into
+// parts of 2 MiB across 4 goroutines.
+func TestStreamFileParallel(t *testing.T) {
+	forceParallel(t)
+	TestWriteToFile(t)
+	TestImportFile(t)
+	// Large enough for several parts, with a short last one.
+	b, a := npyStream(t, []int{9<<20/8 + 3})
+	for kind, dir := range streamDirs(t) {
+		f, err := os.Create(dir + "/big.npy")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.Segment().WriteTo(f); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		if got, _ := os.ReadFile(dir + "/big.npy"); !bytes.Equal(got, b) {
+			t.Errorf("%s: 9 MiB WriteTo in parts differs", kind)
+		}
+		f, _ = os.Open(dir + "/big.npy")
+		s, err := Import(uniqueName(t), f)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(s.Bytes(), a.Segment().Bytes()) {
+			t.Errorf("%s: 9 MiB Import in parts differs", kind)
+		}
+		s.Close()
 	}
 }

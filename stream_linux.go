@@ -1,9 +1,12 @@
 package shmtensor
 
 import (
+	"cmp"
 	"errors"
 	"io"
 	"os"
+	"slices"
+	"sync/atomic"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -11,18 +14,22 @@ import (
 
 // The data of WriteTo and Import moves between two files inside the
 // kernel when the other end is a regular *os.File, as cp does:
-// copy_file_range(2) where the kernel allows it (same filesystem; on
-// filesystems with reflinks it shares the blocks), else sendfile(2),
-// which works between any two filesystems. Neither passes the bytes
-// through user memory or faults the mapping in page by page.
+// copy_file_range(2) where the kernel allows it (within one filesystem; on
+// filesystems with reflinks it shares the blocks), else pwrite(2) from or
+// pread(2) into the mapping, which work between any two filesystems. Both
+// take explicit offsets, so a large copy is split into parts that
+// GOMAXPROCS goroutines copy at once, like the other bulk operations.
 
-// maxChunk bounds one system call, as the kernel caps a transfer at about
-// 2 GiB anyway.
+// maxChunk bounds one system call; the kernel caps a transfer near 2 GiB.
 const maxChunk = 1 << 30
 
-// regularFD returns the descriptor behind x if x is an *os.File open on a
-// regular file.
-func regularFD(x any) (*os.File, bool) {
+// streamAlign is where the parts of a split copy start: 2 MiB boundaries,
+// whole huge pages.
+const streamAlign = 2 << 20
+
+// regularFile returns x as an *os.File if it is one open on a regular
+// file.
+func regularFile(x any) (*os.File, bool) {
 	f, ok := x.(*os.File)
 	if !ok || f == nil {
 		return nil, false
@@ -34,31 +41,40 @@ func regularFD(x any) (*os.File, bool) {
 	return f, true
 }
 
-// unsupported reports errors of copy_file_range and sendfile that mean
-// "not between these two files": the caller tries the next way.
+// unsupported reports errors of copy_file_range that mean "not between
+// these two files": the part is copied through the mapping instead.
 func unsupported(err error) bool {
 	return errors.Is(err, syscall.EXDEV) || errors.Is(err, syscall.EINVAL) ||
 		errors.Is(err, syscall.ENOSYS) || errors.Is(err, syscall.EOPNOTSUPP) ||
 		errors.Is(err, syscall.EBADF) || errors.Is(err, syscall.EPERM)
 }
 
-// sendData writes the n bytes of file fd at off to w, at w's position,
-// when w is a regular file and the kernel can copy between them. handled
-// is false, with nothing written, when it cannot; the caller then writes
-// from the mapping.
-func sendData(w io.Writer, fd int, off, n int64) (written int64, handled bool, err error) {
-	f, ok := regularFD(w)
-	if !ok || n == 0 {
+// sendData writes data, the bytes of file fd from off, to w at w's
+// position, when w is a regular file not opened O_APPEND; handled is false,
+// with nothing written, otherwise. w's position ends after the data.
+func sendData(w io.Writer, fd int, off int64, data []byte) (written int64, handled bool, err error) {
+	f, ok := regularFile(w)
+	if !ok || len(data) == 0 {
 		return 0, false, nil
 	}
 	rc, err := f.SyscallConn()
 	if err != nil {
 		return 0, false, nil
 	}
-	cerr := rc.Control(func(wfd uintptr) {
-		written, handled, err = kernelCopy(fd, &off, int(wfd), nil, n, func(m int) (int, error) {
-			return unix.Sendfile(int(wfd), fd, &off, m)
-		})
+	cerr := rc.Control(func(u uintptr) {
+		wfd := int(u)
+		fl, err1 := unix.FcntlInt(uintptr(wfd), unix.F_GETFL, 0)
+		pos, err2 := unix.Seek(wfd, 0, io.SeekCurrent)
+		if err1 != nil || err2 != nil || fl&unix.O_APPEND != 0 {
+			return // positional writes would not append
+		}
+		handled = true
+		written, err = splitCopy(fd, off, wfd, pos, int64(len(data)), func(lo, hi int64) (int, error) {
+			return unix.Pwrite(wfd, data[lo:hi], pos+lo)
+		}, nil)
+		if _, serr := unix.Seek(wfd, pos+written, io.SeekStart); err == nil {
+			err = serr
+		}
 	})
 	if cerr != nil {
 		return 0, false, nil
@@ -66,34 +82,36 @@ func sendData(w io.Writer, fd int, off, n int64) (written int64, handled bool, e
 	return written, handled, err
 }
 
-// receiveData reads n bytes from r, at r's position, into file fd at off,
-// when r is a regular file and the kernel can copy between them. Only the n
-// bytes are consumed from r. handled is false, with nothing read, when it
-// cannot; the caller then reads into the mapping.
-func receiveData(r io.Reader, fd int, off, n int64) (got int64, handled bool, err error) {
-	f, ok := regularFD(r)
-	if !ok || n == 0 {
+// receiveData reads len(data) bytes from r, at r's position, into data,
+// the bytes of file fd from off, when r is a regular file; handled is
+// false, with nothing read, otherwise. Exactly the bytes copied are
+// consumed from r; fewer than len(data) means r ended.
+func receiveData(r io.Reader, fd int, off int64, data []byte) (got int64, handled bool, err error) {
+	f, ok := regularFile(r)
+	if !ok || len(data) == 0 {
 		return 0, false, nil
 	}
 	rc, err := f.SyscallConn()
 	if err != nil {
 		return 0, false, nil
 	}
-	cerr := rc.Control(func(rfd uintptr) {
-		seeked := false
-		got, handled, err = kernelCopy(int(rfd), nil, fd, &off, n, func(m int) (int, error) {
-			// sendfile writes at the descriptor's position: the new
-			// segment's descriptor is private to this Import.
-			if !seeked {
-				if _, err := unix.Seek(fd, off, io.SeekStart); err != nil {
-					return 0, err
-				}
-				seeked = true
-			}
-			k, err := unix.Sendfile(fd, int(rfd), nil, m)
-			off += int64(max(k, 0))
-			return k, err
+	cerr := rc.Control(func(u uintptr) {
+		rfd := int(u)
+		pos, err1 := unix.Seek(rfd, 0, io.SeekCurrent)
+		if err1 != nil {
+			return
+		}
+		handled = true
+		got, err = splitCopy(rfd, pos, fd, off, int64(len(data)), func(lo, hi int64) (int, error) {
+			return unix.Pread(rfd, data[lo:hi], pos+lo)
+		}, func() {
+			// Faulting the pages in with one call beats a write fault for
+			// every 4 KiB that pread fills.
+			populateRange(data)
 		})
+		if _, serr := unix.Seek(rfd, pos+got, io.SeekStart); err == nil {
+			err = serr
+		}
 	})
 	if cerr != nil {
 		return 0, false, nil
@@ -101,40 +119,74 @@ func receiveData(r io.Reader, fd int, off, n int64) (got int64, handled bool, er
 	return got, handled, err
 }
 
-// kernelCopy copies n bytes with copy_file_range from in (at *inOff, or its
-// position if nil) to out (likewise), falling back to send for each chunk
-// when copy_file_range is not supported between the two. It stops early
-// at the end of in. handled is false if neither way works, before
-// anything was copied.
-func kernelCopy(in int, inOff *int64, out int, outOff *int64, n int64, send func(int) (int, error)) (done int64, handled bool, err error) {
-	useSend := false
-	for done < n {
-		m := int(min(n-done, maxChunk))
-		var k int
-		if useSend {
-			k, err = send(m)
-		} else {
-			k, err = unix.CopyFileRange(in, inOff, out, outOff, m, 0)
-			if err != nil && done == 0 && unsupported(err) {
-				useSend = true
+// splitCopy copies n bytes from file in at inOff to file out at outOff in
+// parts, one per goroutine (see workers), each with copy_file_range, or
+// with through(lo, hi) (a pwrite or pread of bytes [lo, hi) through the
+// mapping) where copy_file_range does not work between the two files;
+// prepare runs once before the first such part. It returns the bytes
+// copied: all n, or up to where in ended (the parts after a short one
+// must not count).
+func splitCopy(in int, inOff int64, out int, outOff int64, n int64, through func(lo, hi int64) (int, error), prepare func()) (int64, error) {
+	var noKernel, prepared atomic.Bool
+	type part struct {
+		lo, hi, done int64
+		err          error
+	}
+	w := workers(int(min(n, int64(maxInt))))
+	results := make(chan part, w)
+	parallelFor(int((n+streamAlign-1)/streamAlign), w, 1, func(a, b int) {
+		p := part{lo: int64(a) * streamAlign, hi: min(int64(b)*streamAlign, n)}
+		at := p.lo
+		for at < p.hi {
+			m := int(min(p.hi-at, maxChunk))
+			var k int
+			var err error
+			if !noKernel.Load() {
+				ia, oa := inOff+at, outOff+at
+				k, err = unix.CopyFileRange(in, &ia, out, &oa, m, 0)
+				if err != nil && unsupported(err) && at == p.lo {
+					noKernel.Store(true)
+					continue
+				}
+			} else {
+				if prepare != nil && !prepared.Swap(true) {
+					prepare()
+				}
+				k, err = through(at, at+int64(m))
+			}
+			if errors.Is(err, syscall.EINTR) || errors.Is(err, syscall.EAGAIN) {
 				continue
 			}
-		}
-		if errors.Is(err, syscall.EINTR) || errors.Is(err, syscall.EAGAIN) {
-			continue
-		}
-		if err != nil {
-			if done == 0 && useSend && unsupported(err) {
-				return 0, false, nil
+			if err != nil {
+				p.err = err
+				break
 			}
-			return done, true, err
+			if k == 0 {
+				break // in ended
+			}
+			at += int64(k)
 		}
-		if k == 0 {
-			break // end of in
-		}
-		done += int64(k)
+		p.done = at - p.lo
+		results <- p
+	})
+	close(results)
+	parts := make([]part, 0, w)
+	for p := range results {
+		parts = append(parts, p)
 	}
-	return done, true, nil
+	slices.SortFunc(parts, func(a, b part) int { return cmp.Compare(a.lo, b.lo) })
+	// What counts is the bytes up to the first part that stopped short.
+	var total int64
+	for _, p := range parts {
+		total += p.done
+		if p.err != nil {
+			return total, p.err
+		}
+		if p.done < p.hi-p.lo {
+			break
+		}
+	}
+	return total, nil
 }
 
 // populateRange faults in the pages of mem ahead of a sequential write into

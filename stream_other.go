@@ -7,6 +7,8 @@ import "io"
 // On systems other than Linux, WriteTo writes from the mapping and Import
 // reads into it.
 
-func sendData(w io.Writer, fd int, off, n int64) (int64, bool, error)    { return 0, false, nil }
-func receiveData(r io.Reader, fd int, off, n int64) (int64, bool, error) { return 0, false, nil }
-func populateRange(mem []byte)                                           {}
+func sendData(w io.Writer, fd int, off int64, data []byte) (int64, bool, error) { return 0, false, nil }
+func receiveData(r io.Reader, fd int, off int64, data []byte) (int64, bool, error) {
+	return 0, false, nil
+}
+func populateRange(mem []byte) {}
