@@ -131,7 +131,7 @@ t, err := shmtensor.Create[float64]("file:///mnt/hugeshm/x.npy", []int{4096, 409
 ` + "```" + `
 
 With ` + "`huge=advise`" + ` only mappings that ask with ` + "`HugePages()`" + ` get huge pages; ` + "`huge=always`" + ` gives them to every
-segment and ` + "`huge=within_size`" + ` to those of at least 2 MiB. To have them for plain ` + "`shm://`" + ` names, remount
+segment and ` + "`huge=within_size`" + ` too, where a whole huge page fits within the file. To have them for plain ` + "`shm://`" + ` names, remount
 /dev/shm (as root; it lasts until reboot, or put the option in /etc/fstab):
 ` + "`mount -o remount,huge=advise /dev/shm`" + `. ` + "`/sys/kernel/mm/transparent_hugepage/shmem_enabled`" + ` set to ` + "`deny`" + `
 or ` + "`force`" + ` overrides every mount. Whether a segment got them: ` + "`Segment.HugePageBytes()`" + ` or ` + "`shmtensor info`" + `.
