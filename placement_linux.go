@@ -16,6 +16,9 @@ import (
 // before Linux 5.14) and the mapping then works with small pages faulted
 // on first touch.
 func mapFileWith(fd int, size int64, write bool, adv advice) ([]byte, error) {
+	if adv == 0 {
+		return mapFile(fd, size, write)
+	}
 	prot := unix.PROT_READ
 	if write {
 		prot |= unix.PROT_WRITE

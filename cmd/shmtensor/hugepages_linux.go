@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"runtime"
 	"unsafe"
 
 	"github.com/shmtensor/shmtensor"
@@ -40,6 +41,7 @@ func hugePages(name string) (string, bool) {
 	}
 	const huge = 2 << 20
 	var resident int64
+	var touched byte
 	for i := range vec {
 		if vec[i]&1 == 0 {
 			continue
@@ -50,6 +52,7 @@ func hugePages(name string) (string, bool) {
 			touched += span[off]
 		}
 	}
+	runtime.KeepAlive(touched) // the reads must happen
 	n, err := seg.HugePageBytes()
 	if err != nil {
 		return "", false
@@ -62,6 +65,3 @@ func hugePages(name string) (string, bool) {
 	}
 	return fmt.Sprintf("%s of %s resident", units.Bytes(n), units.Bytes(resident)), true
 }
-
-// touched keeps the reads of hugePages from being optimised away.
-var touched byte
