@@ -95,8 +95,10 @@ func (d DType) Descr() string {
 
 func (d DType) valid() bool { return d > Invalid && int(d) < len(dtypeInfo) }
 
-// ParseDType returns the DType with numpy's name s ("float64", "uint8", ...)
-// or the .npy descriptor s ("<f8", "|u1", "f8", "=i4"). Anything else,
+// ParseDType returns the DType with numpy's name s ("float64", "uint8", ...),
+// one of numpy's common aliases ("int", "int_", "uint", "float", "float_",
+// "double", "complex") mapped as numpy maps them on the same machine, or
+// the .npy descriptor s ("<f8", "|u1", "f8", "=i4"). Anything else,
 // including big-endian descriptors ('>') of multi-byte types, is refused
 // with an *Error wrapping ErrDType.
 func ParseDType(s string) (DType, error) {
@@ -105,11 +107,27 @@ func ParseDType(s string) (DType, error) {
 			return d, nil
 		}
 	}
+	if d, ok := dtypeAliases[s]; ok {
+		return d, nil
+	}
 	d, err := dtypeFromDescr(s)
 	if err != nil {
 		return Invalid, &Error{Op: "parse dtype", Err: err}
 	}
 	return d, nil
+}
+
+// dtypeAliases are the names numpy.dtype accepts for its default integer,
+// float and complex types: C long (numpy 1) or intptr (numpy 2), which are
+// both Go's int on the 64-bit Unix systems segments live on, and C double.
+var dtypeAliases = map[string]DType{
+	"int":     intDType(strconv.IntSize),
+	"int_":    intDType(strconv.IntSize),
+	"uint":    uintDType(strconv.IntSize),
+	"float":   Float64,
+	"float_":  Float64,
+	"double":  Float64,
+	"complex": Complex128,
 }
 
 // dtypeError is an ErrDType error whose message does not repeat the

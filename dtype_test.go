@@ -55,7 +55,7 @@ func TestDTypeTable(t *testing.T) {
 			t.Errorf("type number %d accepted", n)
 		}
 	}
-	for _, s := range []string{"", "<", ">f8", ">i4", "float", "<f16", "S10", "O", "<M8[ns]", "int"} {
+	for _, s := range []string{"", "<", ">f8", ">i4", "<f16", "S10", "O", "<M8[ns]", "Float64", "int8 ", "long double"} {
 		if _, err := ParseDType(s); !errors.Is(err, ErrDType) {
 			t.Errorf("ParseDType(%q): %v, want ErrDType", s, err)
 		}
@@ -63,6 +63,18 @@ func TestDTypeTable(t *testing.T) {
 	for _, s := range []string{"?", "b", "B", "e", ">u1", ">b1"} {
 		if _, err := ParseDType(s); err != nil {
 			t.Errorf("ParseDType(%q): %v", s, err)
+		}
+	}
+	// numpy's aliases, as numpy 1.24 maps them on Linux x86-64; int and
+	// uint follow the platform's word size, as numpy's do.
+	aliases := map[string]DType{"int": Int64, "int_": Int64, "uint": Uint64, "float": Float64,
+		"float_": Float64, "double": Float64, "complex": Complex128, "bool": Bool}
+	if strconv.IntSize == 32 {
+		aliases["int"], aliases["int_"], aliases["uint"] = Int32, Int32, Uint32
+	}
+	for s, want := range aliases {
+		if d, err := ParseDType(s); err != nil || d != want {
+			t.Errorf("ParseDType(%q) = %v, %v; want %v", s, d, err, want)
 		}
 	}
 	if Invalid.Size() != 0 || DType(200).String() != "DType(200)" {

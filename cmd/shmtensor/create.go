@@ -1,10 +1,10 @@
 package main
 
 import (
-	"errors"
-	"flag"
 	"fmt"
 	"io/fs"
+	"math"
+	"math/big"
 	"strconv"
 	"strings"
 
@@ -12,33 +12,33 @@ import (
 	"github.com/shmtensor/shmtensor/internal/units"
 )
 
-var createCmd = &command{
-	name:     "create",
-	synopsis: "[--mode 0600] [--lazy] [--sharedarray] NAME DTYPE [DIM...]",
-	summary:  "create a zero-filled segment",
-	help: `
-Creates the segment NAME holding a zero-filled array of DTYPE with the
-given dimensions (none: a 0-d scalar). DTYPE is a numpy name (int8 ...
-complex128) or a .npy descriptor ("<f8", "|u1"). The segment is a .npy
-file unless --sharedarray is given. It fails if NAME exists.
+var cmdCreate = &Command{
+	UsageLine: "create [--mode 0600] [--lazy] [--sharedarray] NAME DTYPE [DIM...]",
+	Short:     "create a zero-filled segment",
+	Long: `
+Create makes the segment NAME holding a zero-filled array of DTYPE with the
+given dimensions (none: a 0-d scalar). It fails if NAME exists.
 
-Example: shmtensor create --mode 0640 weights float32 1024 768`,
+DTYPE is a numpy name (bool, int8, int16, int32, int64, uint8, uint16,
+uint32, uint64, float16, float32, float64, complex64, complex128), one of
+numpy's common aliases as numpy on this machine reads them (int, int_, uint,
+float, float_, double, complex), or a .npy descriptor such as <f8 or |u1.
+Big-endian descriptors (>f8) are not supported.
+
+The segment is a .npy file unless --sharedarray is given. It prints the
+size of the data and of the whole segment. For example:
+
+	shmtensor create --mode 0640 weights float32 1024 768
+`,
+	MinArgs: 2,
+	MaxArgs: manyArgs,
 }
 
-var rmCmd = &command{
-	name:     "rm",
-	synopsis: "NAME...",
-	summary:  "delete segments (only tensor segments)",
-	help: `
-Deletes each named segment. Anything that is not a tensor segment (another
-program's shared memory, a corrupt file) is refused and left alone. Every
-name is tried; the exit status is 1 if any of them failed. Processes that
-have a segment mapped keep using it until they close it.`,
-}
+var createFlags = creationFlags{mode: 0o600}
 
 func init() {
-	createCmd.run = runCreate
-	rmCmd.run = runRm
+	cmdCreate.Run = runCreate
+	createFlags.register(cmdCreate, true)
 }
 
 // modeFlag is an octal permission flag such as 0640.
@@ -62,13 +62,12 @@ type creationFlags struct {
 	sharedArray bool
 }
 
-func (f *creationFlags) register(fs *flag.FlagSet, lazy bool) {
-	f.mode = 0o600
-	fs.Var(&f.mode, "mode", "permission bits of the new segment, in `octal`")
+func (f *creationFlags) register(c *Command, lazy bool) {
+	c.Flag.Var(&f.mode, "mode", "permission bits of the new segment, in `octal`")
 	if lazy {
-		fs.BoolVar(&f.lazy, "lazy", false, "do not reserve the pages now (faster, but a full /dev/shm faults later)")
+		c.Flag.BoolVar(&f.lazy, "lazy", false, "do not reserve the pages now (faster, but a full /dev/shm faults later)")
 	}
-	fs.BoolVar(&f.sharedArray, "sharedarray", false, "write Python SharedArray's layout instead of .npy")
+	c.Flag.BoolVar(&f.sharedArray, "sharedarray", false, "write Python SharedArray's layout instead of .npy")
 }
 
 func (f *creationFlags) options() []shmtensor.Option {
@@ -82,36 +81,27 @@ func (f *creationFlags) options() []shmtensor.Option {
 	return opts
 }
 
-func runCreate(args []string) int {
-	c := createCmd
-	fs := c.flagSet()
-	var cf creationFlags
-	cf.register(fs, true)
-	if ok, code := c.parse(fs, args); !ok {
-		return code
-	}
-	switch fs.NArg() {
-	case 0:
-		return c.usageErr(fs, "missing NAME and DTYPE")
-	case 1:
-		return c.usageErr(fs, "missing DTYPE after %q", fs.Arg(0))
-	}
-	name := fs.Arg(0)
-	dt, err := parseDType(fs.Arg(1))
+func runCreate(_ *Command, args []string) error {
+	name := args[0]
+	dt, err := parseDType(args[1])
 	if err != nil {
-		return c.usageErr(fs, "%v", err)
+		return err
 	}
-	shape, err := parseDims(fs.Args()[2:])
+	shape, err := parseDims(args[2:])
 	if err != nil {
-		return c.usageErr(fs, "%v", err)
+		return err
 	}
-	seg, err := createSegment(name, dt, shape, cf.options()...)
+	if err := checkSize(dt, shape); err != nil {
+		return err
+	}
+	seg, err := shmtensor.CreateSegment(name, dt, shape, createFlags.options()...)
 	if err != nil {
-		return c.fail(err)
+		return err
 	}
 	defer seg.Close()
-	fmt.Fprintf(stdout, "created %s %s %s (%s)\n", seg.Name(), dt, shmtensor.FormatShape(shape), units.Bytes(int64(seg.Size())))
-	return 0
+	fmt.Printf("created %s: %s %s, data %s, segment %s\n", seg.Name(), dt, shmtensor.FormatShape(shape),
+		units.Bytes(int64(len(seg.Bytes()))), units.Bytes(int64(seg.Size())))
+	return nil
 }
 
 // dtypeNames lists the element types in the order of the API.
@@ -123,66 +113,73 @@ var dtypeNames = func() []string {
 	return names
 }()
 
+// parseDType parses a dtype argument; its errors are usage errors.
 func parseDType(s string) (shmtensor.DType, error) {
 	dt, err := shmtensor.ParseDType(s)
-	if err != nil {
-		return 0, fmt.Errorf("unknown dtype %q (want one of: %s; or a descriptor such as <f8)", s, strings.Join(dtypeNames, " "))
+	if err == nil {
+		return dt, nil
 	}
-	return dt, nil
+	if le, ok := strings.CutPrefix(s, ">"); ok {
+		if _, err := shmtensor.ParseDType("<" + le); err == nil {
+			return 0, usagef("big-endian dtype %q is not supported; use %q, the little-endian one", s, "<"+le)
+		}
+	}
+	return 0, usagef("unknown dtype %q (want one of: %s; or a descriptor such as <f8)", s, strings.Join(dtypeNames, " "))
 }
 
+// parseDims parses dimension arguments; its errors are usage errors.
 func parseDims(args []string) ([]int, error) {
 	shape := make([]int, 0, len(args))
 	for _, a := range args {
 		d, err := strconv.Atoi(a)
 		switch {
+		case err != nil && strings.Trim(a, "-0123456789") == "" && a != "" && a != "-":
+			return nil, usagef("dimension %s is too large (at most %d)", a, math.MaxInt)
 		case err != nil:
-			return nil, fmt.Errorf("dimension %q is not an integer", a)
+			return nil, usagef("dimension %q is not an integer", a)
 		case d < 0:
-			return nil, fmt.Errorf("dimension %d is negative", d)
+			return nil, usagef("dimension %d is negative", d)
 		}
 		shape = append(shape, d)
 	}
 	if len(shape) > shmtensor.MaxDims {
-		return nil, fmt.Errorf("%d dimensions, at most %d allowed", len(shape), shmtensor.MaxDims)
+		return nil, usagef("%d dimensions, at most %d allowed (numpy's limit)", len(shape), shmtensor.MaxDims)
 	}
 	return shape, nil
 }
 
-// createSegment creates a zeroed segment of element type dt, bool and
-// float16 included, and returns it as an untyped Segment.
-func createSegment(name string, dt shmtensor.DType, shape []int, opts ...shmtensor.Option) (*shmtensor.Segment, error) {
-	return shmtensor.CreateSegment(name, dt, shape, opts...)
-}
+// headerRoom is what a segment needs besides its data: the .npy header,
+// or SharedArray's trailer and padding, each at most a page of 4096 bytes
+// but counted generously.
+const headerRoom = 1 << 16
 
-func runRm(args []string) int {
-	c := rmCmd
-	fs := c.flagSet()
-	if ok, code := c.parse(fs, args); !ok {
-		return code
-	}
-	if fs.NArg() == 0 {
-		return c.usageErr(fs, "missing NAME")
-	}
-	status := 0
-	for _, name := range fs.Args() {
-		if err := shmtensor.Delete(name); err != nil {
-			if errors.Is(err, shmtensor.ErrNotTensor) {
-				err = fmt.Errorf("%w; refusing to remove it", err)
-			}
-			c.warn(err)
-			status = 1
+// checkSize checks that a tensor of dt and shape can exist at all, and
+// says which limit it exceeds if not: the count of elements numpy and Go
+// allow, or the size of a file. Its errors are usage errors.
+func checkSize(dt shmtensor.DType, shape []int) error {
+	// The product of the non-zero dimensions must fit an int, as numpy
+	// requires even when a zero dimension makes the array empty.
+	n := big.NewInt(1)
+	empty := false
+	for _, d := range shape {
+		if d == 0 {
+			empty = true
 			continue
 		}
-		fmt.Fprintf(stdout, "removed %s\n", canonical(name))
+		n.Mul(n, big.NewInt(int64(d)))
 	}
-	return status
-}
-
-// canonical adds the shm:// scheme to a bare name.
-func canonical(name string) string {
-	if strings.Contains(name, "://") {
-		return name
+	maxInt := big.NewInt(math.MaxInt)
+	if n.Cmp(maxInt) > 0 {
+		return usagef("shape %s has %s elements (not counting zero dimensions), more than %d, the most numpy and Go can count",
+			shmtensor.FormatShape(shape), n, maxInt)
 	}
-	return "shm://" + name
+	data := new(big.Int).Mul(n, big.NewInt(int64(dt.Size())))
+	if empty {
+		data.SetInt64(0)
+	}
+	if data.Cmp(big.NewInt(math.MaxInt-headerRoom)) > 0 {
+		return usagef("data size of %s %s is %s bytes, more than a segment can hold with its header (%d bytes)",
+			dt, shmtensor.FormatShape(shape), data, maxInt)
+	}
+	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -23,36 +24,47 @@ import (
 	"github.com/shmtensor/shmtensor/internal/units"
 )
 
-var demoCmd = &command{
-	name:     "demo",
-	synopsis: "[-n N]",
-	summary:  "two processes share a matrix (try this first)",
-	help: `
-Shows two processes sharing a tensor. This process (the parent) creates two
-N×N float64 segments: A, filled with known values, and C, zeros. It starts
-a child process (this same binary) that attaches both by name, checks that
-it sees the parent's values, and computes C = A·Aᵀ with gonum directly in
-the shared memory. The parent then checks C against its own product.
+var cmdDemo = &Command{
+	UsageLine: "demo [-n N]",
+	Short:     "two processes share a matrix (try this first)",
+	Long: `
+Demo shows two processes sharing a tensor. This process (the parent)
+creates two N×N float64 segments: A, filled with known values, and C,
+zeros. It starts a child process (this same binary, through the hidden
+command demo-child, which refuses to run unless demo started it) that
+attaches both by name, checks that it sees the parent's values, and
+computes C = A·Aᵀ with gonum directly in the shared memory. The parent then
+checks C against its own computation.
 
 It also measures, in this run, how long the child took to attach A against
 writing and reading the same matrix through a pipe with encoding/binary,
 and prints the ratio. Both segments are deleted at the end, also when the
-demo is interrupted with Ctrl-C (the child is killed first).`,
+demo is interrupted with Ctrl-C (the child is killed first; the exit status
+is 130).
+`,
 }
 
-// demoChildCmd is the child's side of the demo. It is hidden: the parent
-// starts it as "shmtensor demo-child A C" with a status pipe as fd 3.
-var demoChildCmd = &command{
-	name:     "demo-child",
-	synopsis: "A C",
-	summary:  "the child process of demo (internal)",
-	help:     "The child process of \"shmtensor demo\"; not meant to be run by hand.",
-	hidden:   true,
+var demoN = cmdDemo.Flag.Int("n", 1000, "the matrices are `N`×N")
+
+// cmdDemoChild is the child's side of the demo. The parent starts it as
+// "shmtensor demo-child A C" with a status pipe as file descriptor 3 and
+// its own process id in the environment variable demoParentEnv; it refuses
+// to run otherwise.
+var cmdDemoChild = &Command{
+	UsageLine: "demo-child A C",
+	Short:     "the child process of demo (internal)",
+	Long:      `Demo-child is the child process of "shmtensor demo"; it runs only when started by demo.`,
+	MinArgs:   2,
+	MaxArgs:   2,
+	Hidden:    true,
 }
+
+// demoParentEnv holds the process id of the demo that started demo-child.
+const demoParentEnv = "SHMTENSOR_DEMO_PARENT"
 
 func init() {
-	demoCmd.run = runDemo
-	demoChildCmd.run = runDemoChild
+	cmdDemo.Run = runDemo
+	cmdDemoChild.Run = runDemoChild
 }
 
 // demoValue is A[i, j]: values both processes can compute.
@@ -70,36 +82,30 @@ type childStatus struct {
 	AttachC  time.Duration `json:"attach_c_ns"`
 }
 
-func runDemo(args []string) int {
-	c := demoCmd
-	fs := c.flagSet()
-	n := fs.Int("n", 1000, "the matrices are `N`×N")
-	if ok, code := c.parse(fs, args); !ok {
-		return code
-	}
-	if fs.NArg() > 0 {
-		return c.usageErr(fs, "unexpected argument %q", fs.Arg(0))
-	}
-	if *n < 1 || *n > 20000 {
-		return c.usageErr(fs, "-n %d out of range (1 to 20000)", *n)
+func runDemo(c *Command, _ []string) error {
+	if *demoN < 1 || *demoN > 20000 {
+		return usagef("-n %d out of range (1 to 20000)", *demoN)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	code, err := demoParent(ctx, *n)
+	code, err := demoParent(ctx, *demoN)
 	if err != nil {
 		if ctx.Err() != nil {
-			fmt.Fprintf(stderr, "shmtensor: demo: interrupted (%v); segments deleted\n", err)
-			return 130
+			c.warn(fmt.Errorf("interrupted (%v); segments deleted", err))
+			return exitStatus(130)
 		}
-		return c.fail(err)
+		return err
 	}
-	return code
+	if code != 0 {
+		return exitStatus(code)
+	}
+	return nil
 }
 
 func demoParent(ctx context.Context, n int) (code int, err error) {
 	pid := os.Getpid()
 	say := func(format string, args ...any) {
-		fmt.Fprintf(stdout, "parent %d: %s\n", pid, fmt.Sprintf(format, args...))
+		fmt.Printf("parent %d: %s\n", pid, fmt.Sprintf(format, args...))
 	}
 	var rnd [4]byte
 	rand.Read(rnd[:])
@@ -160,8 +166,9 @@ func demoParent(ctx context.Context, n int) (code int, err error) {
 		return 1, err
 	}
 	defer statusR.Close()
-	cmd := exec.CommandContext(ctx, exe, demoChildCmd.name, nameA, nameC)
-	cmd.Stdout, cmd.Stderr = stdout, stderr
+	cmd := exec.CommandContext(ctx, exe, cmdDemoChild.Name(), nameA, nameC)
+	cmd.Env = append(os.Environ(), demoParentEnv+"="+strconv.Itoa(pid))
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	cmd.ExtraFiles = []*os.File{statusW}
 	cmd.WaitDelay = time.Second
 	if err := cmd.Start(); err != nil {
@@ -169,7 +176,7 @@ func demoParent(ctx context.Context, n int) (code int, err error) {
 		return 1, fmt.Errorf("starting the child: %w", err)
 	}
 	statusW.Close()
-	say("started child %d, this program again: %s %s %s %s", cmd.Process.Pid, filepath.Base(exe), demoChildCmd.name, nameA, nameC)
+	say("started child %d, this program again: %s %s %s %s", cmd.Process.Pid, filepath.Base(exe), cmdDemoChild.Name(), nameA, nameC)
 	var st childStatus
 	decErr := json.NewDecoder(statusR).Decode(&st)
 	if err := cmd.Wait(); err != nil {
@@ -270,37 +277,32 @@ func round(d time.Duration) time.Duration {
 	return d
 }
 
-func runDemoChild(args []string) int {
-	c := demoChildCmd
-	fs := c.flagSet()
-	if ok, code := c.parse(fs, args); !ok {
-		return code
-	}
-	if fs.NArg() != 2 {
-		return c.usageErr(fs, "want the names of A and C")
+func runDemoChild(_ *Command, args []string) error {
+	if os.Getenv(demoParentEnv) != strconv.Itoa(os.Getppid()) {
+		return usagef(`this command is the child process of "shmtensor demo" and runs only when started by it`)
 	}
 	status := os.NewFile(3, "status")
 	if status == nil {
-		return c.fail(errors.New("no status pipe on fd 3 (this command is run by \"shmtensor demo\")"))
+		return errors.New(`no status pipe on file descriptor 3 (this command is run by "shmtensor demo")`)
 	}
 	defer status.Close()
-	st, err := demoChild(fs.Arg(0), fs.Arg(1))
+	st, err := demoChild(args[0], args[1])
 	if err != nil {
-		return c.fail(err)
+		return err
 	}
 	if err := json.NewEncoder(status).Encode(st); err != nil {
-		return c.fail(fmt.Errorf("reporting to the parent: %w", err))
+		return fmt.Errorf("reporting to the parent: %w", err)
 	}
 	if !st.ValuesOK {
-		return 1
+		return exitStatus(1)
 	}
-	return 0
+	return nil
 }
 
 func demoChild(nameA, nameC string) (childStatus, error) {
 	st := childStatus{PID: os.Getpid()}
 	say := func(format string, args ...any) {
-		fmt.Fprintf(stdout, "child  %d: %s\n", st.PID, fmt.Sprintf(format, args...))
+		fmt.Printf("child  %d: %s\n", st.PID, fmt.Sprintf(format, args...))
 	}
 	t0 := time.Now()
 	// Read-write, though the child only reads A: shmtensor.Dense refuses

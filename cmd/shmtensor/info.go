@@ -2,12 +2,10 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
+	"os"
 	"os/user"
-	"runtime"
 	"strconv"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -15,112 +13,48 @@ import (
 	"github.com/shmtensor/shmtensor/internal/units"
 )
 
-var listCmd = &command{
-	name:     "list",
-	synopsis: "[--json]",
-	summary:  "list the tensor segments in shared memory",
-	help: `
-Lists every tensor segment in shared memory: name, dtype, shape, size,
-layout, mode, owner and modification time. Files in shared memory that are
-not tensor segments are skipped. With --json it prints a JSON array of the
-objects that "shmtensor info --json" prints (see "go doc" on the command).
-
-Where the system cannot enumerate shared memory (macOS, FreeBSD), list fails
-with a message saying so; "shmtensor info NAME" still works there.`,
-}
-
-var infoCmd = &command{
-	name:     "info",
-	synopsis: "[--json] NAME",
-	summary:  "describe one segment, with strides and data offset",
-	help: `
-Describes one segment: name, dtype, shape, size, layout, memory order, data
-offset, strides (in elements and in bytes, as numpy's ndarray.strides),
-mode, owner and modification time, and on Linux how much of its resident
-memory huge pages back. NAME is "x", "shm://x" or "file://PATH".
+var cmdInfo = &Command{
+	UsageLine: "info [--json] NAME",
+	Short:     "describe one segment, with strides and data offset",
+	Long: `
+Info describes one segment: name, dtype, shape and number of elements, size
+of the whole segment (header and data), layout, memory order, data offset,
+strides (in elements and in bytes, as numpy's ndarray.strides), mode, owner
+and modification time, and on Linux how much of its resident memory huge
+pages back. NAME is "x", "shm://x" or "file://PATH" (see
+"shmtensor help names"); the name is escaped as list escapes it.
 
 With --json it prints one object with the fields name, dtype, descr,
 itemsize, shape, size, layout, fortran, data_offset, strides, byte_strides,
-mode, uid, gid, owner, group, modified (see "go doc" on the command).`,
+mode, uid, gid, owner, group and modified (see "shmtensor help json").
+`,
+	MinArgs: 1,
+	MaxArgs: 1,
 }
 
-func init() {
-	listCmd.run = runList
-	infoCmd.run = runInfo
-}
+var infoJSON = cmdInfo.Flag.Bool("json", false, "print a JSON object instead of text")
 
-func runList(args []string) int {
-	c := listCmd
-	fs := c.flagSet()
-	asJSON := fs.Bool("json", false, "print a JSON array instead of columns")
-	if ok, code := c.parse(fs, args); !ok {
-		return code
-	}
-	if fs.NArg() > 0 {
-		return c.usageErr(fs, "unexpected argument %q (list takes no names; use info NAME)", fs.Arg(0))
-	}
-	infos, err := shmtensor.List()
+func init() { cmdInfo.Run = runInfo }
+
+func runInfo(c *Command, args []string) error {
+	in, err := shmtensor.Stat(args[0])
 	if err != nil {
-		if errors.Is(err, shmtensor.ErrNotSupported) {
-			fmt.Fprintf(stderr, "shmtensor: list: %s cannot enumerate POSIX shared memory; "+
-				"use \"shmtensor info NAME\" for a segment whose name you know\n", runtime.GOOS)
-			return 1
-		}
-		return c.fail(err)
-	}
-	if *asJSON {
-		recs := make([]jsonInfo, 0, len(infos))
-		for _, in := range infos {
-			recs = append(recs, makeJSONInfo(in))
-		}
-		return writeJSON(c, recs)
-	}
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tDTYPE\tSHAPE\tSIZE\tLAYOUT\tMODE\tOWNER\tMODIFIED")
-	for _, in := range infos {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
-			strings.TrimPrefix(in.Name, "shm://"), in.DType, shmtensor.FormatShape(in.Shape),
-			units.Bytes(in.Size), layoutString(in), formatMode(in),
-			userName(in.UID), in.ModTime.Local().Format(time.DateTime))
-	}
-	if err := tw.Flush(); err != nil {
-		return c.fail(err)
-	}
-	return 0
-}
-
-func runInfo(args []string) int {
-	c := infoCmd
-	fs := c.flagSet()
-	asJSON := fs.Bool("json", false, "print a JSON object instead of text")
-	if ok, code := c.parse(fs, args); !ok {
-		return code
-	}
-	switch fs.NArg() {
-	case 0:
-		return c.usageErr(fs, "missing NAME")
-	case 1:
-	default:
-		return c.usageErr(fs, "one NAME at a time (got %d)", fs.NArg())
-	}
-	in, err := shmtensor.Stat(fs.Arg(0))
-	if err != nil {
-		return c.fail(err)
+		return err
 	}
 	rec := makeJSONInfo(in)
-	if *asJSON {
-		return writeJSON(c, rec)
+	if *infoJSON {
+		return writeJSON(rec)
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
 	row := func(k, format string, args ...any) { fmt.Fprintf(tw, "%s:\t%s\n", k, fmt.Sprintf(format, args...)) }
-	row("name", "%s", in.Name)
+	row("name", "%s", escapeName(in.Name))
 	row("dtype", "%s (%s, itemsize %d)", in.DType, in.DType.Descr(), in.DType.Size())
-	n := 1
+	row("shape", "%s, %s", shmtensor.FormatShape(in.Shape), elements(in.Shape))
+	data := int64(in.DType.Size())
 	for _, d := range in.Shape {
-		n *= d
+		data *= int64(d)
 	}
-	row("shape", "%s, %d elements", shmtensor.FormatShape(in.Shape), n)
-	row("size", "%s (%d bytes)", units.Bytes(in.Size), in.Size)
+	row("size", "%s (%d bytes: %d of data, %d of header and padding)", units.Bytes(in.Size), in.Size, data, in.Size-data)
 	row("layout", "%s", layoutString(in))
 	row("order", "%s", order(in.Fortran))
 	row("data offset", "%d", in.DataOffset)
@@ -128,17 +62,27 @@ func runInfo(args []string) int {
 	row("mode", "%s (%s)", formatMode(in), in.Mode)
 	row("owner", "%s (uid %d), group %s (gid %d)", rec.Owner, in.UID, rec.Group, in.GID)
 	row("modified", "%s", in.ModTime.Local().Format(time.RFC3339))
-	if h, ok := hugePages(fs.Arg(0)); ok {
+	if h, ok := hugePages(in.Name); ok {
 		row("huge pages", "%s", h)
 	}
-	if err := tw.Flush(); err != nil {
-		return c.fail(err)
+	return tw.Flush()
+}
+
+// elements returns "1 element", "12 elements": the number of elements of
+// shape, which is 1 for a 0-d scalar.
+func elements(shape []int) string {
+	n := 1
+	for _, d := range shape {
+		n *= d
 	}
-	return 0
+	if n == 1 {
+		return "1 element"
+	}
+	return fmt.Sprintf("%d elements", n)
 }
 
 // jsonInfo is the stable JSON form of a segment's description. Its fields
-// are documented in the package comment; change them only compatibly.
+// are documented in "shmtensor help json"; change them only compatibly.
 type jsonInfo struct {
 	Name        string `json:"name"`
 	DType       string `json:"dtype"`
@@ -187,14 +131,11 @@ func makeJSONInfo(in shmtensor.Info) jsonInfo {
 	}
 }
 
-func writeJSON(c *command, v any) int {
-	enc := json.NewEncoder(stdout)
+func writeJSON(v any) error {
+	enc := json.NewEncoder(os.Stdout)
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
-	if err := enc.Encode(v); err != nil {
-		return c.fail(err)
-	}
-	return 0
+	return enc.Encode(v)
 }
 
 func formatMode(in shmtensor.Info) string { return fmt.Sprintf("%04o", uint32(in.Mode.Perm())) }
@@ -232,6 +173,7 @@ func userName(uid uint32) string {
 	return n
 }
 
+// groupName returns the name of gid, or the number if it has none.
 func groupName(gid uint32) string {
 	if n, ok := groupNames[gid]; ok {
 		return n

@@ -3,11 +3,14 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"os/exec"
@@ -15,6 +18,7 @@ import (
 	"regexp"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -120,20 +124,311 @@ func TestUsage(t *testing.T) {
 	contains(t, "stderr", r.stderr, "no command given", "usage: shmtensor COMMAND", "list", "demo")
 	r = want(t, 2, "lst")
 	contains(t, "stderr", r.stderr, `unknown command "lst"`, `did you mean "list"?`)
-	r = want(t, 0, "-h")
-	contains(t, "stderr", r.stderr, "usage: shmtensor COMMAND")
-	if strings.Contains(r.stderr, "demo-child") {
-		t.Errorf("the hidden command is listed:\n%s", r.stderr)
+	// Asked for, help goes to standard output and the status is 0.
+	for _, args := range [][]string{{"-h"}, {"--help"}, {"-help"}, {"help"}} {
+		r = want(t, 0, args...)
+		contains(t, strings.Join(args, " "), r.stdout, "usage: shmtensor COMMAND", "list", "version", "Additional help topics")
+		if strings.Contains(r.stdout, "demo-child") {
+			t.Errorf("the hidden command is listed:\n%s", r.stdout)
+		}
+		if r.stderr != "" {
+			t.Errorf("%s wrote to standard error: %q", args, r.stderr)
+		}
 	}
-	for _, c := range []string{"list", "info", "create", "rm", "show", "import", "export", "demo"} {
+	for _, c := range []string{"list", "info", "create", "rm", "show", "import", "export", "demo", "version", "help"} {
 		for _, h := range []string{"-h", "--help"} {
 			r := want(t, 0, c, h)
-			contains(t, c+" "+h, r.stderr, "usage: shmtensor "+c+" ")
+			contains(t, c+" "+h, r.stdout, "usage: shmtensor "+c)
 		}
 		r := want(t, 0, "help", c)
-		contains(t, "help "+c, r.stderr, "usage: shmtensor "+c+" ")
+		contains(t, "help "+c, r.stdout, "usage: shmtensor "+c)
 		r = want(t, 2, c, "--no-such-option")
 		contains(t, c+" --no-such-option", r.stderr, "flag provided but not defined", "usage: shmtensor "+c)
+	}
+	r = want(t, 0, "help", "names")
+	contains(t, "help names", r.stdout, "file://PATH", "/dev/shm/x")
+	r = want(t, 0, "help", "json")
+	contains(t, "help json", r.stdout, "byte_strides")
+	r = want(t, 2, "help", "nmaes")
+	contains(t, "help nmaes", r.stderr, `unknown command or topic "nmaes"`, `did you mean "names"?`)
+	// Options are listed with their defaults.
+	r = want(t, 0, "help", "create")
+	contains(t, "help create", r.stdout, "--mode octal", "(default 0600)", "--lazy", "--sharedarray")
+}
+
+// TestCommandTable: every command's declared argument count agrees with its
+// usage line, which names the arguments in the messages; short
+// descriptions fit the list.
+func TestCommandTable(t *testing.T) {
+	for _, c := range commands {
+		words := c.argWords()
+		min, max := 0, len(words)
+		for _, w := range words {
+			if !strings.HasPrefix(w, "[") {
+				min++
+			}
+			if strings.HasSuffix(w, "...") || strings.HasSuffix(w, "...]") {
+				max = manyArgs
+			}
+		}
+		if c.MinArgs != min || c.MaxArgs != max {
+			t.Errorf("%s: MinArgs, MaxArgs = %d, %d; the usage line %q says %d, %d", c.Name(), c.MinArgs, c.MaxArgs, c.UsageLine, min, max)
+		}
+		if c.Run == nil || c.Short == "" || strings.HasSuffix(c.Short, ".") || c.Long == "" {
+			t.Errorf("%s: incomplete: %+v", c.Name(), c)
+		}
+		if lookup(c.Name()) != c {
+			t.Errorf("%s: two commands of that name", c.Name())
+		}
+	}
+}
+
+// TestOptionsAnywhere: options may follow the arguments, or sit between
+// them; after "--" everything is an argument; a negative number is an
+// argument unless it is an option's value.
+func TestOptionsAnywhere(t *testing.T) {
+	name := uniqueName(t)
+	want(t, 0, "create", name, "int32", "--mode", "0640", "100", "--lazy")
+	if st, err := shmtensor.Stat(name); err != nil || st.Mode != 0o640 || !slices.Equal(st.Shape, []int{100}) {
+		t.Fatalf("create NAME int32 --mode 0640 100 --lazy: %+v, %v", st, err)
+	}
+	r := want(t, 0, "show", name, "--max", "5")
+	if !strings.Contains(r.stdout, "...") {
+		t.Errorf("show NAME --max 5 did not summarise:\n%s", r.stdout)
+	}
+	r = want(t, 0, "show", name, "--max=0")
+	if strings.Contains(r.stdout, "...") {
+		t.Errorf("show NAME --max=0 summarised:\n%s", r.stdout)
+	}
+	r = want(t, 0, "info", name, "-json")
+	if !strings.Contains(r.stdout, `"name": "shm://`+name+`"`) {
+		t.Errorf("info NAME -json:\n%s", r.stdout)
+	}
+	r = want(t, 2, "show", name, "--max", "-1")
+	contains(t, "show --max -1", r.stderr, "--max -1 is negative")
+	r = want(t, 2, "show", name, "--max")
+	contains(t, "show NAME --max", r.stderr, "flag needs an argument")
+	// After "--", "--lazy" is a dimension, and not an integer.
+	r = want(t, 2, "create", uniqueName(t), "int8", "--", "--lazy")
+	contains(t, "create -- --lazy", r.stderr, `dimension "--lazy" is not an integer`)
+	r = want(t, 2, "create", "--lazy", uniqueName(t), "int8", "-3")
+	contains(t, "create --lazy NAME int8 -3", r.stderr, "dimension -3 is negative")
+}
+
+// TestMessages: messages that were wrong or unclear when tried.
+func TestMessages(t *testing.T) {
+	name := uniqueName(t)
+	missing := filepath.Join(t.TempDir(), "none.npy")
+	cases := []struct {
+		code    int
+		args    []string
+		msg     []string
+		without []string
+	}{
+		// A missing file is a file, and list would not show it.
+		{1, []string{"import", missing, name}, []string{"file " + missing + " does not exist"}, []string{"segment", "list"}},
+		{1, []string{"show", "file://" + missing}, []string{"does not exist"}, []string{"shmtensor list"}},
+		// A /dev/shm path is the bare name.
+		{1, []string{"info", "/dev/shm/" + name}, []string{`give the bare name "` + name + `"`}, nil},
+		{1, []string{"create", "/dev/shm/" + name, "int8"}, []string{`give the bare name "` + name + `"`}, nil},
+		// The command is named once.
+		{1, []string{"create", "", "int8", "3"}, []string{"shmtensor: create: invalid segment name: empty name"}, []string{"create: create:"}},
+		{1, []string{"create", "", "int8", "3"}, []string{"empty name"}, []string{"create: create:"}},
+		// An oversized shape says which limit, as bad usage.
+		{2, []string{"create", name, "int8", "100000000000", "100000000000"},
+			[]string{"10000000000000000000000 elements", "more than 9223372036854775807", "the most numpy and Go can count"}, nil},
+		{2, []string{"create", name, "float64", "0", "100000000000", "100000000000"}, []string{"not counting zero dimensions"}, nil},
+		{2, []string{"create", name, "complex128", "1000000000000000000"},
+			[]string{"data size of complex128 (1000000000000000000,) is 16000000000000000000 bytes", "more than a segment can hold"}, nil},
+		{2, []string{"create", name, "int8", "99999999999999999999"}, []string{"dimension 99999999999999999999 is too large"}, nil},
+		{2, append([]string{"create", name, "int8"}, strings.Fields(strings.Repeat("1 ", 65))...), []string{"65 dimensions, at most 64 allowed"}, nil},
+		// Big-endian is named.
+		{2, []string{"create", name, ">f8", "3"}, []string{`big-endian dtype ">f8" is not supported`, `"<f8"`}, []string{"unknown dtype"}},
+		// Too many arguments.
+		{2, []string{"export", name, "a.npy", "b.npy"}, []string{`unexpected argument "b.npy": want NAME FILE.npy`}, nil},
+		{2, []string{"version", "x"}, []string{`unexpected argument "x" (version takes no arguments)`}, nil},
+		{2, []string{"help", "list", "show"}, []string{`unexpected argument "show": want [COMMAND | TOPIC]`}, nil},
+	}
+	for _, c := range cases {
+		what := strings.Join(c.args, " ")
+		r := want(t, c.code, c.args...)
+		contains(t, what, r.stderr, c.msg...)
+		for _, s := range c.without {
+			if strings.Contains(r.stderr, s) {
+				t.Errorf("%s: stderr contains %q:\n%s", what, s, r.stderr)
+			}
+		}
+	}
+	if _, err := shmtensor.Stat(name); !errors.Is(err, shmtensor.ErrNotExist) {
+		t.Errorf("a failed command left %s: %v", name, err)
+	}
+
+	// An unsupported dtype in a file is unsupported, not a mismatch; the
+	// message names the file.
+	dir := t.TempDir()
+	for _, c := range []struct{ descr, msg string }{
+		{">f8", `big-endian element type ">f8" is not supported`},
+		{"<U1", `unknown element type "<U1"`},
+	} {
+		file := filepath.Join(dir, "x.npy")
+		if err := os.WriteFile(file, npyFile(c.descr, false, []int{2}, make([]byte, 8)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		r := want(t, 1, "import", file, name)
+		contains(t, "import "+c.descr, r.stderr, "shmtensor: import: "+file+": unsupported dtype: ", c.msg)
+		if strings.Contains(r.stderr, "mismatch") {
+			t.Errorf("import %s: %s", c.descr, r.stderr)
+		}
+	}
+	file := filepath.Join(dir, "junk.npy")
+	os.WriteFile(file, []byte("not a .npy file at all"), 0o644)
+	r := want(t, 1, "import", file, name)
+	contains(t, "import junk", r.stderr, file+" is not a valid .npy file")
+	if _, err := shmtensor.Stat(name); !errors.Is(err, shmtensor.ErrNotExist) {
+		t.Errorf("a failed import left %s: %v", name, err)
+	}
+
+	// info of a 0-d tensor: one element, not "1 elements".
+	scalar := uniqueName(t)
+	want(t, 0, "create", scalar, "float32")
+	r = want(t, 0, "info", scalar)
+	contains(t, "info of a 0-d tensor", r.stdout, "shape:        (), 1 element\n", "4 of data")
+
+	// Sizes say which size they are.
+	sized := uniqueName(t)
+	r = want(t, 0, "create", sized, "float64", "3", "4")
+	contains(t, "create", r.stdout, "data 96 B, segment 4.1 KiB")
+	exported := filepath.Join(dir, "sized.npy")
+	r = want(t, 0, "export", sized, exported)
+	contains(t, "export", r.stdout, "data 96 B, file 224 B")
+	r = want(t, 0, "import", exported, uniqueName(t))
+	contains(t, "import", r.stdout, "data 96 B, segment 4.1 KiB")
+}
+
+// TestNumpyAliases: numpy's common dtype names mean what numpy makes of
+// them on this machine.
+func TestNumpyAliases(t *testing.T) {
+	aliases := map[string]string{"int": "int64", "int_": "int64", "uint": "uint64", "float": "float64",
+		"float_": "float64", "double": "float64", "complex": "complex128", "bool": "bool"}
+	if strconv.IntSize == 32 {
+		aliases["int"], aliases["int_"], aliases["uint"] = "int32", "int32", "uint32"
+	}
+	for alias, dt := range aliases {
+		name := uniqueName(t)
+		r := want(t, 0, "create", name, alias, "2")
+		contains(t, "create "+alias, r.stdout, "created shm://"+name+": "+dt+" (2,)")
+	}
+
+	// numpy on this machine agrees.
+	needNumpy(t)
+	var script strings.Builder
+	script.WriteString("import numpy as np\n")
+	for alias := range aliases {
+		fmt.Fprintf(&script, "print(%q, np.dtype(%q))\n", alias, alias)
+	}
+	out := numpytest.Run(t, script.String())
+	n := 0
+	for line := range strings.Lines(out) {
+		if f := strings.Fields(line); len(f) == 2 {
+			n++
+			if aliases[f[0]] != f[1] {
+				t.Errorf("numpy reads %s as %s, the command as %s", f[0], f[1], aliases[f[0]])
+			}
+		}
+	}
+	if n != len(aliases) {
+		t.Errorf("numpy printed:\n%s", out)
+	}
+}
+
+// TestListEscapesNames: a name with a newline or other control characters
+// cannot forge a row of list.
+func TestListEscapesNames(t *testing.T) {
+	needLinux(t)
+	base := uniqueName(t)
+	forged := base + "\nfake  float64  (1,)  4.0 KiB  npy  0600  root  2026-01-01 00:00:00"
+	t.Cleanup(func() { shmtensor.Delete(forged) })
+	a, err := shmtensor.Create[float64](forged, []int{1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Close()
+	r := want(t, 0, "list")
+	for line := range strings.Lines(r.stdout) {
+		if strings.HasPrefix(line, "fake ") {
+			t.Errorf("a name forged a row:\n%s", r.stdout)
+		}
+	}
+	contains(t, "list", r.stdout, base+`\nfake\ \ float64\ \ (1,)`)
+	r = want(t, 0, "info", forged)
+	contains(t, "info", r.stdout, "name:         shm://"+base+`\nfake\ `)
+}
+
+func TestEscapeName(t *testing.T) {
+	for _, c := range []struct{ in, out string }{
+		{"plain-name_1.x", "plain-name_1.x"},
+		{"a b", `a\ b`},
+		{`back\slash`, `back\\slash`},
+		{"tab\tnl\ncr\rbell\avt\vff\fbs\b", `tab\tnl\ncr\rbell\avt\vff\fbs\b`},
+		{"esc\x1b[31m", `esc\033[31m`},
+		{"del\x7f", `del\177`},
+		{"bad\xff", `bad\377`},
+		{"bidi\u202e", `bidi\342\200\256`},
+		{"naïve-数据", "naïve-数据"},
+	} {
+		if got := escapeName(c.in); got != c.out {
+			t.Errorf("escapeName(%q) = %q, want %q", c.in, got, c.out)
+		}
+	}
+}
+
+// TestDemoChildRefuses: demo-child runs only when started by demo.
+func TestDemoChildRefuses(t *testing.T) {
+	a, c := uniqueName(t), uniqueName(t)
+	for _, env := range []string{"", "SHMTENSOR_DEMO_PARENT=1", fmt.Sprintf("SHMTENSOR_DEMO_PARENT=%d", os.Getpid()+1)} {
+		cmd := exec.Command(exe, "demo-child", a, c)
+		cmd.Env = os.Environ()
+		if env != "" {
+			cmd.Env = append(cmd.Env, env)
+		}
+		out, err := cmd.CombinedOutput()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(string(out), `runs only when started by it`) {
+			t.Errorf("demo-child with %q: %v\n%s", env, err, out)
+		}
+	}
+	// Started as demo starts it, it runs: here it fails to attach A.
+	cmd := exec.Command(exe, "demo-child", a, c)
+	cmd.Env = append(os.Environ(), fmt.Sprintf("SHMTENSOR_DEMO_PARENT=%d", os.Getpid()))
+	out, _ := cmd.CombinedOutput()
+	if !strings.Contains(string(out), "does not exist") {
+		t.Errorf("demo-child started by its parent:\n%s", out)
+	}
+}
+
+// TestVersion: version prints the module version the binary records, as
+// "go version -m" reads it, and the Go version.
+func TestVersion(t *testing.T) {
+	r := want(t, 0, "version")
+	out, err := exec.Command("go", "version", "-m", exe).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mod, goVersion string
+	for line := range strings.Lines(string(out)) {
+		f := strings.Fields(line)
+		switch {
+		case len(f) >= 3 && f[0] == "mod" && f[1] == "github.com/shmtensor/shmtensor":
+			mod = f[2]
+		case strings.HasPrefix(line, exe+": "):
+			goVersion = strings.TrimSpace(strings.TrimPrefix(line, exe+": "))
+		}
+	}
+	if mod == "" || goVersion == "" {
+		t.Fatalf("go version -m:\n%s", out)
+	}
+	if !strings.HasPrefix(r.stdout, "shmtensor "+mod+" ") || !strings.Contains(r.stdout, " "+goVersion+" "+runtime.GOOS+"/"+runtime.GOARCH+"\n") {
+		t.Errorf("version printed %q; want the module version %s and %s", r.stdout, mod, goVersion)
 	}
 }
 
@@ -382,14 +677,21 @@ func TestImportExport(t *testing.T) {
 
 	// No overwriting without --force.
 	os.WriteFile(file, []byte("precious"), 0o644)
+	os.Chmod(file, 0o600)
 	r = want(t, 1, "export", name, file)
 	contains(t, "export over a file", r.stderr, "exists", "--force")
 	if got, _ := os.ReadFile(file); string(got) != "precious" {
 		t.Errorf("export overwrote a file without --force")
 	}
-	want(t, 0, "export", "--force", name, file)
+	want(t, 0, "export", name, file, "--force")
 	if got, _ := os.ReadFile(file); !bytes.Equal(got, b) {
 		t.Errorf("export --force wrote something else")
+	}
+	if st, err := os.Stat(file); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("export --force did not keep the file's mode 0600: %v, %v", st.Mode(), err)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Errorf("export --force left files behind: %v", ents)
 	}
 
 	back := uniqueName(t)
@@ -416,34 +718,31 @@ func TestImportFortran(t *testing.T) {
 	// A Fortran-order .npy file of shape (2, 3, 4) holding v[i,j,k] =
 	// 100i + 10j + k, written by hand: element (i,j,k) is at i + 2j + 6k.
 	shape := []int{2, 3, 4}
-	hdr, err := npyHeader(shmtensor.Float64, shape, true)
-	if err != nil {
-		t.Fatal(err)
-	}
 	data := make([]byte, 24*8)
 	for i := range 2 {
 		for j := range 3 {
 			for k := range 4 {
-				le.PutUint64(data[(i+2*j+6*k)*8:], math.Float64bits(float64(100*i+10*j+k)))
+				binary.LittleEndian.PutUint64(data[(i+2*j+6*k)*8:], math.Float64bits(float64(100*i+10*j+k)))
 			}
 		}
 	}
 	file := filepath.Join(t.TempDir(), "f.npy")
-	os.WriteFile(file, append(hdr, data...), 0o644)
+	os.WriteFile(file, npyFile("<f8", true, shape, data), 0o644)
 	if r := want(t, 0, "info", "--json", "file://"+file); !strings.Contains(r.stdout, `"fortran": true`) {
 		t.Fatalf("the hand-written file is not Fortran order:\n%s", r.stdout)
 	}
 
+	// The segment keeps the file's order, as numpy.load keeps it.
 	name := uniqueName(t)
 	r := want(t, 0, "import", file, name)
-	contains(t, "import", r.stdout, "Fortran order converted to C order")
+	contains(t, "import", r.stdout, "(2, 3, 4), Fortran order")
 	a, err := shmtensor.Attach[float64](name)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	if a.Segment().Fortran() {
-		t.Errorf("the segment is Fortran order")
+	if !a.Segment().Fortran() || !bytes.Equal(a.Segment().Bytes(), data) {
+		t.Errorf("the segment is not the file's Fortran-order data")
 	}
 	for i := range 2 {
 		for j := range 3 {
@@ -457,6 +756,40 @@ func TestImportFortran(t *testing.T) {
 	// show reads Fortran order directly.
 	r = want(t, 0, "show", "file://"+file)
 	contains(t, "show Fortran", r.stdout, "[[[  0.   1.   2.   3.]\n  [ 10.  11.  12.  13.]")
+	r = want(t, 0, "show", name)
+	contains(t, "show the Fortran segment", r.stdout, "[[[  0.   1.   2.   3.]\n  [ 10.  11.  12.  13.]")
+
+	// Exported again, it is the same file.
+	back := filepath.Join(t.TempDir(), "back.npy")
+	want(t, 0, "export", name, back)
+	if got, _ := os.ReadFile(back); !bytes.Equal(got, npyFile("<f8", true, shape, data)) {
+		t.Errorf("exported Fortran segment:\n%q", got)
+	}
+
+	// SharedArray's layout records no order: refused, nothing left.
+	sa := uniqueName(t)
+	r = want(t, 1, "import", "--sharedarray", file, sa)
+	contains(t, "import --sharedarray of a Fortran file", r.stderr, "not contiguous")
+	if _, err := shmtensor.Stat(sa); !errors.Is(err, shmtensor.ErrNotExist) {
+		t.Errorf("a refused import left %s: %v", sa, err)
+	}
+}
+
+// npyFile returns a version 1.0 .npy file with the given header fields and
+// data, its header padded to 64 bytes as numpy pads it.
+func npyFile(descr string, fortran bool, shape []int, data []byte) []byte {
+	order := "False"
+	if fortran {
+		order = "True"
+	}
+	dict := fmt.Sprintf("{'descr': '%s', 'fortran_order': %s, 'shape': %s, }", descr, order, shmtensor.FormatShape(shape))
+	total := (10 + len(dict) + 1 + 63) / 64 * 64
+	b := append([]byte("\x93NUMPY\x01\x00"), byte(total-10), byte((total-10)>>8))
+	b = append(b, dict...)
+	for len(b) < total-1 {
+		b = append(b, ' ')
+	}
+	return append(append(b, '\n'), data...)
 }
 
 func TestNumpyReadsExport(t *testing.T) {
@@ -619,19 +952,74 @@ func TestDemoInterrupted(t *testing.T) {
 	}
 }
 
-func TestNPYHeader(t *testing.T) {
-	for _, shape := range [][]int{{}, {5}, {3, 4}, make([]int, 64)} {
-		h, err := npyHeader(shmtensor.Float32, shape, false)
+// TestExportHeader: export writes numpy's version 1.0 header, padded so
+// that the data starts at a multiple of 64 bytes, for any shape.
+func TestExportHeader(t *testing.T) {
+	ones := make([]int, shmtensor.MaxDims)
+	for i := range ones {
+		ones[i] = 1
+	}
+	for _, shape := range [][]int{{}, {5}, {3, 4}, ones} {
+		name := uniqueName(t)
+		seg, err := shmtensor.CreateSegment(name, shmtensor.Float32, shape)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(h)%64 != 0 || h[len(h)-1] != '\n' || int(h[8])|int(h[9])<<8 != len(h)-10 {
+		seg.Close()
+		file := filepath.Join(t.TempDir(), "h.npy")
+		want(t, 0, "export", name, file)
+		h, _ := os.ReadFile(file)
+		n := 1
+		for _, d := range shape {
+			n *= d
+		}
+		h = h[:len(h)-4*n]
+		if !bytes.HasPrefix(h, []byte("\x93NUMPY\x01\x00")) || len(h)%64 != 0 || h[len(h)-1] != '\n' || int(h[8])|int(h[9])<<8 != len(h)-10 {
 			t.Errorf("header for %v: %q", shape, h)
 		}
 		if !strings.Contains(string(h), "'shape': "+shmtensor.FormatShape(shape)+", }") {
 			t.Errorf("header for %v: %q", shape, h)
 		}
 	}
+}
+
+// TestProgressCopy: the reader and writer of import and export move the
+// bar in chunks and stop at an interrupt.
+func TestProgressCopy(t *testing.T) {
+	data := make([]byte, 3*copyChunk+5)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var buf bytes.Buffer
+	p := &progress{total: int64(len(data))}
+	pw := &progressWriter{ctx, &countWriter{w: &buf}, p}
+	if n, err := pw.Write(data); n != len(data) || err != nil || p.cur != int64(len(data)) || !bytes.Equal(buf.Bytes(), data) {
+		t.Fatalf("Write: %d, %v; progress %d", n, err, p.cur)
+	}
+	if got := pw.w.(*countWriter).writes; got != 4 {
+		t.Errorf("Write of %d bytes made %d writes, want 4 chunks", len(data), got)
+	}
+	p = &progress{total: int64(len(data))}
+	pr := &progressReader{ctx, bytes.NewReader(data), p}
+	if b, err := io.ReadAll(pr); err != nil || len(b) != len(data) || p.cur != int64(len(data)) {
+		t.Fatalf("ReadAll: %d bytes, %v; progress %d", len(b), err, p.cur)
+	}
+	cancel()
+	if n, err := pw.Write(data); n != 0 || !errors.Is(err, errInterrupted) {
+		t.Errorf("Write after the interrupt: %d, %v", n, err)
+	}
+	if n, err := pr.Read(data); n != 0 || !errors.Is(err, errInterrupted) {
+		t.Errorf("Read after the interrupt: %d, %v", n, err)
+	}
+}
+
+type countWriter struct {
+	w      io.Writer
+	writes int
+}
+
+func (c *countWriter) Write(b []byte) (int, error) {
+	c.writes++
+	return c.w.Write(b)
 }
 
 func TestProgressLine(t *testing.T) {

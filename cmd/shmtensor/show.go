@@ -7,58 +7,47 @@ import (
 	"github.com/shmtensor/shmtensor/internal/nprint"
 )
 
-var showCmd = &command{
-	name:     "show",
-	synopsis: "[--max N] NAME",
-	summary:  "print a segment's contents like numpy",
-	help: `
-Prints the contents of the segment NAME as numpy's print(a) does. When it
-has more than N elements (default 1000, numpy's threshold) the output is
+var cmdShow = &Command{
+	UsageLine: "show [--max N] NAME",
+	Short:     "print a segment's contents like numpy",
+	Long: `
+Show prints the contents of the segment NAME as numpy's print(a) does. When
+it has more than N elements (default 1000, numpy's threshold) the output is
 summarised: three items at each end of each axis with "..." between.
---max 0 prints every element. The segment is opened read-only.`,
+--max 0 prints every element. The segment is opened read-only.
+`,
+	MinArgs: 1,
+	MaxArgs: 1,
 }
 
-func init() { showCmd.run = runShow }
+var showMax = cmdShow.Flag.Int("max", nprint.DefaultThreshold, "summarise arrays with more than `N` elements; 0 prints all")
 
-func runShow(args []string) int {
-	c := showCmd
-	fs := c.flagSet()
-	maxElems := fs.Int("max", nprint.DefaultThreshold, "summarise arrays with more than `N` elements; 0 prints all")
-	if ok, code := c.parse(fs, args); !ok {
-		return code
+func init() { cmdShow.Run = runShow }
+
+func runShow(_ *Command, args []string) error {
+	if *showMax < 0 {
+		return usagef("--max %d is negative (0 prints everything)", *showMax)
 	}
-	switch {
-	case fs.NArg() == 0:
-		return c.usageErr(fs, "missing NAME")
-	case fs.NArg() > 1:
-		return c.usageErr(fs, "one NAME at a time (got %d)", fs.NArg())
-	case *maxElems < 0:
-		return c.usageErr(fs, "--max %d is negative (0 prints everything)", *maxElems)
-	}
-	seg, err := shmtensor.Open(fs.Arg(0), shmtensor.ReadOnly())
+	seg, err := shmtensor.Open(args[0], shmtensor.ReadOnly())
 	if err != nil {
-		return c.fail(err)
+		return err
 	}
 	defer seg.Close()
-	if _, err := fmt.Fprintln(stdout, showString(seg, *maxElems)); err != nil {
-		return c.fail(err)
-	}
-	return 0
+	_, err = fmt.Println(showString(seg, *showMax))
+	return err
 }
 
-// showString formats the contents of seg like numpy, summarised above
-// threshold elements (0: never).
+// showString formats the contents of seg as numpy prints it, summarised
+// above threshold elements (0: never). The printer reads the raw bytes, so
+// bool and float16 segments, which have no Go type, print too.
 func showString(seg *shmtensor.Segment, threshold int) string {
-	return formatArray(segmentArray(seg), threshold)
-}
-
-// segmentArray describes the data of an open segment as a rawArray.
-func segmentArray(seg *shmtensor.Segment) rawArray {
 	dt := seg.DType()
-	shape := seg.Shape()
 	strides := seg.Strides()
 	for i := range strides {
 		strides[i] *= dt.Size()
 	}
-	return rawArray{dtype: dt, shape: shape, strides: strides, data: seg.Bytes()}
+	kind := dt.Descr()[1] // numpy's dtype.kind: '<f8' is 'f'
+	o := nprint.Default()
+	o.Threshold = threshold
+	return nprint.Format(nprint.Bytes(kind, dt.Size(), seg.Shape(), strides, seg.Bytes()), o)
 }

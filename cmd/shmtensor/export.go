@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/shmtensor/shmtensor"
+	"github.com/shmtensor/shmtensor/internal/units"
+)
+
+var cmdExport = &Command{
+	UsageLine: "export [--force] NAME FILE.npy",
+	Short:     "write a segment to a .npy file",
+	Long: `
+Export writes the segment NAME to the new file FILE as a .npy file (format
+version 1.0, the data at a multiple of 64 bytes, as numpy.save writes it;
+numpy.load reads it). A Fortran-order segment is written as a Fortran-order
+file, a SharedArray segment as .npy like any other.
+
+An existing FILE is refused unless --force is given, which replaces it
+atomically: the new file is written next to it and renamed over it, with
+the old file's permission bits. A failed or interrupted export (Ctrl-C; the
+exit status is then 130) leaves nothing behind. It prints the size of the
+data and of the file. A progress bar is drawn on standard error for
+segments larger than 16 MiB when it is a terminal.
+`,
+	MinArgs: 2,
+	MaxArgs: 2,
+}
+
+var exportForce = cmdExport.Flag.Bool("force", false, "replace FILE if it exists")
+
+func init() { cmdExport.Run = runExport }
+
+func runExport(c *Command, args []string) error {
+	name, path := args[0], strings.TrimPrefix(args[1], "file://")
+	seg, err := shmtensor.Open(name, shmtensor.ReadOnly())
+	if err != nil {
+		return err
+	}
+	defer seg.Close()
+
+	// From here on an interrupt removes what was written.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	// The file is created exclusively. With --force and a file in the
+	// way, a temporary file next to it is renamed over it at the end.
+	target := path
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if errors.Is(err, fs.ErrExist) {
+		if !*exportForce {
+			return fmt.Errorf("file %s exists; use --force to replace it", path)
+		}
+		f, err = os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".shmtensor-*")
+		if err == nil {
+			target = f.Name()
+			if st, serr := os.Stat(path); serr == nil {
+				err = f.Chmod(st.Mode().Perm())
+			}
+		}
+	}
+	if err != nil {
+		if f != nil {
+			f.Close()
+			os.Remove(target)
+		}
+		return err
+	}
+
+	p := newProgress("export", int64(len(seg.Bytes())))
+	n, err := seg.WriteTo(&progressWriter{ctx, f, p})
+	p.done()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && target != path {
+		err = os.Rename(target, path)
+	}
+	if err != nil {
+		os.Remove(target)
+		if errors.Is(err, errInterrupted) {
+			c.warn(fmt.Errorf("interrupted; %s not written", path))
+			return exitStatus(130)
+		}
+		return fmt.Errorf("writing %s: %w (nothing written)", path, cause(err))
+	}
+	fmt.Printf("exported %s to %s: %s %s, data %s, file %s\n", seg.Name(), path, seg.DType(),
+		shmtensor.FormatShape(seg.Shape()), units.Bytes(int64(len(seg.Bytes()))), units.Bytes(n))
+	return nil
+}

@@ -1,0 +1,217 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+var cmdHelp = &Command{
+	UsageLine: "help [COMMAND | TOPIC]",
+	Short:     "show help for a command or topic",
+	Long: `
+Help prints the help of a command or topic, or without an argument the list
+of commands and topics, on standard output.
+`,
+	MaxArgs: 1,
+}
+
+// mainLong introduces the command, in "shmtensor help" and at the top of
+// the generated documentation.
+const mainLong = `
+Shmtensor lists, inspects, creates, prints, imports, exports and deletes
+tensors in POSIX shared memory, the way ipcs and ls /dev/shm are used, but
+aware of element types and shapes. Its segments are the ones the shmtensor
+Go package makes: NumPy .npy files in /dev/shm (numpy.load opens them
+directly) or Python SharedArray's layout.
+`
+
+// mainMore follows the command and topic lists in the documentation.
+const mainMore = `
+Options may come before, between or after the arguments, as -opt or --opt;
+after "--" everything is an argument. "shmtensor help COMMAND",
+"shmtensor COMMAND -h" and "shmtensor COMMAND --help" print the help of a
+command on standard output.
+
+The exit status is 0 on success and for help, 1 when an operation failed,
+2 for bad usage (unknown command or option, missing or malformed arguments,
+with the usage on standard error), and 130 when import, export or demo is
+interrupted (Ctrl-C).
+`
+
+var topicNames = &Command{
+	UsageLine: "names",
+	Short:     "segment names",
+	Long: `
+A NAME is the name of a shared memory segment, "x" or "shm://x" (the file
+/dev/shm/x on Linux; a POSIX shared memory object on macOS and FreeBSD), or
+"file://PATH" for a tensor in a regular file, such as a .npy file:
+
+	shmtensor show file://data.npy
+
+A shared memory name has no "/" in it: for the file /dev/shm/x, give the
+name x. Commands report names with their scheme, as in shm://x.
+`,
+}
+
+var topicJSON = &Command{
+	UsageLine: "json",
+	Short:     "the JSON output of list and info",
+	Long: `
+"shmtensor list --json" prints a JSON array (empty: []) of objects, and
+"shmtensor info --json" one object, with these fields, always all present:
+
+	name          string   the segment name with its scheme: "shm://x", "file://a.npy"
+	dtype         string   numpy's name: "float64", "int32", "bool", ...
+	descr         string   the .npy descriptor: "<f8", "|b1", ...
+	itemsize      int      bytes per element
+	shape         [int]    the dimensions; [] for a 0-d scalar
+	size          int      bytes of the whole segment, header included
+	layout        string   "npy" or "sharedarray"
+	fortran       bool     true if the data is in column-major order
+	data_offset   int      byte offset of the first element
+	strides       [int]    strides in elements
+	byte_strides  [int]    strides in bytes, as numpy's ndarray.strides
+	mode          string   permission bits in octal: "0600"
+	uid, gid      int      owner and group ids
+	owner, group  string   their names, or the number when unknown
+	modified      string   modification time, RFC 3339 in UTC with nanoseconds
+
+Names in JSON are JSON strings, so they need no escaping of their own.
+`,
+}
+
+// helpTopics are the help topics that are not commands.
+var helpTopics = []*Command{topicNames, topicJSON}
+
+func init() { cmdHelp.Run = runHelp }
+
+func runHelp(_ *Command, args []string) error {
+	if len(args) == 0 {
+		printMainUsage(os.Stdout)
+		return nil
+	}
+	if args[0] == "documentation" {
+		return writeDocumentation(os.Stdout)
+	}
+	if c := lookup(args[0]); c != nil {
+		c.printHelp(os.Stdout)
+		return nil
+	}
+	for _, t := range helpTopics {
+		if t.Name() == args[0] {
+			fmt.Fprintln(os.Stdout, strings.TrimSpace(t.Long))
+			return nil
+		}
+	}
+	msg := fmt.Sprintf("unknown command or topic %q", args[0])
+	if s := suggest(args[0], slices.Concat(commands, helpTopics)); s != "" {
+		msg += fmt.Sprintf(" (did you mean %q?)", s)
+	}
+	return &usageError{msg}
+}
+
+// printMainUsage prints the usage of the whole command: what it is, its
+// commands and its help topics.
+func printMainUsage(w io.Writer) {
+	fmt.Fprintf(w, "usage: shmtensor COMMAND [ARGUMENTS]\n\n%s\n\n", strings.TrimSpace(mainLong))
+	printLists(w)
+}
+
+// printLists prints the lists of commands and help topics.
+func printLists(w io.Writer) {
+	fmt.Fprint(w, "The commands are:\n\n")
+	for _, c := range commands {
+		if !c.Hidden {
+			fmt.Fprintf(w, "\t%-10s %s\n", c.Name(), c.Short)
+		}
+	}
+	fmt.Fprint(w, "\nUse \"shmtensor help COMMAND\" for more information about a command.\n\nAdditional help topics:\n\n")
+	for _, t := range helpTopics {
+		fmt.Fprintf(w, "\t%-10s %s\n", t.Name(), t.Short)
+	}
+	fmt.Fprint(w, "\nUse \"shmtensor help TOPIC\" for more information about that topic.\n")
+}
+
+// writeDocumentation writes alldocs.go, the package documentation, made of
+// the help texts ("shmtensor help documentation"; see TestDocsUpToDate).
+func writeDocumentation(w io.Writer) error {
+	var doc strings.Builder
+	fmt.Fprintf(&doc, "%s\n\nUsage:\n\n\tshmtensor COMMAND [ARGUMENTS]\n\n", strings.TrimSpace(mainLong))
+	printLists(&doc)
+	fmt.Fprintf(&doc, "\n%s\n", strings.TrimSpace(mainMore))
+	for _, c := range commands {
+		if c.Hidden {
+			continue
+		}
+		fmt.Fprintf(&doc, "\n# %s\n\nUsage:\n\n\tshmtensor %s\n\n%s\n", capitalize(c.Short), c.UsageLine, strings.TrimSpace(c.Long))
+		if opts := c.optionsText(); opts != "" {
+			fmt.Fprintf(&doc, "\nOptions:\n\n%s", opts)
+		}
+	}
+	for _, t := range helpTopics {
+		fmt.Fprintf(&doc, "\n# %s\n\n%s\n", capitalize(t.Short), strings.TrimSpace(t.Long))
+	}
+
+	bw := bufio.NewWriter(w)
+	fmt.Fprint(bw, "// Code generated by \"go test -run=TestDocsUpToDate -fixdocs\"; DO NOT EDIT.\n"+
+		"// Edit the help texts in the other files and run \"go generate\" to update this one.\n\n")
+	for line := range strings.Lines(doc.String()) {
+		line = strings.TrimRight(line, "\n")
+		switch {
+		case line == "":
+			fmt.Fprintln(bw, "//")
+		case strings.HasPrefix(line, "\t"):
+			fmt.Fprintf(bw, "//%s\n", line)
+		default:
+			fmt.Fprintf(bw, "// %s\n", line)
+		}
+	}
+	fmt.Fprint(bw, "package main\n")
+	return bw.Flush()
+}
+
+func capitalize(s string) string {
+	r, n := utf8.DecodeRuneInString(s)
+	return string(unicode.ToUpper(r)) + s[n:]
+}
+
+// suggest returns the visible command or topic among cs closest to name,
+// if it is close.
+func suggest(name string, cs []*Command) string {
+	best, bestD := "", 3
+	for _, c := range cs {
+		if c.Hidden {
+			continue
+		}
+		if d := editDistance(name, c.Name()); d < bestD {
+			best, bestD = c.Name(), d
+		}
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

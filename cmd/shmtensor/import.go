@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/shmtensor/shmtensor"
+	"github.com/shmtensor/shmtensor/internal/units"
+)
+
+var cmdImport = &Command{
+	UsageLine: "import [--mode 0600] [--sharedarray] FILE.npy NAME",
+	Short:     "copy a .npy file into a new segment",
+	Long: `
+Import creates the segment NAME with the dtype, shape and memory order of
+the .npy file FILE and copies the data into it. FILE may be a pipe, such
+as /dev/stdin. Any .npy file numpy writes
+is read (versions 1.0 to 3.0, C or Fortran order) if its dtype is one of
+create's; a Fortran-order file gives a Fortran-order segment, as numpy.load
+would give a Fortran-order array. SharedArray's layout (--sharedarray)
+records no memory order, so it refuses a Fortran-order file of more than one
+dimension.
+
+NAME must not exist; it appears only once the data is complete, so no
+process ever sees a partial segment, and nothing is left under NAME when the
+import fails or is interrupted (Ctrl-C; the exit status is then 130). It
+prints the size of the data and of the new segment. A progress bar is drawn
+on standard error for files larger than 16 MiB when it is a terminal.
+`,
+	MinArgs: 2,
+	MaxArgs: 2,
+}
+
+var importFlags = creationFlags{mode: 0o600}
+
+func init() {
+	cmdImport.Run = runImport
+	importFlags.register(cmdImport, false)
+}
+
+func runImport(c *Command, args []string) error {
+	path, name := strings.TrimPrefix(args[0], "file://"), args[1]
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("file %s does not exist", path)
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	// An interrupt closes the file, so that a read waiting on a pipe or
+	// a slow device returns.
+	defer context.AfterFunc(ctx, func() { f.Close() })()
+	var size int64
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+		size = st.Size()
+	}
+
+	p := newProgress("import", size)
+	seg, err := shmtensor.Import(name, &progressReader{ctx, f, p}, importFlags.options()...)
+	p.done()
+	switch {
+	case errors.Is(err, errInterrupted):
+		c.warn(fmt.Errorf("interrupted; nothing was created under %s", canonical(name)))
+		return exitStatus(130)
+	case errors.Is(err, shmtensor.ErrDType):
+		return fmt.Errorf("%s: unsupported dtype: %s", path, detail(err, shmtensor.ErrDType))
+	case errors.Is(err, shmtensor.ErrNotTensor):
+		return fmt.Errorf("%s is not a valid .npy file: %s", path, detail(err, shmtensor.ErrNotTensor))
+	case err != nil:
+		return err
+	}
+	defer seg.Close()
+	order := ""
+	if seg.Fortran() {
+		order = ", Fortran order"
+	}
+	fmt.Printf("imported %s into %s: %s %s%s, data %s, segment %s\n", path, seg.Name(), seg.DType(),
+		shmtensor.FormatShape(seg.Shape()), order,
+		units.Bytes(int64(len(seg.Bytes()))), units.Bytes(int64(seg.Size())))
+	return nil
+}
+
+// detail returns what err says after the shmtensor package's operation,
+// name and sentinel: for "shmtensor: import shm://x: not a tensor segment:
+// npy header: bad magic" and ErrNotTensor, "npy header: bad magic". The
+// command says in its own words what the sentinel means for a file.
+func detail(err, sentinel error) string {
+	msg := cause(err).Error()
+	if rest, ok := strings.CutPrefix(msg, sentinel.Error()+": "); ok {
+		return rest
+	}
+	return msg
+}
