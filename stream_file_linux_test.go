@@ -162,3 +162,17 @@ func TestStreamFileParallel(t *testing.T) {
 		s.Close()
 	}
 }
+
+// TestStreamFileEveryWay runs the file tests with splitCopy starting at
+// splice and at the mapping, so that each way is covered between every
+// pair of filesystems, also split across goroutines.
+func TestStreamFileEveryWay(t *testing.T) {
+	for _, way := range []int32{viaSplice, viaMapping} {
+		old := streamFirstWay
+		streamFirstWay = way
+		TestWriteToFile(t)
+		TestImportFile(t)
+		TestStreamFileParallel(t)
+		streamFirstWay = old
+	}
+}
