@@ -48,13 +48,18 @@ func bulkCase(op string, parallel bool) string {
 // hugeMount is where the benchmark mounts its huge=advise tmpfs.
 var hugeMount = filepath.Join(os.TempDir(), fmt.Sprintf("shmtensor-bench-huge-%d", os.Getpid()))
 
+// benchMemory runs the parts of the memory section that -only selects:
+// "memory" for all, or any of populate, huge, bulk, threshold, stream.
 func benchMemory() []row {
 	var rows []row
-	rows = append(rows, benchPopulate()...)
-	rows = append(rows, benchHuge()...)
-	rows = append(rows, benchBulk()...)
-	rows = append(rows, benchThreshold()...)
-	rows = append(rows, benchStream()...)
+	for _, p := range []struct {
+		name string
+		f    func() []row
+	}{{"populate", benchPopulate}, {"huge", benchHuge}, {"bulk", benchBulk}, {"threshold", benchThreshold}, {"stream", benchStream}} {
+		if section("memory") || section(p.name) {
+			rows = append(rows, p.f()...)
+		}
+	}
 	return rows
 }
 
