@@ -80,7 +80,7 @@ func (r *report) memoryTargets() []target {
 	}
 	ts = append(ts, target{Name: "export/import of " + sz + " ≥ 0.8× the speed of cp",
 		Measured: "export " + strings.Join(exp, ", ") + "; import " + strings.Join(imp, ", "),
-		Met:      worst >= 0.8, Unknown: math.IsInf(worst, 1),
+		Met:      worst >= 0.8, Unknown: math.IsInf(worst, 1) || math.IsNaN(worst),
 		Why: "Both sides are one kernel copy of the data; a gap is the page-cache work of the destination (allocating and, for a reserved segment, zeroing its pages before they are overwritten)."})
 	return ts
 }
