@@ -6,13 +6,15 @@ import (
 	"path/filepath"
 	"runtime"
 	"testing"
+
+	"gonum.org/v1/gonum/mat"
 )
 
 // Benchmarks of the memory-placement and parallel bulk work (issue #14).
 // Compare the sub-benchmarks of one run by their MB/s; cd bench && go run
 // . -only memory measures the same interleaved and prints the ratios.
 //
-//	go test -run '^$' -bench 'Bulk|Populate|Threshold|Stream' -benchtime 20x
+//	go test -run '^$' -bench 'Bulk|Populate|Threshold|Stream|HugePages|FromMatrix' -benchtime 20x
 
 // serialBulk makes the bulk operations single-goroutine until b ends.
 func serialBulk(b *testing.B) {
@@ -211,4 +213,24 @@ func BenchmarkStream(b *testing.B) {
 			})
 		})
 	}
+}
+
+// BenchmarkFromMatrix copies a 4096×4096 gonum matrix (128 MiB) into a new
+// segment, one goroutine against GOMAXPROCS.
+func BenchmarkFromMatrix(b *testing.B) {
+	const n = 4096
+	m := mat.NewDense(n, n, nil)
+	fillSeq(m.RawMatrix().Data)
+	bulkModes(b, func(b *testing.B) {
+		name := uniqueName(b)
+		b.SetBytes(8 * n * n)
+		for b.Loop() {
+			t, err := FromMatrix(name, m)
+			if err != nil {
+				b.Fatal(err)
+			}
+			t.Close()
+			Delete(name)
+		}
+	})
 }

@@ -108,7 +108,7 @@ func hugeTmpfs(dir string) bool {
 
 // hugeDir returns a directory on a tmpfs mounted huge=advise: one the test
 // mounts (and unmounts) when it runs as root, else it skips.
-func hugeDir(t *testing.T, size string) string {
+func hugeDir(t testing.TB, size string) string {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to mount a huge=advise tmpfs")
