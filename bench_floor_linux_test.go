@@ -1,6 +1,6 @@
 package shmtensor
 
-// The system-call floors of the segment benchmarks in bench_segment_test.go,
+// The system-call floors of the segment benchmarks in bench_test.go,
 // written directly against Linux's calls (O_TMPFILE, fallocate).
 
 import (

@@ -336,7 +336,7 @@ var (
 	sizesAll   = append(sizesSmall[:len(sizesSmall):len(sizesSmall)], benchSize{"1GiB", 1 << 30})
 )
 
-// shapeOf is the 1-D float64 shape holding s's bytes.
+// shape returns the 1-D float64 shape holding s's bytes.
 func (s benchSize) shape() []int { return []int{int(s.bytes / 8)} }
 
 // existingSegment creates a lazy float64 segment of s's size for the

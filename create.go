@@ -2,6 +2,7 @@ package shmtensor
 
 import (
 	"fmt"
+	"syscall"
 )
 
 // Create makes a new segment holding a zeroed tensor of the given shape and
@@ -84,10 +85,7 @@ func newSegment(op, name string, dt DType, shape []int, fortran bool, opts []Opt
 		return nil, &Error{Op: op, Name: n.name, Err: fmt.Errorf("%w: segment of %d bytes cannot be mapped", ErrShape, size)}
 	}
 
-	// A reserved create checks the name first: it is about to spend time
-	// reserving pages, and a fill about to read a whole stream; a lazy
-	// create loses little, and the publish step reports a taken name anyway.
-	c, err := newCreator(n, o.mode, !o.lazy || fill != nil)
+	c, err := newCreator(n, o.mode)
 	if err != nil {
 		return nil, &Error{Op: op, Name: n.name, Err: createErrno(err, n)}
 	}
@@ -99,6 +97,11 @@ func newSegment(op, name string, dt DType, shape []int, fortran bool, opts []Opt
 	// through the advised mapping below: see HugePages.
 	mappedReserve := o.huge && !o.lazy && reservesThroughMapping(c.descriptor())
 	if err := reserve(c.descriptor(), size, o.lazy || mappedReserve); err != nil {
+		if nameTaken(n) {
+			// The name was taken while reserving: that is the answer, not
+			// the full filesystem.
+			return fail(createErrno(syscall.EEXIST, n))
+		}
 		return fail(err)
 	}
 	if shmSizeRounded && n.shm {
@@ -122,6 +125,9 @@ func newSegment(op, name string, dt DType, shape []int, fortran bool, opts []Opt
 	if mappedReserve {
 		if err := reserveMapped(c.descriptor(), mem); err != nil {
 			unmap(mem)
+			if nameTaken(n) {
+				return fail(createErrno(syscall.EEXIST, n))
+			}
 			return fail(err)
 		}
 	}

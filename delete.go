@@ -1,9 +1,13 @@
 package shmtensor
 
 // Delete unlinks a tensor segment. It refuses, with ErrNotTensor, anything
-// that is not a valid tensor segment, which is left untouched. Processes that
-// have it mapped keep their mappings, which stay valid; the memory is freed
-// when the last one closes it.
+// that is not a valid tensor segment, which is left untouched. If another
+// file is put under the name while Delete works (rename, renameat2
+// RENAME_EXCHANGE), that file is not removed either: Delete fails with an
+// error wrapping ErrNotTensor that says the name was replaced (see
+// docs/formats.md, "Deleting safely"). Processes that have the segment
+// mapped keep their mappings, which stay valid; the memory is freed when
+// the last one closes it.
 func Delete(name string) error {
 	n, err := parseName(name)
 	if err != nil {

@@ -15,7 +15,10 @@
 // "shm://NAME" (or a bare "NAME", as in SharedArray) is POSIX shared memory:
 // on Linux the tmpfs file /dev/shm/NAME. "file://PATH" is a regular file,
 // for data that must outlive a reboot or be shared through a disk. Names are
-// validated before any system call (ErrInvalidName).
+// validated before any system call (ErrInvalidName): names (for file://,
+// the last path component) starting with ".shmtensor-", which the package
+// reserves for its temporary files, and names holding control characters,
+// which could forge lines in listings, are refused.
 //
 // # Segments
 //
@@ -63,9 +66,17 @@
 // nothing attachable. Unless Lazy is given, Create reserves the memory, so a
 // full /dev/shm is an ENOSPC error at Create, not a SIGBUS later. Every
 // header field is validated against the file size before anything is
-// mapped; symlinks are not followed; FIFOs and devices are refused without
-// blocking. Nothing is ever unlinked implicitly: Delete is the only way, and
-// it refuses anything that is not a tensor segment.
+// mapped; a symlink as the last component of a name is not followed (those
+// among a file:// path's directories are); FIFOs, sockets and devices are
+// refused without blocking. Nothing is ever unlinked implicitly: Delete is
+// the only way, it refuses anything that is not a tensor segment, and it
+// never removes a file swapped in under the name while it works. Attach and
+// Open refuse segments owned by users other than the caller and root
+// (ErrPermission) unless AnyOwner is given, since a segment's owner can
+// truncate it under every mapping. Near vm.max_map_count, Create and Attach
+// fail with ENOMEM while the Go runtime still has mappings left to grow its
+// heap. docs/RELIABILITY.md lists the guarantees with the adversarial tests
+// that check them.
 //
 // Memory stays mapped until Close. Slices (Data, Bytes) and gonum matrices
 // alias the mapping and are invalid after Close; the package's own methods
@@ -89,10 +100,23 @@
 // A ReadOnly tensor's write methods panic with an *Error wrapping
 // ErrReadOnly; CopyFrom and the gonum conversions return one.
 //
-// One thing no library can check: shared memory is shared. If another
-// process truncates a segment's file while it is mapped, touching the lost
-// pages raises SIGBUS, as it does for numpy and SharedArray. Processes that
-// share a segment must agree not to resize it; shmtensor never does.
+// At reads elements without Go's bounds checks, relying on an invariant
+// every view constructor keeps: each element a view can reach lies inside
+// its memory. Built with the shmtensor_bounds tag (go test -tags
+// shmtensor_bounds), At indexes through ordinary slices instead, and every
+// view asserts the invariant when it is made, panicking with an *Error if
+// it does not hold; without the tag neither costs anything.
+//
+// Two things no library can check: shared memory is shared. If a process
+// truncates a segment's file while it is mapped, touching the lost pages
+// raises SIGBUS, as it does for numpy and SharedArray (a goroutine that set
+// debug.SetPanicOnFault gets a recoverable panic instead). Processes that
+// share a segment must agree not to resize it; shmtensor never does. And a
+// header rewritten in place by another program (shmtensor never rewrites
+// one) can be read torn, mixing the old and the new header. A segment made
+// with Lazy has unallocated pages (Info.Reserved is false): a reader that
+// touches one when the filesystem is full gets SIGBUS, unless it attached
+// with Reserve, which allocates them or fails with ENOSPC.
 //
 // # Errors
 //

@@ -1,10 +1,10 @@
 package shmtensor
 
 import (
+	"encoding/binary"
 	"fmt"
 	"reflect"
 	"strconv"
-	"unsafe"
 )
 
 // Number is the set of Go element types a Tensor can hold. Each maps to one
@@ -23,22 +23,38 @@ type Number interface {
 // Attach refuse them with ErrDType.
 type DType uint8
 
-// The element types, in the order of the API contract.
+// The element types, numbered as they were listed from the start; the
+// numbers are not numpy's.
 const (
+	// Invalid is the zero DType, which no segment holds.
 	Invalid DType = iota
+	// Bool is numpy's bool ('|b1'): one byte, 0 or 1. No Number type holds it.
 	Bool
+	// Int8 is int8 ('|i1').
 	Int8
+	// Int16 is int16 ('<i2').
 	Int16
+	// Int32 is int32 ('<i4').
 	Int32
+	// Int64 is int64 ('<i8').
 	Int64
+	// Uint8 is uint8 ('|u1').
 	Uint8
+	// Uint16 is uint16 ('<u2').
 	Uint16
+	// Uint32 is uint32 ('<u4').
 	Uint32
+	// Uint64 is uint64 ('<u8').
 	Uint64
+	// Float16 is IEEE half precision ('<f2'). No Number type holds it.
 	Float16
+	// Float32 is float32 ('<f4').
 	Float32
+	// Float64 is float64 ('<f8').
 	Float64
+	// Complex64 is complex64 ('<c8'): two float32s.
 	Complex64
+	// Complex128 is complex128 ('<c16'): two float64s.
 	Complex128
 )
 
@@ -244,7 +260,4 @@ func uintDType(bits int) DType {
 }
 
 // littleEndian reports the host byte order; segments hold native-order data.
-var littleEndian = func() bool {
-	x := uint16(1)
-	return *(*byte)(unsafe.Pointer(&x)) == 1
-}()
+var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1

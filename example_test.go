@@ -53,11 +53,11 @@ func arange(n int, shape ...int) *shmtensor.Tensor[int] {
 // Slice takes one Range per leading axis with Python's slice semantics.
 func ExampleTensor_Slice() {
 	t := arange(12, 3, 4)
-	a, _ := t.Slice(shmtensor.Span(1, 3))                                  // t[1:3]
-	b, _ := t.Slice(shmtensor.Full(), shmtensor.Every(2))                  // t[:, ::2]
-	c, _ := t.Slice(shmtensor.Reverse(), shmtensor.From(-2))               // t[::-1, -2:]
-	d, _ := t.Slice(shmtensor.Step(2, math.MinInt, -2))                    // t[2::-2]
-	e, _ := t.Slice(shmtensor.Range{Start: 0, Stop: math.MaxInt, Step: 3}) // t[0::3]
+	a, _ := t.Slice(shmtensor.Span(1, 3))                                   // t[1:3]
+	b, _ := t.Slice(shmtensor.Full(), shmtensor.Every(2))                   // t[:, ::2]
+	c, _ := t.Slice(shmtensor.Reverse(), shmtensor.Span(-2, math.MaxInt))   // t[::-1, -2:]
+	d, _ := t.Slice(shmtensor.Range{Start: 2, Stop: math.MinInt, Step: -2}) // t[2::-2]
+	e, _ := t.Slice(shmtensor.Range{Start: 0, Stop: math.MaxInt, Step: 3})  // t[0::3]
 	fmt.Println(a)
 	fmt.Println(b)
 	fmt.Println(c)
@@ -129,8 +129,8 @@ func ExampleTensor_Index() {
 func ExampleTensor_CopyFrom() {
 	t := arange(5)
 	// Overlapping views of the same memory copy as if through a temporary.
-	dst, _ := t.Slice(shmtensor.From(1))
-	src, _ := t.Slice(shmtensor.To(-1))
+	dst, _ := t.Slice(shmtensor.Span(1, math.MaxInt))
+	src, _ := t.Slice(shmtensor.Span(0, -1))
 	if err := dst.CopyFrom(src); err != nil {
 		log.Fatal(err)
 	}

@@ -2,8 +2,8 @@ package shmtensor
 
 import (
 	"fmt"
+	"reflect"
 	"strconv"
-	"unsafe"
 
 	"github.com/shmtensor/shmtensor/internal/nprint"
 )
@@ -82,43 +82,19 @@ func (t *Tensor[T]) format(o nprint.Options) string {
 }
 
 // toFloat returns a float element, of any named float type, as float64.
-func toFloat[T Number](v T) float64 {
-	if DTypeOf[T]() == Float32 {
-		return float64(*(*float32)(unsafe.Pointer(&v)))
-	}
-	return *(*float64)(unsafe.Pointer(&v))
-}
+func toFloat[T Number](v T) float64 { return reflect.ValueOf(v).Float() }
 
 // toComplex returns a complex element, of any named complex type, as
 // complex128.
-func toComplex[T Number](v T) complex128 {
-	if DTypeOf[T]() == Complex64 {
-		return complex128(*(*complex64)(unsafe.Pointer(&v)))
-	}
-	return *(*complex128)(unsafe.Pointer(&v))
-}
+func toComplex[T Number](v T) complex128 { return reflect.ValueOf(v).Complex() }
 
-// intString formats an integer element of any named integer type. The
-// DType gives the size and signedness, so the bits can be read directly.
+// intString formats an integer element of any named integer type.
 func intString[T Number](v T) string {
-	p := unsafe.Pointer(&v)
-	switch DTypeOf[T]() {
-	case Int8:
-		return strconv.FormatInt(int64(*(*int8)(p)), 10)
-	case Int16:
-		return strconv.FormatInt(int64(*(*int16)(p)), 10)
-	case Int32:
-		return strconv.FormatInt(int64(*(*int32)(p)), 10)
-	case Int64:
-		return strconv.FormatInt(*(*int64)(p), 10)
-	case Uint8:
-		return strconv.FormatUint(uint64(*(*uint8)(p)), 10)
-	case Uint16:
-		return strconv.FormatUint(uint64(*(*uint16)(p)), 10)
-	case Uint32:
-		return strconv.FormatUint(uint64(*(*uint32)(p)), 10)
-	case Uint64:
-		return strconv.FormatUint(*(*uint64)(p), 10)
+	switch rv := reflect.ValueOf(v); {
+	case rv.CanInt():
+		return strconv.FormatInt(rv.Int(), 10)
+	case rv.CanUint():
+		return strconv.FormatUint(rv.Uint(), 10)
 	}
 	return fmt.Sprint(v)
 }

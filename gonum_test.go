@@ -2,6 +2,7 @@ package shmtensor
 
 import (
 	"errors"
+	"math"
 	"slices"
 	"testing"
 	"unsafe"
@@ -59,7 +60,7 @@ func TestDenseSubBlock(t *testing.T) {
 		}
 	}
 	// A block at the very end of the data stops there.
-	e, _ := a.Slice(From(3), From(4))
+	e, _ := a.Slice(Span(3, math.MaxInt), Span(4, math.MaxInt))
 	me, err := Dense(e)
 	if err != nil {
 		t.Fatal(err)
@@ -121,7 +122,7 @@ func TestVecDense(t *testing.T) {
 		t.Errorf("AtVec(3) = %v", v.AtVec(3))
 	}
 	// Short of the end: the data stops at the last element.
-	w, _ := a.Slice(Step(1, 8, 3)) // 1 4 7
+	w, _ := a.Slice(Range{1, 8, 3}) // 1 4 7
 	vw, _ := VecDense(w)
 	if raw := vw.RawVector(); len(raw.Data) != 7 || cap(raw.Data) != 7 {
 		t.Errorf("VecDense of 1:8:3: data len %d cap %d", len(raw.Data), cap(raw.Data))

@@ -2,6 +2,7 @@ package shmtensor
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -41,6 +42,7 @@ type header struct {
 	fortran bool  // column-major data (NPY only)
 	dataOff int64 // byte offset of the first element
 	dataLen int64 // bytes of data: dtype.Size() * product(shape)
+	trailer int64 // bytes of the SharedArray trailer (292 or 548)
 }
 
 // newHeader validates an element type and shape for a new segment of the
@@ -101,9 +103,11 @@ const maxInt = int(^uint(0) >> 1)
 // parsed from one outlives readHeader (the codecs copy what they keep).
 var pagePool = sync.Pool{New: func() any { return new([npyDataOffset]byte) }}
 
-// readHeader reads and validates the header of an open file: NPY if the
-// file starts with numpy's magic, else a SharedArray trailer. It reads only
-// the bytes the header needs: one page, more only for a longer NPY header.
+// readHeader reads and validates the header of an open file. It reads
+// only the bytes the headers need: the first page (more only for a longer
+// NPY header) and, unless an NPY header accounts for the whole file, the
+// last 548 bytes, where a SharedArray trailer would be.
+// Which layout a file is in is decided by chooseLayout.
 func readHeader(f *file) (header, error) {
 	if f.size == 0 {
 		return header{}, fmt.Errorf("%w: empty file", ErrNotTensor)
@@ -114,28 +118,97 @@ func readHeader(f *file) (header, error) {
 	if err := readAt(f, prefix, 0); err != nil {
 		return header{}, err
 	}
-	if isNPY(prefix) {
+	var (
+		npyH, saH     header
+		npyErr, saErr error
+	)
+	hasNPY := isNPY(prefix)
+	if hasNPY {
+		whole := prefix
 		if need := npyHeaderEnd(prefix); need > int64(len(prefix)) && need <= npyMaxPrefix && need <= f.size {
-			prefix = append(prefix[:len(prefix):len(prefix)], make([]byte, need-int64(len(prefix)))...)
-			if err := readAt(f, prefix[npyDataOffset:], npyDataOffset); err != nil {
+			whole = append(prefix[:len(prefix):len(prefix)], make([]byte, need-int64(len(prefix)))...)
+			if err := readAt(f, whole[npyDataOffset:], npyDataOffset); err != nil {
 				return header{}, err
 			}
 		}
-		return parseNPYHeader(prefix, f.size)
+		npyH, npyErr = parseNPYHeader(whole, f.size)
+		if npyErr == nil && unexplained(npyH, f.size) == 0 {
+			// No trailer can win against an NPY header that explains
+			// every byte (rule 3 of chooseLayout): skip reading it.
+			return npyH, nil
+		}
 	}
-	tail := prefix
+	var tail []byte
 	if f.size > int64(len(prefix)) {
 		tail = make([]byte, min(f.size, saTrailerSizeNumpy2))
 		if err := readAt(f, tail, f.size-int64(len(tail))); err != nil {
 			return header{}, err
 		}
-	} else if len(tail) > saTrailerSizeNumpy2 {
-		tail = tail[len(tail)-saTrailerSizeNumpy2:]
+	} else {
+		tail = prefix[len(prefix)-min(len(prefix), saTrailerSizeNumpy2):]
 	}
-	if !isSATrailer(tail, f.size) {
-		return header{}, fmt.Errorf("%w: neither .npy magic at the start nor a SharedArray trailer at the end", ErrNotTensor)
+	hasSA := isSATrailer(tail, f.size)
+	if hasSA {
+		saH, saErr = parseSATrailer(tail, f.size)
 	}
-	return parseSATrailer(tail, f.size)
+	return chooseLayout(hasNPY, hasSA, npyH, saH, npyErr, saErr, f.size)
+}
+
+// chooseLayout decides between the two layouts, whose magics can both be
+// present: a SharedArray segment's data may start with "\x93NUMPY" (say,
+// a whole .npy file stored as bytes), and an NPY segment's data may end
+// with a SharedArray trailer. The rule, in order:
+//
+//  1. A layout whose magic is absent, or whose header is invalid, is out.
+//  2. Of two valid headers, the one that leaves fewer bytes of the file
+//     unexplained wins: NPY explains dataOff+dataLen bytes (plus the spare
+//     byte Create writes after an empty array), SharedArray dataLen plus its
+//     trailer. A layout embedded in the other's data always leaves the
+//     outer header's bytes unexplained, so the outer layout wins.
+//  3. If both explain the same number of bytes (only a file crafted to be
+//     both), NPY wins: it is what numpy and file(1) see in the file.
+//
+// With neither valid, the error of the layout whose magic is present is
+// returned, preferring an unsupported element type (ErrDType) to a corrupt
+// header when both magics are present.
+func chooseLayout(hasNPY, hasSA bool, npyH, saH header, npyErr, saErr error, size int64) (header, error) {
+	okNPY, okSA := hasNPY && npyErr == nil, hasSA && saErr == nil
+	switch {
+	case okNPY && okSA:
+		if unexplained(saH, size) < unexplained(npyH, size) {
+			return saH, nil
+		}
+		return npyH, nil
+	case okNPY:
+		return npyH, nil
+	case okSA:
+		return saH, nil
+	case hasNPY && hasSA:
+		if errors.Is(saErr, ErrDType) && !errors.Is(npyErr, ErrDType) {
+			return header{}, saErr
+		}
+		return header{}, npyErr
+	case hasNPY:
+		return header{}, npyErr
+	case hasSA:
+		return header{}, saErr
+	}
+	return header{}, fmt.Errorf("%w: neither .npy magic at the start nor a SharedArray trailer at the end", ErrNotTensor)
+}
+
+// unexplained returns how many bytes of a file of size bytes the header h
+// does not account for.
+func unexplained(h header, size int64) int64 {
+	used := h.dataOff + h.dataLen
+	switch h.layout {
+	case SharedArray:
+		used += h.trailer
+	case NPY:
+		if h.dataLen == 0 && used < size {
+			used++ // Create's spare byte after an empty array
+		}
+	}
+	return size - used
 }
 
 // npyHeaderEnd returns where the data of an .npy file starts according to

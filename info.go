@@ -9,23 +9,45 @@ import (
 
 // Info describes a segment, as read from its header by Stat and List.
 type Info struct {
-	Name       string // with scheme: "shm://x", "file://data/x.npy"
-	DType      DType
-	Shape      []int
-	Size       int64 // bytes of the whole segment
-	Layout     Layout
-	Mode       fs.FileMode
-	Fortran    bool      // column-major data (NPY segments written that way)
-	DataOffset int64     // byte offset of the first element
-	ModTime    time.Time // last modification of the segment's metadata or size
-	UID, GID   uint32    // owner
-	ID         FileID    // the file itself: tells two segments under one name apart
+	// Name is the segment's name with its scheme: "shm://x",
+	// "file://data/x.npy".
+	Name string
+	// DType is the element type.
+	DType DType
+	// Shape is the shape.
+	Shape []int
+	// Size is the number of bytes of the whole segment, header included.
+	Size int64
+	// Layout is the on-segment format.
+	Layout Layout
+	// Mode is the permission bits.
+	Mode fs.FileMode
+	// Fortran reports column-major data (NPY segments written that way).
+	Fortran bool
+	// DataOffset is the byte offset of the first element.
+	DataOffset int64
+	// ModTime is the last modification of the segment's metadata or size.
+	ModTime time.Time
+	// UID and GID are the owner's user and group ids.
+	UID, GID uint32
+	// ID identifies the file itself: it tells two segments under one name
+	// apart.
+	ID FileID
+
+	// Reserved reports whether storage is allocated for every byte of the
+	// segment (st_blocks × 512 ≥ Size). It is false for a segment created
+	// with Lazy whose pages were not all written: a reader touching such a
+	// page on a full filesystem gets SIGBUS, which Attach with Reserve()
+	// prevents. Filesystems that compress or deduplicate may report false
+	// for a segment whose pages are all written.
+	Reserved bool
 }
 
 // FileID identifies a file: its device and inode numbers (or what the
 // system has in their place). Two segments with equal IDs are the same
 // file, whatever their names; a name whose ID changed holds a new segment.
 type FileID struct {
+	// Dev and Ino are the device and inode numbers.
 	Dev, Ino uint64
 }
 
@@ -73,14 +95,17 @@ func makeInfo(n segName, h header, f *file) Info {
 		UID:        f.uid,
 		GID:        f.gid,
 		ID:         f.id,
+		Reserved:   f.blocks*512 >= f.size,
 	}
 }
 
 // List returns every tensor segment in shared memory, sorted by name.
 // Objects that are not tensor segments (other programs' shm, unreadable
-// ones) are skipped. Where the system cannot enumerate shared memory
-// (macOS, FreeBSD) it fails with ErrNotSupported; file:// segments are not
-// listed (use Stat).
+// ones, broken segments: see ListBroken) are skipped, and so are names the
+// package refuses (holding control characters, or starting with the
+// ".shmtensor-" of its temporary files). Where the system cannot enumerate
+// shared memory (macOS, FreeBSD) it fails with ErrNotSupported; file://
+// segments are not listed (use Stat).
 func List() ([]Info, error) {
 	names, err := listShm()
 	if err != nil {

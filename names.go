@@ -2,6 +2,7 @@ package shmtensor
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 )
 
@@ -36,6 +37,9 @@ func parseName(s string) (segName, error) {
 		if len(n.path) >= maxPath {
 			return bad(fmt.Sprintf("file path longer than %d bytes", maxPath-1))
 		}
+		if why := badBase(filepath.Base(n.path)); why != "" {
+			return bad(why)
+		}
 		n.name = s
 		return n, nil
 	case strings.HasPrefix(s, schemeShm):
@@ -55,10 +59,37 @@ func parseName(s string) (segName, error) {
 	case len(n.path) > maxShmName:
 		return bad(fmt.Sprintf("shm name longer than %d bytes", maxShmName))
 	}
+	if why := badBase(n.path); why != "" {
+		return bad(why)
+	}
 	n.shm = true
 	n.name = schemeShm + n.path
 	return n, nil
 }
 
-// tempPrefix starts the temporary names of segments being created.
-const tempPrefix = ".shmtensor-creating-"
+// reservedPrefix starts every name the package itself makes next to
+// segments; users' names may not start with it, so List never hides one of
+// theirs and cleanup never touches one.
+const reservedPrefix = ".shmtensor-"
+
+// tempPrefix starts the temporary names of segments being created, and
+// asidePrefix the private names Delete moves a segment to before removing it.
+const (
+	tempPrefix  = reservedPrefix + "creating-"
+	asidePrefix = reservedPrefix + "deleting-"
+)
+
+// badBase says what is wrong with the last component of a name, or "".
+// Control characters (bytes below 0x20 and DEL) are refused because a name
+// holding a newline or a tab can forge rows in listings.
+func badBase(base string) string {
+	if strings.HasPrefix(base, reservedPrefix) {
+		return fmt.Sprintf("%q starts with %q, which is reserved for the package's temporary names", base, reservedPrefix)
+	}
+	for i := 0; i < len(base); i++ {
+		if c := base[i]; c < 0x20 || c == 0x7f {
+			return fmt.Sprintf("%q contains the control character %#02x", base, c)
+		}
+	}
+	return ""
+}

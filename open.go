@@ -10,9 +10,12 @@ import (
 
 // Attach maps an existing segment read-write (or read-only with ReadOnly)
 // and returns it as a tensor of T. The element type must match the header
-// (ErrDType otherwise: "segment holds float32, want float64"). Attach never
-// creates, truncates or unlinks anything. Populate faults the whole mapping
-// in at once and HugePages asks for huge pages.
+// (ErrDType otherwise: "segment holds float32, want float64"). A segment
+// owned by a user other than the caller and root is refused with
+// ErrPermission unless AnyOwner is given. Attach never creates, truncates or
+// unlinks anything; with Reserve it allocates the segment's missing pages.
+// Populate faults the whole mapping in at once and HugePages asks for huge
+// pages.
 func Attach[T Number](name string, opts ...Option) (*Tensor[T], error) {
 	seg, err := openSegment("attach", name, opts)
 	if err != nil {
@@ -76,10 +79,22 @@ func openSegment(op, name string, opts []Option) (*Segment, error) {
 	if err != nil {
 		return nil, &Error{Op: op, Name: n.name, Err: err}
 	}
+	if !o.anyOwner {
+		if err := checkOwner(f); err != nil {
+			f.close()
+			return nil, &Error{Op: op, Name: n.name, Err: err}
+		}
+	}
 	h, err := readHeader(f)
 	if err != nil {
 		f.close()
 		return nil, &Error{Op: op, Name: n.name, Err: err}
+	}
+	if o.reserve {
+		if err := reserveFile(f); err != nil {
+			f.close()
+			return nil, &Error{Op: op, Name: n.name, Err: err}
+		}
 	}
 	if f.size > int64(maxInt) {
 		f.close()
@@ -100,6 +115,7 @@ type file struct {
 	name     segName
 	size     int64
 	id       FileID
+	blocks   int64 // 512-byte blocks allocated
 	perm     fs.FileMode
 	uid, gid uint32
 	modTime  time.Time

@@ -16,6 +16,8 @@ type options struct {
 	layout   Layout
 	populate bool
 	huge     bool
+	anyOwner bool
+	reserve  bool
 }
 
 func buildOptions(opts []Option) options {
@@ -111,3 +113,23 @@ func (o *options) advice() advice {
 	}
 	return a
 }
+
+// AnyOwner lets Attach and Open map a segment owned by a user other than
+// the caller and root. Without it they refuse one with ErrPermission: any
+// user can create a name in /dev/shm before its intended creator does
+// (Create then fails with ErrExist), and the owner of a mapped file can
+// truncate it under the mapping, killing every process that then touches a
+// page past the new end with SIGBUS. Segments owned by root stay
+// attachable, as root can do that anyway. For root, a segment owned by any
+// other user is foreign.
+func AnyOwner() Option { return func(o *options) { o.anyOwner = true } }
+
+// Reserve makes Attach and Open allocate every page of the segment that is
+// not yet allocated (fallocate, which keeps the data), as Create does
+// without Lazy: a reader of a segment created with Lazy then gets ENOSPC
+// from Attach on a full filesystem instead of SIGBUS when it touches a page.
+// Info.Reserved tells whether a segment needs it. It needs write
+// permission on the segment, even with ReadOnly, and fails with
+// ErrNotSupported where the filesystem cannot preallocate (FreeBSD and
+// macOS shm objects).
+func Reserve() Option { return func(o *options) { o.reserve = true } }

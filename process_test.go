@@ -112,8 +112,14 @@ func runChild(role, name string) error {
 			fmt.Println(n)
 		}
 	}
+	if f, ok := childRoles[role]; ok {
+		return f(name)
+	}
 	return fmt.Errorf("unknown role %q", role)
 }
+
+// childRoles holds the roles that other test files define.
+var childRoles = map[string]func(name string) error{}
 
 // child returns a command that runs this test binary in the given role.
 func child(role, name string, env ...string) *exec.Cmd {

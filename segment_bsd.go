@@ -27,6 +27,9 @@ func pathOf(n segName) string { return n.path }
 // shmDirHint names where shm objects live, for error messages.
 const shmDirHint = "the shm_open system call"
 
+// shmListDir is empty: shm objects have no directory here.
+const shmListDir = ""
+
 func shmOpen(name string, flags int, mode uint32) (int, error) {
 	p, err := unix.BytePtrFromString("/" + name)
 	if err != nil {
@@ -35,7 +38,16 @@ func shmOpen(name string, flags int, mode uint32) (int, error) {
 	// shm_open takes only the access mode and O_CREAT, O_EXCL, O_TRUNC,
 	// O_CLOEXEC; others give EINVAL on FreeBSD.
 	flags &= unix.O_ACCMODE | unix.O_CREAT | unix.O_EXCL
-	r, _, errno := unix.Syscall(unix.SYS_SHM_OPEN, uintptr(unsafe.Pointer(p)), uintptr(flags), uintptr(mode))
+	var (
+		r     uintptr
+		errno unix.Errno
+	)
+	for {
+		r, _, errno = unix.Syscall(unix.SYS_SHM_OPEN, uintptr(unsafe.Pointer(p)), uintptr(flags), uintptr(mode))
+		if errno != unix.EINTR {
+			break
+		}
+	}
 	runtime.KeepAlive(p)
 	if errno == unix.ENOSYS {
 		return -1, fmt.Errorf("shm_open system call %d not available (FreeBSD kernel without COMPAT_FREEBSD12?); use file:// names: %w", unix.SYS_SHM_OPEN, errno)
@@ -71,7 +83,7 @@ func openNamed(n segName, flags int) (int, error) {
 // read(2) shm objects at all.
 func (f *file) pread(p []byte, off int64) (int, error) {
 	if !f.name.shm {
-		return unix.Pread(f.fd, p, off)
+		return ignoringEINTR2(func() (int, error) { return unix.Pread(f.fd, p, off) })
 	}
 	if off >= f.size {
 		return 0, nil
@@ -97,7 +109,7 @@ type shmCreator struct {
 	name string
 }
 
-func newCreator(n segName, mode uint32, _ bool) (creator, error) {
+func newCreator(n segName, mode uint32) (creator, error) {
 	if !n.shm {
 		return newTempCreator(n.path, mode)
 	}
@@ -120,6 +132,8 @@ func (c *shmCreator) abort() {
 }
 
 func listShm() ([]string, error) { return nil, ErrNotSupported }
+
+func renameNoReplace(from, to string) error { return errNoRenameFlags }
 
 func unlinkNamed(n segName, f *file) error {
 	if n.shm {

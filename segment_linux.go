@@ -19,6 +19,9 @@ const shmDir = "/dev/shm"
 // shmDirHint names where shm objects live, for error messages.
 const shmDirHint = shmDir
 
+// shmListDir is the directory List reads and RemoveStale sweeps by default.
+const shmListDir = shmDir
+
 // shm objects are tmpfs files here: their size is what ftruncate set and
 // fstat reports S_IFREG.
 const (
@@ -41,7 +44,7 @@ func openNamed(n segName, flags int) (int, error) {
 }
 
 func (f *file) pread(p []byte, off int64) (int, error) {
-	return unix.Pread(f.fd, p, off)
+	return ignoringEINTR2(func() (int, error) { return unix.Pread(f.fd, p, off) })
 }
 
 func allocate(fd int, size int64) error {
@@ -64,31 +67,42 @@ type tmpfileCreator struct {
 	final string
 }
 
-func newCreator(n segName, mode uint32, checkFirst bool) (creator, error) {
+func newCreator(n segName, mode uint32) (creator, error) {
 	final := pathOf(n)
 	// Fail early, before reserving pages, when the name is taken; the link
 	// in publish is what makes creation exclusive.
-	if checkFirst {
-		var st unix.Stat_t
-		if err := unix.Lstat(final, &st); err == nil {
-			return nil, syscall.EEXIST
-		}
+	var st unix.Stat_t
+	if err := unix.Lstat(final, &st); err == nil {
+		return nil, syscall.EEXIST
 	}
-	dir := filepath.Dir(final)
-	fd, err := unix.Open(dir, unix.O_TMPFILE|unix.O_RDWR|unix.O_CLOEXEC, 0o600)
+	fd, err := openTmpfile(filepath.Dir(final), mode)
 	if err != nil {
-		if errors.Is(err, syscall.EOPNOTSUPP) || errors.Is(err, syscall.EISDIR) || errors.Is(err, syscall.EINVAL) {
-			return newTempCreator(final, mode) // a filesystem without O_TMPFILE
-		}
-		return nil, err
+		// No O_TMPFILE, or one that half works (on some FUSE filesystems
+		// open succeeds and fchmod then fails with ENOENT): the hidden
+		// temporary name works wherever files can be created, and fails
+		// with the real cause where they cannot.
+		return newTempCreator(final, mode)
+	}
+	return &tmpfileCreator{fd: fd, final: final}, nil
+}
+
+// openTmpfile opens an unnamed file in dir with exactly mode. It is a
+// variable so that tests can make it fail like a filesystem where O_TMPFILE
+// half works.
+var openTmpfile = func(dir string, mode uint32) (int, error) {
+	fd, err := ignoringEINTR2(func() (int, error) {
+		return unix.Open(dir, unix.O_TMPFILE|unix.O_RDWR|unix.O_CLOEXEC, 0o600)
+	})
+	if err != nil {
+		return -1, err
 	}
 	// fchmod sets the bits exactly; the mode given to open is filtered by
 	// the umask.
 	if err := unix.Fchmod(fd, mode); err != nil {
 		unix.Close(fd)
-		return nil, err
+		return -1, err
 	}
-	return &tmpfileCreator{fd: fd, final: final}, nil
+	return fd, nil
 }
 
 func (c *tmpfileCreator) descriptor() int { return c.fd }
@@ -97,7 +111,9 @@ func (c *tmpfileCreator) publish() error {
 	// Linking /proc/self/fd/N needs no privilege; AT_EMPTY_PATH on the
 	// descriptor itself needs CAP_DAC_READ_SEARCH, so it is the fallback
 	// for systems without /proc.
-	err := unix.Linkat(unix.AT_FDCWD, "/proc/self/fd/"+strconv.Itoa(c.fd), unix.AT_FDCWD, c.final, unix.AT_SYMLINK_FOLLOW)
+	err := ignoringEINTR(func() error {
+		return unix.Linkat(unix.AT_FDCWD, "/proc/self/fd/"+strconv.Itoa(c.fd), unix.AT_FDCWD, c.final, unix.AT_SYMLINK_FOLLOW)
+	})
 	if errors.Is(err, syscall.ENOENT) {
 		if _, serr := os.Stat("/proc/self/fd"); serr != nil {
 			err = unix.Linkat(c.fd, "", unix.AT_FDCWD, c.final, unix.AT_EMPTY_PATH)
@@ -121,6 +137,14 @@ func listShm() ([]string, error) {
 		}
 	}
 	return names, nil
+}
+
+func renameNoReplace(from, to string) error {
+	err := unix.Renameat2(unix.AT_FDCWD, from, unix.AT_FDCWD, to, unix.RENAME_NOREPLACE)
+	if errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.ENOSYS) {
+		return errNoRenameFlags
+	}
+	return err
 }
 
 // unlinkNamed removes the name if it still refers to the validated file f.

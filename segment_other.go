@@ -2,6 +2,8 @@
 
 package shmtensor
 
+import "time"
+
 // On systems other than Linux, FreeBSD and macOS the package compiles, so
 // that programs importing it build everywhere, but every operation on a
 // segment fails with ErrNotSupported. Heap tensors (New, FromSlice) work.
@@ -11,6 +13,7 @@ const (
 	maxShmName     = 255
 	shmDirHint     = "shared memory"
 	shmSizeRounded = false
+	shmListDir     = ""
 )
 
 func openFile(n segName, write bool) (*file, error)          { return nil, ErrNotSupported }
@@ -27,8 +30,15 @@ func munlock(mem []byte) error                               { return ErrNotSupp
 func msync(mem []byte, flags SyncFlags) error                { return ErrNotSupported }
 func createErrno(err error, n segName) error                 { return err }
 func reserve(fd int, size int64, lazy bool) error            { return ErrNotSupported }
-func newCreator(n segName, mode uint32, checkFirst bool) (creator, error) {
+func newCreator(n segName, mode uint32) (creator, error) {
 	return nil, ErrNotSupported
 }
-func listShm() ([]string, error)           { return nil, ErrNotSupported }
+func listShm() ([]string, error)               { return nil, ErrNotSupported }
+func nameTaken(n segName) bool                 { return false }
+func effectiveUID() (uint32, bool)             { return 0, false }
+func reserveFile(f *file) error                { return ErrNotSupported }
+func reserveExisting(fd int, size int64) error { return ErrNotSupported }
+func staleTemporary(p string, age time.Duration, now time.Time) (bool, error) {
+	return false, ErrNotSupported
+}
 func unlinkNamed(n segName, f *file) error { return ErrNotSupported }

@@ -154,5 +154,6 @@ func parseSATrailer(tail []byte, fileSize int64) (header, error) {
 		shape:   shape,
 		dataOff: 0,
 		dataLen: dataLen,
+		trailer: int64(len(t)),
 	}, nil
 }

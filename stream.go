@@ -154,6 +154,10 @@ func readHeaderBytes(r io.Reader, buf []byte, from int) error {
 		if from+got == 0 {
 			return fmt.Errorf("%w: empty stream: %w", ErrNotTensor, io.ErrUnexpectedEOF)
 		}
+		if m := min(from+got, len(npyMagic)); string(buf[:m]) != npyMagic[:m] {
+			_, err := parseNPYHeader(buf[:m], int64(m)) // bad magic, said once
+			return err
+		}
 		return fmt.Errorf("%w: npy header: truncated: stream ended after %d bytes, the header needs %d: %w",
 			ErrNotTensor, from+got, len(buf), io.ErrUnexpectedEOF)
 	case err != nil:

@@ -33,15 +33,18 @@ type Tensor[T Number] struct {
 var neverClosed bool
 
 // newTensor builds a view; the caller has checked that every index reachable
-// through shape and strides from off lies inside data. Every Tensor is made
-// here, which sets the fields derived from the others.
+// through shape and strides from off lies inside data (checkView asserts it
+// under the shmtensor_bounds build tag). Every Tensor is made here, which
+// sets the fields derived from the others.
 func newTensor[T Number](data []T, off int, shape, strides []int, seg *Segment, ro bool) *Tensor[T] {
 	closed := &neverClosed
 	if seg != nil {
 		closed = &seg.unmapped
 	}
-	if len(shape) != len(strides) {
-		panic("shmtensor: internal error: shape and strides differ in length")
+	if boundsTag {
+		if err := checkView(len(data), off, shape, strides); err != nil {
+			panic(&Error{Op: "view", Err: err})
+		}
 	}
 	var base unsafe.Pointer
 	if off < len(data) { // else empty: At never loads
@@ -191,38 +194,6 @@ func (e *countPanic[T]) Unwrap() error {
 // t.data is gone and touching it would fault.
 func (t *Tensor[T]) isClosed() bool { return *t.closed }
 
-// At returns the element at idx, one index per dimension. It panics on a
-// wrong number of indices or an index out of range, like a slice, and never
-// allocates. A double loop over At(i, j) runs at about a third (int64) to
-// half (float64) of the speed of indexing a slice; in the hottest loops over
-// a contiguous tensor, index Data() directly.
-func (t *Tensor[T]) At(idx ...int) T {
-	// At must stay inlinable (go build -gcflags=-m=2 reports its cost, 78 of
-	// 80): inlined, the indices stay on the caller's stack and no call is
-	// made. So it spells out offset's loop (keep the two in step), tests the
-	// closed flag in the count's branch, and reads strides and data through
-	// str and base: every index has been checked against the shape, and
-	// newTensor's invariant puts every such element inside data, so those
-	// bounds checks could never fail. The break after the last index changes
-	// nothing in what the loop does but lets the compiler lay it out with
-	// one taken jump fewer per call, which saved 10% of the time of At(i, j)
-	// and 25% of At(i) (BenchmarkAt1D, BenchmarkAt2D, BenchmarkAt3D).
-	if len(idx) != len(t.shape) || *t.closed {
-		panic((*countPanic[T])(t))
-	}
-	p, s := 0, t.str
-	for k, i := range idx {
-		if uint(i) >= uint(t.shape[k]) {
-			panic(indexPanic{i, k, t.shape})
-		}
-		p += i * *(*int)(unsafe.Add(s, k*int(unsafe.Sizeof(k))))
-		if k == len(idx)-1 {
-			break
-		}
-	}
-	return *(*T)(unsafe.Add(t.base, p*int(unsafe.Sizeof(*new(T)))))
-}
-
 // closedPanic is the value methods panic with on a closed tensor; a
 // ready-made value keeps the callers inlinable.
 var closedPanic error = &Error{Op: "use of tensor", Err: ErrClosed}
@@ -295,28 +266,32 @@ func (t *Tensor[T]) Reshape(shape ...int) (*Tensor[T], error) {
 
 // Range selects indices along one axis like a Python slice
 // start:stop:step. Negative Start and Stop count from the end of the axis,
-// bounds outside the axis are clamped as Python clamps them, Step 0 means
-// 1, and a negative Step walks backwards from Start down to just above
-// Stop.
+// bounds outside the axis are clamped as Python clamps them, and a negative
+// Step walks backwards from Start down to just above Stop.
+//
+// A Step of 0 means 1. Python refuses a zero step, but in Go an omitted
+// field is 0: Range{Start: 2, Stop: 5} must be [2:5], as slice(2, 5) is in
+// Python, so the zero Step is the default rather than an error.
 //
 // Go has no None, so the open ends of a Python slice are written as bounds
 // that clamping turns into the ends: math.MaxInt is past the end in either
 // direction and math.MinInt before the start. Range{0, math.MaxInt, 1} is
-// [0:] and Range{math.MaxInt, math.MinInt, -1} is [::-1]. The constructors
-// Full, Span, From, To, Every, Reverse and Step spell the common cases.
-type Range struct{ Start, Stop, Step int }
+// [0:], Span(-2, math.MaxInt) is [-2:] and Range{math.MaxInt, math.MinInt,
+// -1} is [::-1]. Full, Span, Every and Reverse spell the common cases.
+type Range struct {
+	// Start is the first index, Python's start.
+	Start int
+	// Stop is the index the selection stops before, Python's stop.
+	Stop int
+	// Step is the distance between selected indices; 0 means 1.
+	Step int
+}
 
 // Full selects a whole axis, Python's [:].
 func Full() Range { return Range{0, math.MaxInt, 1} }
 
-// Span selects [start:stop].
+// Span selects [start:stop]. Pass math.MaxInt as stop for [start:].
 func Span(start, stop int) Range { return Range{start, stop, 1} }
-
-// From selects [start:], to the end of the axis.
-func From(start int) Range { return Range{start, math.MaxInt, 1} }
-
-// To selects [:stop], from the start of the axis.
-func To(stop int) Range { return Range{0, stop, 1} }
 
 // Every selects [::step]: every step-th index from the first one, or for a
 // negative step from the last one backwards.
@@ -329,10 +304,6 @@ func Every(step int) Range {
 
 // Reverse selects [::-1], the whole axis backwards.
 func Reverse() Range { return Every(-1) }
-
-// Step selects [start:stop:step]; it is Range{start, stop, step} spelled as
-// a call. Pass math.MaxInt or math.MinInt for an open end (see Range).
-func Step(start, stop, step int) Range { return Range{start, stop, step} }
 
 // indices applies Python's slice.indices to r on an axis of the given
 // length and returns the first index, the step and the number of indices

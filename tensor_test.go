@@ -48,7 +48,7 @@ func TestViews(t *testing.T) {
 	}{
 		{"slice rows", must(a.Slice(Span(1, 3))), []int{2, 4}, []int{4, 5, 6, 7, 8, 9, 10, 11}},
 		{"slice both", must(a.Slice(Full(), Every(2))), []int{3, 2}, []int{0, 2, 4, 6, 8, 10}},
-		{"slice negative", must(a.Slice(Reverse(), Step(-1, 0, -2))), []int{3, 2}, []int{11, 9, 7, 5, 3, 1}},
+		{"slice negative", must(a.Slice(Reverse(), Range{-1, 0, -2})), []int{3, 2}, []int{11, 9, 7, 5, 3, 1}},
 		{"slice empty", must(a.Slice(Span(2, 2))), []int{0, 4}, nil},
 		{"slice none", must(a.Slice()), []int{3, 4}, []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}},
 		{"index row", must(a.Index(0, 1)), []int{4}, []int{4, 5, 6, 7}},

@@ -8,9 +8,9 @@ import (
 	"github.com/shmtensor/shmtensor"
 )
 
-// The access section measures the element-access targets of issue #3 on
-// shared segments: At(i, j) against plain indexing of a slice, and a
-// transposing CopyFrom against copy() of the same bytes.
+// The access section measures the element-access targets on shared
+// segments: At(i, j) against plain indexing of a slice, and a transposing
+// CopyFrom against copy() of the same bytes.
 const (
 	caseIndexInt   = "plain indexing s[i*cols+j], int64 heap slice"
 	caseAtInt      = "Tensor.At(i, j), int64 (shared segment)"

@@ -47,7 +47,7 @@
 //
 // Usage:
 //
-//	shmtensor list [--json]
+//	shmtensor list [--all] [--json]
 //
 // List prints every tensor segment in shared memory: name, dtype, shape,
 // size of the whole segment (header included), layout, mode, owner and
@@ -61,11 +61,21 @@
 // With --json it prints a JSON array of the objects that "shmtensor info
 // --json" prints (see "shmtensor help json").
 //
+// With --all it also lists the broken entries: files in shared memory that
+// carry a tensor magic (numpy's at the start, or SharedArray's where its
+// trailer would be) but whose header is invalid, such as a segment truncated
+// or corrupted after it was created. Info, show and rm refuse them; the last
+// column says why, and "shmtensor rm --force NAME" removes one. With --json,
+// a broken entry is an object with only the fields name, size, mode, uid,
+// gid, owner, group and modified, and an "error" field with the reason.
+//
 // Where the system cannot enumerate shared memory (macOS, FreeBSD), list fails
 // with a message saying so; "shmtensor info NAME" still works there.
 //
 // Options:
 //
+//	--all
+//		also list broken entries that carry a tensor magic, with the reason
 //	--json
 //		print a JSON array instead of columns
 //
@@ -124,26 +134,41 @@
 //
 // Usage:
 //
-//	shmtensor rm NAME...
+//	shmtensor rm [--force] NAME...
 //
 // Rm deletes each named segment. Anything that is not a tensor segment
 // (another program's shared memory, a corrupt file) is refused and left alone.
 // Every name is tried; the exit status is 1 if any of them failed. Processes
 // that have a segment mapped keep using it until they close it.
 //
+// With --force, rm also removes a broken segment (see "shmtensor list
+// --all"): a regular file that carries a tensor magic but has an invalid
+// header, such as a truncated segment. It must belong to the user running rm;
+// files without a tensor magic are still refused.
+//
+// Options:
+//
+//	--force
+//		also remove broken segments of yours (see list --all)
+//
 // # Print a segment's contents like numpy
 //
 // Usage:
 //
-//	shmtensor show [--max N] NAME
+//	shmtensor show [--max N] [--any-owner] NAME
 //
 // Show prints the contents of the segment NAME as numpy's print(a) does. When
 // it has more than N elements (default 1000, numpy's threshold) the output is
 // summarised: three items at each end of each axis with "..." between.
 // --max 0 prints every element. The segment is opened read-only.
 //
+// A segment owned by another user than you and root is refused, since its
+// owner could truncate it while it is read; --any-owner shows it anyway.
+//
 // Options:
 //
+//	--any-owner
+//		show a segment owned by another user
 //	--max N
 //		summarise arrays with more than N elements; 0 prints all (default 1000)
 //
@@ -179,7 +204,7 @@
 //
 // Usage:
 //
-//	shmtensor export [--force] NAME FILE.npy
+//	shmtensor export [--force] [--any-owner] NAME FILE.npy
 //
 // Export writes the segment NAME to the new file FILE as a .npy file (format
 // version 1.0, the data at a multiple of 64 bytes, as numpy.save writes it;
@@ -193,8 +218,13 @@
 // data and of the file. A progress bar is drawn on standard error for
 // segments larger than 16 MiB when it is a terminal.
 //
+// A segment owned by another user than you and root is refused, since its
+// owner could truncate it while it is read; --any-owner exports it anyway.
+//
 // Options:
 //
+//	--any-owner
+//		export a segment owned by another user
 //	--force
 //		replace FILE if it exists
 //

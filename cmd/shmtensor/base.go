@@ -281,6 +281,8 @@ func hint(err error) string {
 		return `choose another name, or remove the old one with "shmtensor rm"`
 	case errors.Is(err, syscall.ENOSPC):
 		return "the size asked for is that of the whole segment, data and header"
+	case errors.Is(err, shmtensor.ErrPermission) && strings.Contains(err.Error(), "AnyOwner()"):
+		return "show and export take --any-owner to read it anyway"
 	}
 	return ""
 }

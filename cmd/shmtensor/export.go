@@ -16,7 +16,7 @@ import (
 )
 
 var cmdExport = &Command{
-	UsageLine: "export [--force] NAME FILE.npy",
+	UsageLine: "export [--force] [--any-owner] NAME FILE.npy",
 	Short:     "write a segment to a .npy file",
 	Long: `
 Export writes the segment NAME to the new file FILE as a .npy file (format
@@ -30,18 +30,28 @@ the old file's permission bits. A failed or interrupted export (Ctrl-C; the
 exit status is then 130) leaves nothing behind. It prints the size of the
 data and of the file. A progress bar is drawn on standard error for
 segments larger than 16 MiB when it is a terminal.
+
+A segment owned by another user than you and root is refused, since its
+owner could truncate it while it is read; --any-owner exports it anyway.
 `,
 	MinArgs: 2,
 	MaxArgs: 2,
 }
 
-var exportForce = cmdExport.Flag.Bool("force", false, "replace FILE if it exists")
+var (
+	exportForce    = cmdExport.Flag.Bool("force", false, "replace FILE if it exists")
+	exportAnyOwner = cmdExport.Flag.Bool("any-owner", false, "export a segment owned by another user")
+)
 
 func init() { cmdExport.Run = runExport }
 
 func runExport(c *Command, args []string) error {
 	name, path := args[0], strings.TrimPrefix(args[1], "file://")
-	seg, err := shmtensor.Open(name, shmtensor.ReadOnly())
+	opts := []shmtensor.Option{shmtensor.ReadOnly()}
+	if *exportAnyOwner {
+		opts = append(opts, shmtensor.AnyOwner())
+	}
+	seg, err := shmtensor.Open(name, opts...)
 	if err != nil {
 		return err
 	}

@@ -16,7 +16,7 @@ import (
 )
 
 var cmdList = &Command{
-	UsageLine: "list [--json]",
+	UsageLine: "list [--all] [--json]",
 	Short:     "list the tensor segments in shared memory",
 	Long: `
 List prints every tensor segment in shared memory: name, dtype, shape,
@@ -31,12 +31,23 @@ a backslash, a space and a character that is not printable are escaped, as
 With --json it prints a JSON array of the objects that "shmtensor info
 --json" prints (see "shmtensor help json").
 
+With --all it also lists the broken entries: files in shared memory that
+carry a tensor magic (numpy's at the start, or SharedArray's where its
+trailer would be) but whose header is invalid, such as a segment truncated
+or corrupted after it was created. Info, show and rm refuse them; the last
+column says why, and "shmtensor rm --force NAME" removes one. With --json,
+a broken entry is an object with only the fields name, size, mode, uid,
+gid, owner, group and modified, and an "error" field with the reason.
+
 Where the system cannot enumerate shared memory (macOS, FreeBSD), list fails
 with a message saying so; "shmtensor info NAME" still works there.
 `,
 }
 
-var listJSON = cmdList.Flag.Bool("json", false, "print a JSON array instead of columns")
+var (
+	listJSON = cmdList.Flag.Bool("json", false, "print a JSON array instead of columns")
+	listAll  = cmdList.Flag.Bool("all", false, "also list broken entries that carry a tensor magic, with the reason")
+)
 
 func init() { cmdList.Run = runList }
 
@@ -49,10 +60,23 @@ func runList(c *Command, _ []string) error {
 	if err != nil {
 		return err
 	}
+	var broken []shmtensor.Broken
+	if *listAll {
+		if broken, err = shmtensor.ListBroken(); err != nil {
+			return err
+		}
+	}
 	if *listJSON {
-		recs := make([]jsonInfo, 0, len(infos))
+		recs := make([]any, 0, len(infos)+len(broken))
 		for _, in := range infos {
 			recs = append(recs, makeJSONInfo(in))
+		}
+		for _, b := range broken {
+			recs = append(recs, jsonBroken{
+				Name: b.Name, Size: b.Size, Mode: fmt.Sprintf("%04o", uint32(b.Mode.Perm())),
+				UID: b.UID, GID: b.GID, Owner: userName(b.UID), Group: groupName(b.GID),
+				Modified: b.ModTime.UTC().Format(time.RFC3339Nano), Error: b.Err.Error(),
+			})
 		}
 		return writeJSON(recs)
 	}
@@ -64,7 +88,42 @@ func runList(c *Command, _ []string) error {
 			units.Bytes(in.Size), layoutString(in), formatMode(in),
 			userName(in.UID), in.ModTime.Local().Format(time.DateTime))
 	}
+	if err := tw.Flush(); err != nil || len(broken) == 0 {
+		return err
+	}
+	fmt.Println()
+	fmt.Fprintln(tw, "BROKEN	SIZE	MODE	OWNER	MODIFIED	REASON (shmtensor rm --force NAME removes it)")
+	for _, b := range broken {
+		reason := strings.TrimPrefix(b.Err.Error(), "not a tensor segment: ")
+		fmt.Fprintf(tw, "%s\t%s\t%04o\t%s\t%s\t%s\n",
+			escapeName(strings.TrimPrefix(b.Name, "shm://")), units.Bytes(b.Size), uint32(b.Mode.Perm()),
+			userName(b.UID), b.ModTime.Local().Format(time.DateTime), oneLine(reason))
+	}
 	return tw.Flush()
+}
+
+// oneLine replaces the characters of s that are not printable, so that a
+// reason quoting a file's bytes stays on its row.
+func oneLine(s string) string {
+	return strings.Map(func(r rune) rune {
+		if !unicode.IsPrint(r) {
+			return '?'
+		}
+		return r
+	}, s)
+}
+
+// jsonBroken is a broken entry in list --all --json.
+type jsonBroken struct {
+	Name     string `json:"name"`
+	Size     int64  `json:"size"`
+	Mode     string `json:"mode"`
+	UID      uint32 `json:"uid"`
+	GID      uint32 `json:"gid"`
+	Owner    string `json:"owner"`
+	Group    string `json:"group"`
+	Modified string `json:"modified"`
+	Error    string `json:"error"`
 }
 
 // escapeName returns name as "ls -b" prints it: a backslash, a space, and

@@ -9,26 +9,41 @@ import (
 )
 
 var cmdRm = &Command{
-	UsageLine: "rm NAME...",
+	UsageLine: "rm [--force] NAME...",
 	Short:     "delete segments (only tensor segments)",
 	Long: `
 Rm deletes each named segment. Anything that is not a tensor segment
 (another program's shared memory, a corrupt file) is refused and left alone.
 Every name is tried; the exit status is 1 if any of them failed. Processes
 that have a segment mapped keep using it until they close it.
+
+With --force, rm also removes a broken segment (see "shmtensor list
+--all"): a regular file that carries a tensor magic but has an invalid
+header, such as a truncated segment. It must belong to the user running rm;
+files without a tensor magic are still refused.
 `,
 	MinArgs: 1,
 	MaxArgs: manyArgs,
 }
 
+var rmForce = cmdRm.Flag.Bool("force", false, "also remove broken segments of yours (see list --all)")
+
 func init() { cmdRm.Run = runRm }
 
 func runRm(c *Command, args []string) error {
 	status := 0
+	del := shmtensor.Delete
+	if *rmForce {
+		del = shmtensor.DeleteBroken
+	}
 	for _, name := range args {
-		if err := shmtensor.Delete(name); err != nil {
+		if err := del(name); err != nil {
 			if errors.Is(err, shmtensor.ErrNotTensor) {
-				err = fmt.Errorf("%w; refusing to remove it", err)
+				if *rmForce {
+					err = fmt.Errorf("%w; refusing to remove it", err)
+				} else {
+					err = fmt.Errorf("%w; refusing to remove it (rm --force removes a broken segment, see list --all)", err)
+				}
 			}
 			c.warn(err)
 			status = 1

@@ -8,19 +8,25 @@ import (
 )
 
 var cmdShow = &Command{
-	UsageLine: "show [--max N] NAME",
+	UsageLine: "show [--max N] [--any-owner] NAME",
 	Short:     "print a segment's contents like numpy",
 	Long: `
 Show prints the contents of the segment NAME as numpy's print(a) does. When
 it has more than N elements (default 1000, numpy's threshold) the output is
 summarised: three items at each end of each axis with "..." between.
 --max 0 prints every element. The segment is opened read-only.
+
+A segment owned by another user than you and root is refused, since its
+owner could truncate it while it is read; --any-owner shows it anyway.
 `,
 	MinArgs: 1,
 	MaxArgs: 1,
 }
 
-var showMax = cmdShow.Flag.Int("max", nprint.DefaultThreshold, "summarise arrays with more than `N` elements; 0 prints all")
+var (
+	showMax      = cmdShow.Flag.Int("max", nprint.DefaultThreshold, "summarise arrays with more than `N` elements; 0 prints all")
+	showAnyOwner = cmdShow.Flag.Bool("any-owner", false, "show a segment owned by another user")
+)
 
 func init() { cmdShow.Run = runShow }
 
@@ -28,7 +34,11 @@ func runShow(_ *Command, args []string) error {
 	if *showMax < 0 {
 		return usagef("--max %d is negative (0 prints everything)", *showMax)
 	}
-	seg, err := shmtensor.Open(args[0], shmtensor.ReadOnly())
+	opts := []shmtensor.Option{shmtensor.ReadOnly()}
+	if *showAnyOwner {
+		opts = append(opts, shmtensor.AnyOwner())
+	}
+	seg, err := shmtensor.Open(args[0], opts...)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,101 @@
+package shmtensor
+
+import (
+	"fmt"
+	"io/fs"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Broken describes an object in shared memory that carries a tensor magic
+// (numpy's at the start, or SharedArray's where its trailer would be) but
+// that Attach, Stat and Delete refuse, and List leaves out: a segment
+// truncated or corrupted after it was created, or a foreign file made to
+// look like one.
+type Broken struct {
+	Name     string // "shm://x"
+	Size     int64
+	Mode     fs.FileMode
+	UID, GID uint32
+	ModTime  time.Time
+	Err      error // why it is not a valid segment; wraps ErrNotTensor or ErrDType
+}
+
+// ListBroken returns the broken entries of shared memory, sorted by name:
+// those that carry a tensor magic but have no valid header. Objects without
+// either magic (other programs' shm, empty files) are not listed. Like
+// List, it fails with ErrNotSupported where shared memory cannot be
+// enumerated.
+func ListBroken() ([]Broken, error) {
+	names, err := listShm()
+	if err != nil {
+		return nil, &Error{Op: "list", Err: err}
+	}
+	var out []Broken
+	for _, name := range names {
+		n, err := parseName(schemeShm + name)
+		if err != nil {
+			continue
+		}
+		f, err := openFile(n, false)
+		if err != nil {
+			continue
+		}
+		if _, err := readHeader(f); err != nil && hasTensorMagic(f) {
+			out = append(out, Broken{
+				Name: n.name, Size: f.size, Mode: f.perm, UID: f.uid, GID: f.gid,
+				ModTime: f.modTime, Err: err,
+			})
+		}
+		f.close()
+	}
+	slices.SortFunc(out, func(a, b Broken) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
+}
+
+// hasTensorMagic reports whether f starts with numpy's magic or holds
+// SharedArray's where a 292- or 548-byte trailer would start.
+func hasTensorMagic(f *file) bool {
+	var head [npyMagicLen]byte
+	if f.size >= npyMagicLen && readAt(f, head[:], 0) == nil && isNPY(head[:]) {
+		return true
+	}
+	for _, size := range []int64{saTrailerSize, saTrailerSizeNumpy2} {
+		var m [saMagicLen]byte
+		if f.size >= size && readAt(f, m[:], f.size-size) == nil && hasSAMagic(m[:]) {
+			return true
+		}
+	}
+	return false
+}
+
+// DeleteBroken removes a segment that Delete refuses because its header is
+// broken (see ListBroken); a valid segment is removed too. So that it
+// cannot be used to remove other programs' files, the object must be a
+// regular file carrying a tensor magic and be owned by the caller;
+// otherwise it is left untouched and the error wraps ErrNotTensor or
+// ErrPermission. The removal is as safe against a name swapped meanwhile
+// as Delete's.
+func DeleteBroken(name string) error {
+	const op = "delete"
+	n, err := parseName(name)
+	if err != nil {
+		return &Error{Op: op, Name: name, Err: err}
+	}
+	f, err := openFile(n, false)
+	if err != nil {
+		return &Error{Op: op, Name: n.name, Err: err}
+	}
+	defer f.close()
+	if !hasTensorMagic(f) {
+		return &Error{Op: op, Name: n.name, Err: fmt.Errorf("%w: carries no tensor magic, so it is not a broken segment", ErrNotTensor)}
+	}
+	if me, ok := effectiveUID(); ok && f.uid != me {
+		return &Error{Op: op, Name: n.name, Err: fmt.Errorf("%w: owned by %s, not by the caller (%s)", ErrPermission, describeUID(f.uid), describeUID(me))}
+	}
+	if err := unlinkNamed(n, f); err != nil {
+		return &Error{Op: op, Name: n.name, Err: err}
+	}
+	return nil
+}

@@ -1,0 +1,49 @@
+package shmtensor
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// checkOwner refuses a file owned by neither the caller nor root.
+func checkOwner(f *file) error {
+	me, ok := effectiveUID()
+	if !ok || f.uid == me || f.uid == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: owned by %s, not by the caller (%s) or root; use AnyOwner() to map it anyway",
+		ErrPermission, describeUID(f.uid), describeUID(me))
+}
+
+// describeUID returns "uid 65534 (nobody)", or "uid 65534" when the user
+// database does not name it.
+func describeUID(uid uint32) string {
+	if name := userName(uid); name != "" {
+		return fmt.Sprintf("uid %d (%s)", uid, name)
+	}
+	return fmt.Sprintf("uid %d", uid)
+}
+
+// userName looks uid up in /etc/passwd, only on the error path. os/user is
+// not used: with cgo it links the C library's user lookup into every
+// program that imports this package.
+func userName(uid uint32) string {
+	f, err := os.Open("/etc/passwd")
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	want := strconv.FormatUint(uint64(uid), 10)
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		// name:password:uid:gid:gecos:home:shell
+		fields := strings.SplitN(sc.Text(), ":", 4)
+		if len(fields) >= 3 && fields[2] == want {
+			return fields[0]
+		}
+	}
+	return ""
+}
