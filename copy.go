@@ -9,7 +9,7 @@ import (
 // Clone returns a contiguous copy of t on the Go heap, writable even when t
 // is read-only.
 //
-// Clone, CopyFrom and Fill split large tensors (a few MiB and up) across
+// Clone, CopyFrom and Fill split large tensors (2 MiB and up) across
 // GOMAXPROCS goroutines, each taking a contiguous range of the destination
 // (whole rows, or whole cache blocks of a transposing copy), so a big copy
 // runs at memory bandwidth rather than at the speed of one core. The

@@ -8,12 +8,14 @@ import (
 
 // parallelMin is the least number of bytes a goroutine of a bulk operation
 // (Fill, CopyFrom, Clone, FromMatrix, WriteTo, Import) is given: work on
-// fewer than twice as many bytes runs on the calling goroutine, where
-// starting goroutines and waiting for them would cost more than it saves.
-// Measured with BenchmarkFillSizes on 2 vCPUs: splitting pays from about
-// 1 MiB per goroutine (see docs/PERFORMANCE.md). Tests lower it to send
-// small tensors down the parallel paths.
-var parallelMin = 512 << 10
+// fewer than twice as many bytes runs on the calling goroutine. Starting
+// and waiting for a goroutine costs about a microsecond, under 1% of the
+// 200 µs or more that 1 MiB takes at memory bandwidth, while below 1 MiB
+// the data sits in the caches of the core that has it and splitting
+// measured no gain (BenchmarkThreshold, and the threshold rows of
+// docs/PERFORMANCE.md). Tests lower it to send small tensors down the
+// parallel paths.
+var parallelMin = 1 << 20
 
 // workers returns how many goroutines should share a bulk operation on n
 // bytes: GOMAXPROCS, fewer when the parts would be smaller than parallelMin.
