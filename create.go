@@ -85,7 +85,13 @@ func newSegment(op, name string, dt DType, shape []int, fortran bool, opts []Opt
 		return nil, &Error{Op: op, Name: n.name, Err: fmt.Errorf("%w: segment of %d bytes cannot be mapped", ErrShape, size)}
 	}
 
-	c, err := newCreator(n, o.mode)
+	// An Unpublished segment is named later, by Publish or Replace.
+	var c creator
+	if o.unpublished {
+		c, err = newStagedCreator(n, o.mode)
+	} else {
+		c, err = newCreator(n, o.mode)
+	}
 	if err != nil {
 		return nil, &Error{Op: op, Name: n.name, Err: createErrno(err, n)}
 	}
@@ -141,7 +147,10 @@ func newSegment(op, name string, dt DType, shape []int, fortran bool, opts []Opt
 		}
 	}
 	copy(mem[hdrAt:hdrAt+int64(magic)], hdr[:magic])
-	if err := c.publish(); err != nil {
+	done := c.close
+	if o.unpublished {
+		done = c.abort // an Unpublished segment is named by Publish or Replace
+	} else if err := c.publish(); err != nil {
 		unmap(mem)
 		return fail(createErrno(err, n))
 	}
@@ -149,17 +158,21 @@ func newSegment(op, name string, dt DType, shape []int, fortran bool, opts []Opt
 	id, err := fileIdentity(fd)
 	if err != nil {
 		unmap(mem)
-		c.close()
+		done()
 		return nil, &Error{Op: op, Name: n.name, Err: err}
 	}
 	if o.readOnly {
 		if err := protectRead(mem); err != nil {
 			unmap(mem)
-			c.close()
+			done()
 			return nil, &Error{Op: op, Name: n.name, Err: err}
 		}
 	}
-	return &Segment{name: n.name, hdr: h, mem: mem, readOnly: o.readOnly, fd: fd, id: id}, nil
+	seg := &Segment{name: n.name, hdr: h, mem: mem, readOnly: o.readOnly, fd: fd, id: id}
+	if o.unpublished {
+		seg.staged = c
+	}
+	return seg, nil
 }
 
 // creator is how a platform makes a new segment exclusively and atomically:

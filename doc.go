@@ -118,6 +118,28 @@
 // touches one when the filesystem is full gets SIGBUS, unless it attached
 // with Reserve, which allocates them or fails with ENOSPC.
 //
+// # Lifecycle across processes
+//
+// A segment created with Unpublished has no name until Publish or Replace
+// gives it one, atomically: readers see complete tensors only, and a
+// producer that dies before publishing leaves nothing. Replace swaps a new
+// version in for the old, which its readers keep until they close it. Wait
+// and WaitReplaced sleep until a tensor appears or changes; AttachOrCreate
+// lets exactly one of many processes build a tensor the others attach;
+// Mappers tells which processes map one. docs/coordination.md in the
+// repository explains the model.
+//
+// # Synchronisation
+//
+// Segment.Lock, RLock, TryLock, LockRows and RLockRows take locks that
+// exclude other processes and other goroutines alike and that the kernel
+// releases when their holder dies: open file description locks on byte
+// ranges of the data on Linux, which Python and C processes share through
+// fcntl, and flock on FreeBSD and macOS. AtomicLoad, AtomicStore, AtomicAdd
+// and AtomicCompareAndSwap work on 32- and 64-bit integer elements;
+// WaitValue sleeps until an element changes and Wake wakes its sleepers
+// (futex on Linux). docs/coordination.md tells which to use for what.
+//
 // # Errors
 //
 // Errors are *Error values that read like "shmtensor: attach shm://x:

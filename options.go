@@ -18,6 +18,8 @@ type options struct {
 	huge     bool
 	anyOwner bool
 	reserve  bool
+
+	unpublished bool
 }
 
 func buildOptions(opts []Option) options {

@@ -17,9 +17,12 @@ type Segment struct {
 	readOnly bool
 	fd       int // kept open until Close: locks and links need the very file mapped
 	id       FileID
+	staged   creator // an Unpublished segment not yet published, else nil
 
-	mu     sync.Mutex // serialises Close with Msync, Mlock and Munlock
-	closed atomic.Bool
+	mu       sync.Mutex // serialises Close with Msync, Mlock, Munlock and the locks
+	closed   atomic.Bool
+	locks    map[*heldLock]struct{} // locks held (lock.go); Close releases them
+	lockPool lockPool               // descriptors for the next locks
 
 	// unmapped mirrors closed for the segment's tensors, which read it on
 	// every access. A plain bool is enough, since Close must not race with
@@ -118,9 +121,10 @@ func (s *Segment) memOp(op string, f func([]byte) error) error {
 }
 
 // Close unmaps the segment. Slices and matrices obtained from its tensors
-// become invalid, and the tensors' methods panic with ErrClosed. Close is
-// idempotent and never unlinks the segment. It must not race with use of the
-// segment's tensors in other goroutines.
+// become invalid, and the tensors' methods panic with ErrClosed. Locks the
+// segment holds are released. Close is idempotent and never unlinks the
+// segment. It must not race with use of the segment's tensors in other
+// goroutines.
 func (s *Segment) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -132,7 +136,13 @@ func (s *Segment) Close() error {
 	if s.mem != nil {
 		err = unmap(s.mem)
 	}
-	closeFD(s.fd)
+	s.releaseLocks()
+	if s.staged != nil {
+		s.staged.abort() // never published: nothing may remain
+		s.staged = nil
+	} else {
+		closeFD(s.fd)
+	}
 	if err != nil {
 		return &Error{Op: "close", Name: s.name, Err: err}
 	}

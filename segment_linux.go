@@ -107,16 +107,20 @@ var openTmpfile = func(dir string, mode uint32) (int, error) {
 
 func (c *tmpfileCreator) descriptor() int { return c.fd }
 
-func (c *tmpfileCreator) publish() error {
+func (c *tmpfileCreator) publish() error { return linkFD(c.fd, c.final) }
+
+// linkFD gives the open file fd the name path; it fails with EEXIST if the
+// name is taken.
+func linkFD(fd int, path string) error {
 	// Linking /proc/self/fd/N needs no privilege; AT_EMPTY_PATH on the
 	// descriptor itself needs CAP_DAC_READ_SEARCH, so it is the fallback
 	// for systems without /proc.
 	err := ignoringEINTR(func() error {
-		return unix.Linkat(unix.AT_FDCWD, "/proc/self/fd/"+strconv.Itoa(c.fd), unix.AT_FDCWD, c.final, unix.AT_SYMLINK_FOLLOW)
+		return unix.Linkat(unix.AT_FDCWD, "/proc/self/fd/"+strconv.Itoa(fd), unix.AT_FDCWD, path, unix.AT_SYMLINK_FOLLOW)
 	})
 	if errors.Is(err, syscall.ENOENT) {
 		if _, serr := os.Stat("/proc/self/fd"); serr != nil {
-			err = unix.Linkat(c.fd, "", unix.AT_FDCWD, c.final, unix.AT_EMPTY_PATH)
+			err = unix.Linkat(fd, "", unix.AT_FDCWD, path, unix.AT_EMPTY_PATH)
 		}
 	}
 	return err

@@ -485,14 +485,22 @@ func newTempCreator(final string, mode uint32) (*tempCreator, error) {
 func (c *tempCreator) descriptor() int { return c.fd }
 
 func (c *tempCreator) publish() error {
-	err := ignoringEINTR(func() error { return unix.Link(c.tmp, c.final) })
+	// The temporary name stays on failure: an Unpublished segment may
+	// still be published or replaced, and abort removes it.
+	if err := ignoringEINTR(func() error { return unix.Link(c.tmp, c.final) }); err != nil {
+		return err
+	}
 	unix.Unlink(c.tmp)
-	return err
+	return nil
 }
 
 func (c *tempCreator) abort() {
+	// Only if the name still holds this file: after a failed Replace it
+	// may hold another.
+	if id, err := fileIdentity(c.fd); err == nil {
+		unlinkID(c.tmp, id)
+	}
 	unix.Close(c.fd)
-	unix.Unlink(c.tmp)
 }
 
 func (c *tempCreator) close() { unix.Close(c.fd) }

@@ -22,10 +22,12 @@ const StaleAge = time.Hour
 // RemoveStale removes, from dir (the shared-memory directory if dir is ""),
 // the temporary files this package's Create and Delete leave behind when
 // the process is killed in the middle (names starting with ".shmtensor-"),
-// if they were last modified more than olderThan ago and belong to the
-// caller (any owner, for root). It returns the paths it removed. A Create
-// that has to use a temporary name (on a filesystem without O_TMPFILE)
-// calls it itself with StaleAge, once an hour per directory and process.
+// if they were last modified more than olderThan ago, belong to the
+// caller (any owner, for root) and, on Linux, no process maps them (an
+// Unpublished segment keeps such a name while its creator fills it). It
+// returns the paths it removed. A Create that has to use a temporary name
+// (on a filesystem without O_TMPFILE) calls it itself with StaleAge, once
+// an hour per directory and process.
 // Where shared memory has no directory (FreeBSD, macOS), dir "" fails with
 // ErrNotSupported.
 func RemoveStale(dir string, olderThan time.Duration) ([]string, error) {
@@ -52,6 +54,7 @@ func removeStale(dir string, olderThan time.Duration, now time.Time) ([]string, 
 		return nil, err
 	}
 	var removed []string
+	var mapped map[FileID][]int // read once, if there is anything to remove
 	for _, e := range entries {
 		name := e.Name()
 		if !strings.HasPrefix(name, tempPrefix) && !strings.HasPrefix(name, asidePrefix) {
@@ -59,6 +62,16 @@ func removeStale(dir string, olderThan time.Duration, now time.Time) ([]string, 
 		}
 		p := filepath.Join(dir, name)
 		if ok, err := staleTemporary(p, olderThan, now); err != nil || !ok {
+			continue
+		}
+		// An Unpublished segment keeps its temporary name for as long as
+		// its creator fills it: a mapped file is not stale, however old.
+		if mapped == nil {
+			if mapped, _ = scanMappers(nil); mapped == nil {
+				mapped = map[FileID][]int{} // the system cannot tell
+			}
+		}
+		if mappedFile(p, mapped) {
 			continue
 		}
 		if os.Remove(p) == nil {

@@ -19,7 +19,7 @@ import (
 
 // row is one line of the results: a case at a size.
 type row struct {
-	Group  string // attach, create, handoff, resident, mul, access
+	Group  string // attach, create, handoff, resident, mul, access, coordination
 	Case   string
 	Method string // hand-off method, for the plot
 	Size   size
@@ -73,6 +73,10 @@ var baseName = map[string]string{
 	caseHugeSumSmall:           "4 KiB pages",
 	caseHugeMulSmall:           "4 KiB pages",
 	caseBulkCopy:               "copy()",
+	caseFcntlPair:              "fcntl pair",
+	caseLock:                   "Segment.Lock",
+	caseAddHeap:                "heap AtomicAdd",
+	casePipeTrip:               "pipe",
 }
 
 func (r row) ratioText() string {
@@ -129,11 +133,12 @@ type report struct {
 	Quick                                          bool
 	Attach, Create, Handoff, Resident, Mul, Access []row
 	Memory                                         []row
+	Coord                                          []row
 	Elapsed                                        time.Duration
 }
 
 func (r *report) all() [][]row {
-	return [][]row{r.Attach, r.Create, r.Handoff, r.Resident, r.Mul, r.Access, r.Memory}
+	return [][]row{r.Attach, r.Create, r.Handoff, r.Resident, r.Mul, r.Access, r.Coord, r.Memory}
 }
 
 // findRow returns the row of a case at a size label; its Ratio is NaN if
@@ -244,6 +249,9 @@ func (r *report) write(out string) error {
 
 	b.WriteString("## Element access and copies between views\n\n" + accessText)
 	r.mdTable(&b, r.Access)
+
+	b.WriteString("## Locks, atomics and wake-ups\n\n" + coordText)
+	r.mdTable(&b, r.Coord)
 
 	if len(r.Memory) > 0 {
 		b.WriteString(memoryText)

@@ -20,6 +20,10 @@
 //	show       print a segment's contents like numpy
 //	import     copy a .npy file into a new segment
 //	export     write a segment to a .npy file
+//	lock       run a command while holding a segment's lock
+//	wait       wait until a tensor segment is there, or is replaced
+//	who        list the processes that map a segment
+//	gc         find and delete segments that no process maps
 //	demo       two processes share a matrix (try this first)
 //	version    print the version of shmtensor and of Go
 //	help       show help for a command or topic
@@ -40,14 +44,16 @@
 //
 // The exit status is 0 on success and for help, 1 when an operation failed,
 // 2 for bad usage (unknown command or option, missing or malformed arguments,
-// with the usage on standard error), and 130 when import, export or demo is
-// interrupted (Ctrl-C).
+// with the usage on standard error), and 130 when import, export, wait or
+// demo is interrupted (Ctrl-C), or lock while it waits. Wait also exits with
+// 1 when its --timeout runs out, and so does lock; lock otherwise exits with
+// its command's status.
 //
 // # List the tensor segments in shared memory
 //
 // Usage:
 //
-//	shmtensor list [--all] [--json]
+//	shmtensor list [--all] [--json] [--mappers]
 //
 // List prints every tensor segment in shared memory: name, dtype, shape,
 // size of the whole segment (header included), layout, mode, owner and
@@ -69,6 +75,11 @@
 // a broken entry is an object with only the fields name, size, mode, uid,
 // gid, owner, group and modified, and an "error" field with the reason.
 //
+// With --mappers it adds the ids of the processes that map each segment, as
+// "shmtensor who" finds them (a MAPPERS column of comma-separated ids, "-"
+// for none; with --json a "mappers" array in each segment's object). Linux
+// only.
+//
 // Where the system cannot enumerate shared memory (macOS, FreeBSD), list fails
 // with a message saying so; "shmtensor info NAME" still works there.
 //
@@ -78,6 +89,8 @@
 //		also list broken entries that carry a tensor magic, with the reason
 //	--json
 //		print a JSON array instead of columns
+//	--mappers
+//		add the processes that map each segment
 //
 // # Describe one segment, with strides and data offset
 //
@@ -227,6 +240,136 @@
 //		export a segment owned by another user
 //	--force
 //		replace FILE if it exists
+//
+// # Run a command while holding a segment's lock
+//
+// Usage:
+//
+//	shmtensor lock [--shared] [--rows A:B] [--timeout D] [--any-owner] NAME -- CMD [ARG...]
+//
+// Lock takes the lock of the segment NAME, runs CMD with its arguments, and
+// releases the lock when CMD ends, like flock(1) does for files. The exit
+// status is CMD's (128+N if signal N killed it; 126 if CMD cannot be run, 127
+// if it is not found). The "--" before CMD keeps CMD's options from being
+// taken for lock's.
+//
+// The lock is the one Segment.Lock takes in Go programs (and an fcntl open
+// file description lock over the same bytes in Python or C, on Linux), so
+// shell scripts, Go and Python processes exclude each other. The kernel
+// releases it when this process ends, however it ends. CMD does not inherit
+// it: if this process is killed, CMD runs on unlocked.
+//
+// --shared takes a shared lock, held by any number of processes at once but
+// not together with an exclusive one; it needs only read permission.
+// --rows A:B locks rows A to B-1 of axis 0 (A: to the end, :B from 0), which
+// locks on other rows do not conflict with; on FreeBSD and macOS, and for
+// Fortran-order segments, it locks the whole segment.
+//
+// Without --timeout it waits as long as it takes. --timeout D gives up after
+// D (such as 500ms or 2m) with exit status 1; --timeout 0 gives up at once if
+// the lock is held. Ctrl-C or SIGTERM while waiting exits with 130. While CMD
+// runs, SIGTERM and SIGHUP sent to this process are passed on to CMD, and
+// SIGINT and SIGQUIT (which a terminal sends to both) are left to CMD.
+//
+// A segment owned by another user than you and root is refused, as by show
+// and export; --any-owner locks it anyway. For example:
+//
+//	shmtensor lock --timeout 10s weights -- python3 update.py
+//
+// Options:
+//
+//	--any-owner
+//		lock a segment owned by another user
+//	--rows A:B
+//		lock rows A:B of axis 0 only
+//	--shared
+//		take a shared lock instead of an exclusive one
+//	--timeout D
+//		give up after D; 0: at once if held (default: wait) (default 0s)
+//
+// # Wait until a tensor segment is there, or is replaced
+//
+// Usage:
+//
+//	shmtensor wait [--timeout D] [--replaced] NAME
+//
+// Wait returns as soon as NAME holds a tensor segment: at once if it does
+// already. Anything else under the name (a foreign file, a file still being
+// written) does not end the wait. With --replaced it waits instead until NAME
+// holds a segment other than the one there now (any segment, if there is
+// none), such as a new version put there by a producer's Replace, or by rm
+// and create.
+//
+// The exit status is 0 when the segment is there, 1 when --timeout (a
+// duration such as 30s or 5m; none by default) runs out first, and 130 when
+// interrupted (Ctrl-C). Nothing is printed on success, so that
+//
+//	shmtensor wait --timeout 1m features && python3 train.py
+//
+// runs the next step once a producer has published. On Linux it sleeps on
+// inotify events for the name's directory, not polling.
+//
+// Options:
+//
+//	--replaced
+//		wait for a segment other than the one under NAME now
+//	--timeout D
+//		give up after D (exit status 1); 0 waits as long as it takes (default 0s)
+//
+// # List the processes that map a segment
+//
+// Usage:
+//
+//	shmtensor who NAME
+//
+// Who prints the processes that have the segment NAME mapped, one a line: the
+// process id, a tab, and its command line. numpy (np.load with mmap_mode),
+// SharedArray and any other program count, because who matches the mapped
+// file's device and inode in /proc/PID/maps, not its path: a process still
+// mapping a segment that was replaced or deleted since is not listed for the
+// segment under the name now.
+//
+// /proc shows a process's mappings only to its own user and to root: run as
+// another user, who does not see other users' processes, and says so on
+// standard error. Systems without /proc (macOS, FreeBSD) cannot tell.
+//
+// # Find and delete segments that no process maps
+//
+// Usage:
+//
+//	shmtensor gc [--older-than D] [--match GLOB] [--yes]
+//
+// Gc finds the tensor segments in shared memory that no process maps and that
+// were last modified at least --older-than ago (default 1h): the segments left
+// behind by programs that crashed or forgot to delete them. With --match only
+// the names matching the shell pattern GLOB are considered (as in "gc --match
+// 'features-*'"). Without --yes gc only lists what it would delete; with
+// --yes it deletes it, checking each one again just before: a segment mapped
+// or replaced since the scan is left alone.
+//
+// numpy processes (np.load with mmap_mode) and SharedArray count as mappers,
+// as in "shmtensor who". Gc also lists the package's own hidden files in
+// /dev/shm that are as old: temporary files of segments whose creator died
+// (.shmtensor-creating-...) and lock files of "create once" that no process
+// holds (.shmtensor-lock-...).
+//
+// /proc shows a process's mappings only to its own user and to root. Run as
+// an ordinary user, gc therefore considers only the caller's own segments
+// that no other user may open (mode 0600 or stricter), and says which it
+// skipped; root sees every process. A process can still attach a segment
+// between gc's last check and its deletion: it keeps a valid mapping, but the
+// name is gone. Deleting never invalidates mappings.
+//
+// The exit status is 1 if any deletion failed. Linux only.
+//
+// Options:
+//
+//	--match GLOB
+//		consider only names matching the shell pattern GLOB
+//	--older-than D
+//		consider only segments last modified at least D ago (default 1h0m0s)
+//	--yes
+//		delete; without it gc only lists what it would delete
 //
 // # Two processes share a matrix (try this first)
 //

@@ -64,6 +64,9 @@ func (c *Command) argWords() []string {
 	var words []string
 	var group []string // an open bracketed group
 	for _, w := range strings.Fields(c.UsageLine)[1:] {
+		if w == "--" {
+			continue // the end of the options, not an argument
+		}
 		if len(group) == 0 && !strings.HasPrefix(w, "[") {
 			words = append(words, w)
 			continue
@@ -282,7 +285,7 @@ func hint(err error) string {
 	case errors.Is(err, syscall.ENOSPC):
 		return "the size asked for is that of the whole segment, data and header"
 	case errors.Is(err, shmtensor.ErrPermission) && strings.Contains(err.Error(), "AnyOwner()"):
-		return "show and export take --any-owner to read it anyway"
+		return "show, export and lock take --any-owner to use it anyway"
 	}
 	return ""
 }

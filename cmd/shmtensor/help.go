@@ -40,8 +40,10 @@ command on standard output.
 
 The exit status is 0 on success and for help, 1 when an operation failed,
 2 for bad usage (unknown command or option, missing or malformed arguments,
-with the usage on standard error), and 130 when import, export or demo is
-interrupted (Ctrl-C).
+with the usage on standard error), and 130 when import, export, wait or
+demo is interrupted (Ctrl-C), or lock while it waits. Wait also exits with
+1 when its --timeout runs out, and so does lock; lock otherwise exits with
+its command's status.
 `
 
 var topicNames = &Command{

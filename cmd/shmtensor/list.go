@@ -16,7 +16,7 @@ import (
 )
 
 var cmdList = &Command{
-	UsageLine: "list [--all] [--json]",
+	UsageLine: "list [--all] [--json] [--mappers]",
 	Short:     "list the tensor segments in shared memory",
 	Long: `
 List prints every tensor segment in shared memory: name, dtype, shape,
@@ -39,14 +39,20 @@ column says why, and "shmtensor rm --force NAME" removes one. With --json,
 a broken entry is an object with only the fields name, size, mode, uid,
 gid, owner, group and modified, and an "error" field with the reason.
 
+With --mappers it adds the ids of the processes that map each segment, as
+"shmtensor who" finds them (a MAPPERS column of comma-separated ids, "-"
+for none; with --json a "mappers" array in each segment's object). Linux
+only.
+
 Where the system cannot enumerate shared memory (macOS, FreeBSD), list fails
 with a message saying so; "shmtensor info NAME" still works there.
 `,
 }
 
 var (
-	listJSON = cmdList.Flag.Bool("json", false, "print a JSON array instead of columns")
-	listAll  = cmdList.Flag.Bool("all", false, "also list broken entries that carry a tensor magic, with the reason")
+	listJSON    = cmdList.Flag.Bool("json", false, "print a JSON array instead of columns")
+	listAll     = cmdList.Flag.Bool("all", false, "also list broken entries that carry a tensor magic, with the reason")
+	listMappers = cmdList.Flag.Bool("mappers", false, "add the processes that map each segment")
 )
 
 func init() { cmdList.Run = runList }
@@ -66,9 +72,23 @@ func runList(c *Command, _ []string) error {
 			return err
 		}
 	}
+	var mapped map[shmtensor.FileID][]int
+	if *listMappers {
+		if mapped, err = shmtensor.MappedBy(); err != nil {
+			return err
+		}
+	}
 	if *listJSON {
 		recs := make([]any, 0, len(infos)+len(broken))
 		for _, in := range infos {
+			if *listMappers {
+				type withMappers struct {
+					jsonInfo
+					Mappers []int `json:"mappers"`
+				}
+				recs = append(recs, withMappers{makeJSONInfo(in), append([]int{}, mapped[in.ID]...)})
+				continue
+			}
 			recs = append(recs, makeJSONInfo(in))
 		}
 		for _, b := range broken {
@@ -81,12 +101,20 @@ func runList(c *Command, _ []string) error {
 		return writeJSON(recs)
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tDTYPE\tSHAPE\tSIZE\tLAYOUT\tMODE\tOWNER\tMODIFIED")
+	head := "NAME\tDTYPE\tSHAPE\tSIZE\tLAYOUT\tMODE\tOWNER\tMODIFIED"
+	if *listMappers {
+		head += "\tMAPPERS"
+	}
+	fmt.Fprintln(tw, head)
 	for _, in := range infos {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s",
 			escapeName(strings.TrimPrefix(in.Name, "shm://")), in.DType, shmtensor.FormatShape(in.Shape),
 			units.Bytes(in.Size), layoutString(in), formatMode(in),
 			userName(in.UID), in.ModTime.Local().Format(time.DateTime))
+		if *listMappers {
+			fmt.Fprintf(tw, "\t%s", pidList(mapped[in.ID]))
+		}
+		fmt.Fprintln(tw)
 	}
 	if err := tw.Flush(); err != nil || len(broken) == 0 {
 		return err

@@ -12,7 +12,8 @@ var commands []*Command
 
 func init() {
 	commands = []*Command{
-		cmdList, cmdInfo, cmdCreate, cmdRm, cmdShow, cmdImport, cmdExport, cmdDemo,
+		cmdList, cmdInfo, cmdCreate, cmdRm, cmdShow, cmdImport, cmdExport, cmdLock, cmdWait, cmdWho, cmdGC,
+		cmdDemo,
 		cmdVersion, cmdHelp, cmdDemoChild,
 	}
 }

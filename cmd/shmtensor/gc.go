@@ -1,0 +1,61 @@
+package main
+
+import (
+	"os"
+	"path"
+)
+
+var cmdGC = &Command{
+	UsageLine: "gc [--older-than D] [--match GLOB] [--yes]",
+	Short:     "find and delete segments that no process maps",
+	Long: `
+Gc finds the tensor segments in shared memory that no process maps and that
+were last modified at least --older-than ago (default 1h): the segments left
+behind by programs that crashed or forgot to delete them. With --match only
+the names matching the shell pattern GLOB are considered (as in "gc --match
+'features-*'"). Without --yes gc only lists what it would delete; with
+--yes it deletes it, checking each one again just before: a segment mapped
+or replaced since the scan is left alone.
+
+numpy processes (np.load with mmap_mode) and SharedArray count as mappers,
+as in "shmtensor who". Gc also lists the package's own hidden files in
+/dev/shm that are as old: temporary files of segments whose creator died
+(.shmtensor-creating-...) and lock files of "create once" that no process
+holds (.shmtensor-lock-...).
+
+/proc shows a process's mappings only to its own user and to root. Run as
+an ordinary user, gc therefore considers only the caller's own segments
+that no other user may open (mode 0600 or stricter), and says which it
+skipped; root sees every process. A process can still attach a segment
+between gc's last check and its deletion: it keeps a valid mapping, but the
+name is gone. Deleting never invalidates mappings.
+
+The exit status is 1 if any deletion failed. Linux only.
+`,
+	MaxArgs: 0,
+}
+
+var (
+	gcOlderThan = cmdGC.Flag.Duration("older-than", 3600e9, "consider only segments last modified at least `D` ago")
+	gcMatch     = cmdGC.Flag.String("match", "", "consider only names matching the shell pattern `GLOB`")
+	gcYes       = cmdGC.Flag.Bool("yes", false, "delete; without it gc only lists what it would delete")
+)
+
+func init() { cmdGC.Run = runGCCmd }
+
+func runGCCmd(c *Command, args []string) error {
+	if *gcOlderThan < 0 {
+		return usagef("--older-than %v is negative", *gcOlderThan)
+	}
+	if _, err := path.Match(*gcMatch, ""); err != nil {
+		return usagef("bad --match pattern %q: %v", *gcMatch, err)
+	}
+	failed, err := runGC(os.Stdout, os.Stderr, *gcOlderThan, *gcMatch, *gcYes)
+	if err != nil {
+		return err
+	}
+	if failed > 0 {
+		return exitStatus(1)
+	}
+	return nil
+}

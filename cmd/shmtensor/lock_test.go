@@ -1,0 +1,197 @@
+//go:build linux
+
+package main
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/shmtensor/shmtensor"
+)
+
+// waitFile waits for path to exist.
+func waitFile(t *testing.T, path string) {
+	t.Helper()
+	for i := 0; ; i++ {
+		if _, err := os.Stat(path); err == nil {
+			return
+		}
+		if i == 1000 {
+			t.Fatalf("%s never appeared", path)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestLockRunsCommand(t *testing.T) {
+	name := uniqueName(t)
+	want(t, 0, "create", name, "int32", "4", "8")
+	want(t, 7, "lock", name, "--", "sh", "-c", "exit 7")
+	r := want(t, 0, "lock", "--shared", "--rows", "1:3", name, "--", "echo", "hello")
+	contains(t, "stdout", r.stdout, "hello")
+	want(t, 127, "lock", name, "--", "/no/such/command")
+	want(t, 128+9, "lock", name, "--", "sh", "-c", "kill -9 $$")
+	for _, bad := range [][]string{
+		{"lock", name},
+		{"lock", name, "--"},
+		{"lock", "--rows", "3:9", name, "--", "true"},
+		{"lock", "--rows", "x", name, "--", "true"},
+		{"lock", "--timeout", "-1s", name, "--", "true"},
+	} {
+		want(t, 2, bad...)
+	}
+	r = want(t, 1, "lock", name+"-missing", "--", "true")
+	contains(t, "stderr", r.stderr, "does not exist")
+}
+
+// TestLockHeldWhileCommandRuns: the lock excludes a Go process while CMD
+// runs, in each of its forms, and is free once CMD has ended.
+func TestLockHeldWhileCommandRuns(t *testing.T) {
+	name := uniqueName(t)
+	want(t, 0, "create", name, "float64", "4", "8")
+	seg, err := shmtensor.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer seg.Close()
+	ctx := context.Background()
+	refused := func(what string, f func(context.Context) (func(), error)) {
+		t.Helper()
+		c, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+		defer cancel()
+		if u, err := f(c); err == nil {
+			u()
+			t.Errorf("%s: granted while shmtensor lock runs its command", what)
+		}
+	}
+	granted := func(what string, f func(context.Context) (func(), error)) {
+		t.Helper()
+		u, err := f(ctx)
+		if err != nil {
+			t.Errorf("%s: %v", what, err)
+			return
+		}
+		u()
+	}
+	rows := func(lock func(context.Context, int, int) (func(), error), a, b int) func(context.Context) (func(), error) {
+		return func(c context.Context) (func(), error) { return lock(c, a, b) }
+	}
+	for _, tc := range []struct {
+		opts    []string
+		check   func()
+		comment string
+	}{
+		{nil, func() {
+			refused("RLock", seg.RLock)
+		}, "exclusive"},
+		{[]string{"--shared"}, func() {
+			granted("RLock", seg.RLock)
+			refused("LockRows(0, 1)", rows(seg.LockRows, 0, 1))
+		}, "shared"},
+		{[]string{"--rows", "1:3"}, func() {
+			granted("LockRows(0, 1)", rows(seg.LockRows, 0, 1))
+			granted("LockRows(3, 4)", rows(seg.LockRows, 3, 4))
+			refused("RLockRows(2, 3)", rows(seg.RLockRows, 2, 3))
+		}, "rows"},
+	} {
+		dir := t.TempDir()
+		started, finish := filepath.Join(dir, "started"), filepath.Join(dir, "finish")
+		args := append(append([]string{"lock"}, tc.opts...), name, "--", "sh", "-c",
+			`touch "$1"; while [ ! -e "$2" ]; do sleep 0.01; done`, "sh", started, finish)
+		cmd := exec.Command(exe, args...)
+		cmd.Stderr = os.Stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		waitFile(t, started)
+		tc.check()
+		os.WriteFile(finish, nil, 0o600)
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("%s: %v", tc.comment, err)
+		}
+		granted(tc.comment+": Lock after the command ended", seg.Lock)
+	}
+}
+
+func TestLockTimeout(t *testing.T) {
+	name := uniqueName(t)
+	want(t, 0, "create", name, "float64", "4", "8")
+	seg, err := shmtensor.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer seg.Close()
+	unlock, err := seg.LockRows(context.Background(), 0, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := want(t, 1, "lock", "--timeout", "50ms", name, "--", "true")
+	contains(t, "stderr", r.stderr, "still locked after 50ms")
+	for _, opts := range [][]string{nil, {"--shared"}, {"--rows", "0:2"}} {
+		args := append(append([]string{"lock", "--timeout", "0"}, opts...), name, "--", "true")
+		r = want(t, 1, args...)
+		contains(t, "stderr", r.stderr, "segment is locked")
+	}
+	want(t, 0, "lock", "--timeout", "0", "--rows", "1:", name, "--", "true")
+	// A waiting lock command gets the lock once it is freed.
+	cmd := exec.Command(exe, "lock", name, "--", "true")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	unlock()
+	if err := cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	// Ctrl-C while waiting: status 130.
+	unlock, err = seg.Lock(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	cmd = exec.Command(exe, "lock", name, "--", "true")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	cmd.Process.Signal(os.Interrupt)
+	var ee *exec.ExitError
+	if err := cmd.Wait(); !errors.As(err, &ee) || ee.ExitCode() != 130 {
+		t.Fatalf("interrupted while waiting: %v, want exit status 130", err)
+	}
+}
+
+// TestLockForwardsTerm: SIGTERM sent to lock reaches its command, whose
+// status lock then exits with, and the lock is released.
+func TestLockForwardsTerm(t *testing.T) {
+	name := uniqueName(t)
+	want(t, 0, "create", name, "int64", "2")
+	started := filepath.Join(t.TempDir(), "started")
+	cmd := exec.Command(exe, "lock", name, "--", "sh", "-c",
+		`trap "exit 42" TERM; touch "$1"; while :; do sleep 0.01; done`, "sh", started)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFile(t, started)
+	cmd.Process.Signal(syscall.SIGTERM)
+	var ee *exec.ExitError
+	if err := cmd.Wait(); !errors.As(err, &ee) || ee.ExitCode() != 42 {
+		t.Fatalf("lock after SIGTERM: %v, want the command's exit status 42", err)
+	}
+	seg, err := shmtensor.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer seg.Close()
+	unlock, err := seg.TryLock()
+	if err != nil {
+		t.Fatalf("lock still held after lock exited: %v", err)
+	}
+	unlock()
+}
