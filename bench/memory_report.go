@@ -99,19 +99,22 @@ between two heap slices, whole and split by hand into GOMAXPROCS parts (the ceil
 The ratio of a GOMAXPROCS row is to its one-goroutine row; its extra column also gives its speed against
 one ` + "`copy()`" + `.
 
-gonum ` + "`Mul`" + ` came out slower on huge pages in the runs on this shared machine, by amounts that varied from run
-to run; no cause was established. (A candidate: the 16 KiB row stride of 2048×2048 float64 matrices falls
-into the same cache sets when pages are physically contiguous, which scattered 4 KiB pages avoid; a
-quick check with 2000×2000 under load was inconclusive.)
+gonum ` + "`Mul`" + ` on huge pages measured from 0.62× to 1.01× its speed on 4 KiB pages over the four runs made
+while writing this (its goroutines compete with other jobs for the two cores); no cause for the slower
+runs was established. (A candidate: the 16 KiB row stride of 2048×2048 float64 matrices falls into the
+same cache sets when pages are physically contiguous, which scattered 4 KiB pages avoid; a quick check
+with 2000×2000 under load was inconclusive.)
 
 `
 
 const thresholdText = `Fill of contiguous heap tensors of growing size on one goroutine against GOMAXPROCS goroutines
 (batches of many Fills), to place the size from which bulk work splits. Starting and waiting for a
 goroutine costs about a microsecond; below 1 MiB a tensor sits in the caches of the core that wrote it,
-so splitting cannot gain. Bulk work splits once every goroutine gets at least 1 MiB (` + "`parallelMin`" + `),
-where the goroutines cost under 1% of the time even when, as on this shared machine, splitting gains
-nothing.
+so splitting cannot gain. These tensors are hot: filled again and again, they stay in the caches (up to
+8 MiB here), where a second core gains nothing and ratios a little above 1 are the price of moving
+cache lines to it. Big or cold tensors are memory-bound and gain (the 256 MiB rows above). Bulk work
+splits once every goroutine gets at least 1 MiB (` + "`parallelMin`" + `), where starting the goroutines costs
+under 1% of the time.
 
 `
 
