@@ -19,7 +19,7 @@ import (
 // serialBulk makes the bulk operations single-goroutine until b ends.
 func serialBulk(b *testing.B) {
 	old := parallelMin
-	parallelMin = 1 << 62
+	parallelMin = maxInt
 	b.Cleanup(func() { parallelMin = old })
 }
 
@@ -115,7 +115,7 @@ func BenchmarkThreshold(b *testing.B) {
 		for _, mode := range []struct {
 			name string
 			min  int
-		}{{"serial", 1 << 62}, {"split", 1}} {
+		}{{"serial", maxInt}, {"split", 1}} {
 			b.Run(fmt.Sprintf("%dKiB/%s", kib, mode.name), func(b *testing.B) {
 				parallelMin = mode.min
 				defer func() { parallelMin = old }()

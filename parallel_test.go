@@ -60,7 +60,7 @@ func TestParallelMatchesSerial(t *testing.T) {
 	rng := rand.New(rand.NewPCG(14, 2))
 	serial := func(f func()) {
 		old := parallelMin
-		parallelMin = 1 << 62
+		parallelMin = maxInt
 		defer func() { parallelMin = old }()
 		f()
 	}
