@@ -104,7 +104,7 @@ between two heap slices, whole and split by hand into GOMAXPROCS parts (the ceil
 The ratio of a GOMAXPROCS row is to its one-goroutine row; its extra column also gives its speed against
 one ` + "`copy()`" + `.
 
-gonum ` + "`Mul`" + ` on huge pages measured from 0.62× to 1.01× its speed on 4 KiB pages over the four runs made
+gonum ` + "`Mul`" + ` on huge pages measured from 0.62× to 1.05× its speed on 4 KiB pages over the five runs made
 while writing this (its goroutines compete with other jobs for the two cores); no cause for the slower
 runs was established. (A candidate: the 16 KiB row stride of 2048×2048 float64 matrices falls into the
 same cache sets when pages are physically contiguous, which scattered 4 KiB pages avoid; a quick check
