@@ -18,8 +18,9 @@
 //	create     create a zero-filled segment
 //	rm         delete segments (only tensor segments)
 //	show       print a segment's contents like numpy
-//	import     copy a .npy file into a new segment
-//	export     write a segment to a .npy file
+//	import     copy a .npy file or a Zarr store into a new segment
+//	export     write a segment to a .npy file or a Zarr store
+//	serve      serve live segments read-only over HTTP, as .npy and Zarr
 //	lock       run a command while holding a segment's lock
 //	wait       wait until a tensor segment is there, or is replaced
 //	who        list the processes that map a segment
@@ -185,11 +186,11 @@
 //	--max N
 //		summarise arrays with more than N elements; 0 prints all (default 1000)
 //
-// # Copy a .npy file into a new segment
+// # Copy a .npy file or a Zarr store into a new segment
 //
 // Usage:
 //
-//	shmtensor import [--mode 0600] [--sharedarray] FILE.npy NAME
+//	shmtensor import [--mode 0600] [--sharedarray] [--format npy|zarr] FILE.npy|DIR.zarr NAME
 //
 // Import creates the segment NAME with the dtype, shape and memory order of
 // the .npy file FILE and copies the data into it. FILE may be a pipe, such
@@ -206,18 +207,28 @@
 // prints the size of the data and of the new segment. A progress bar is drawn
 // on standard error for files larger than 16 MiB when it is a terminal.
 //
+// A directory whose name ends in .zarr (or any path with --format zarr) is
+// read as a Zarr v2 array, as zarr-python, Dask and xarray write them: chunks
+// uncompressed, zlib or gzip, C or F order, "." or "/" keys, any numpy
+// dtype that create accepts, big-endian ones converted. Chunks are decoded in
+// parallel into a C-order segment; missing chunks read as the fill value.
+// Other compressors (blosc, zstd, ...) and filters are refused by name. As
+// with .npy files, NAME appears only once the data is complete.
+//
 // Options:
 //
+//	--format npy
+//		npy or zarr (default: zarr for a path ending in .zarr, else npy)
 //	--mode octal
 //		permission bits of the new segment, in octal (default 0600)
 //	--sharedarray
 //		write Python SharedArray's layout instead of .npy
 //
-// # Write a segment to a .npy file
+// # Write a segment to a .npy file or a Zarr store
 //
 // Usage:
 //
-//	shmtensor export [--force] [--any-owner] NAME FILE.npy
+//	shmtensor export [--force] [--any-owner] [--format npy|zarr] [--chunks N,N...] [--compressor none|zlib|gzip] NAME FILE.npy|DIR.zarr
 //
 // Export writes the segment NAME to the new file FILE as a .npy file (format
 // version 1.0, the data at a multiple of 64 bytes, as numpy.save writes it;
@@ -234,12 +245,79 @@
 // A segment owned by another user than you and root is refused, since its
 // owner could truncate it while it is read; --any-owner exports it anyway.
 //
+// A DIR ending in .zarr (or any path with --format zarr) gets a Zarr v2 array
+// that zarr-python, Dask and xarray read: a directory with .zarray and one
+// file per chunk, written in parallel straight from shared memory. --chunks
+// sets the chunk shape (one size per axis, -1 for a whole axis; default about
+// 4 MiB, splitting the leading axes first), --compressor the codec: none (the
+// default), zlib or gzip, with an optional level as zlib:6 (default 1). Edge
+// chunks are stored full-size, padded with zeros. DIR must not exist or be
+// empty (--force does not apply). .zarray is written last, so a store with
+// one is complete; a failed or interrupted export removes what it wrote. The
+// chunks are read from the live segment without a lock: stop the writers if
+// they must all show one moment.
+//
 // Options:
 //
 //	--any-owner
 //		export a segment owned by another user
+//	--chunks N,N...
+//		Zarr chunk shape, N,N... (-1: a whole axis)
+//	--compressor string
+//		Zarr compressor: none, zlib, gzip or zlib:LEVEL, gzip:LEVEL (default none)
 //	--force
 //		replace FILE if it exists
+//	--format npy
+//		npy or zarr (default: zarr for a path ending in .zarr, else npy)
+//
+// # Serve live segments read-only over HTTP, as .npy and Zarr
+//
+// Usage:
+//
+//	shmtensor serve [--addr 127.0.0.1:8765] [--token T] [--insecure-no-token] [--max-requests 64] [--chunks N,N...] [NAME...]
+//
+// Serve answers HTTP GET and HEAD requests for the segments NAME, or without
+// NAMEs for every tensor segment in shared memory that this user can open
+// (looked up on each request):
+//
+//	/                    a JSON list of the tensors served
+//	/NAME.npy            the tensor as a .npy file; Range requests work
+//	/NAME.zarr/.zarray   Zarr v2 metadata: uncompressed chunks, C order
+//	/NAME.zarr/I.J...    one chunk, copied from shared memory on each request
+//
+// so that Dask, xarray or zarr-python read tensors that other processes are
+// still writing. Each chunk is one copy out of the segment under a shared
+// lock on its rows (see "shmtensor lock"), so writers that lock see their
+// writes served whole; /NAME.npy is read from the live memory as it is sent,
+// without a lock. Nothing is ever written: other methods
+// get 405. A name deleted and created again is served from the new segment.
+//
+// Every request must carry "Authorization: Bearer TOKEN" (401 without it, 403
+// with a wrong one). The token is --token, else $SHMTENSOR_TOKEN, else a
+// random one printed at start. With fsspec (Dask, zarr, xarray):
+//
+//	storage_options={"client_kwargs": {"headers": {"Authorization": "Bearer TOKEN"}}}
+//
+// The address is loopback by default; any local user can reach loopback,
+// which is why the token is required there too. --insecure-no-token answers
+// without one, and only on a loopback address. There is no TLS: across
+// machines use an SSH tunnel or a TLS proxy. --chunks sets the chunk shape of
+// tensors with that many dimensions (default about 4 MiB per chunk).
+// --max-requests bounds the requests handled at once; others wait. SIGINT or
+// SIGTERM stops the server after running requests finish (at most 10 s).
+//
+// Options:
+//
+//	--addr host:port
+//		listen on host:port (default 127.0.0.1:8765)
+//	--chunks N,N...
+//		Zarr chunk shape, N,N..., for tensors with that many dimensions
+//	--insecure-no-token
+//		answer requests without a token (loopback addresses only)
+//	--max-requests int
+//		requests handled at once (default 64)
+//	--token token
+//		the bearer token clients must send (default: $SHMTENSOR_TOKEN or a random one)
 //
 // # Run a command while holding a segment's lock
 //

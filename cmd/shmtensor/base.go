@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"strings"
-	"syscall"
 	"unicode"
 
 	"github.com/shmtensor/shmtensor"
@@ -282,7 +281,7 @@ func hint(err error) string {
 		return `"shmtensor list" shows the segments there are`
 	case errors.Is(err, shmtensor.ErrExist):
 		return `choose another name, or remove the old one with "shmtensor rm"`
-	case errors.Is(err, syscall.ENOSPC):
+	case errors.Is(err, errNoSpace):
 		return "the size asked for is that of the whole segment, data and header"
 	case errors.Is(err, shmtensor.ErrPermission) && strings.Contains(err.Error(), "AnyOwner()"):
 		return "show, export and lock take --any-owner to use it anyway"

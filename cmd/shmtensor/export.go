@@ -16,8 +16,8 @@ import (
 )
 
 var cmdExport = &Command{
-	UsageLine: "export [--force] [--any-owner] NAME FILE.npy",
-	Short:     "write a segment to a .npy file",
+	UsageLine: "export [--force] [--any-owner] [--format npy|zarr] [--chunks N,N...] [--compressor none|zlib|gzip] NAME FILE.npy|DIR.zarr",
+	Short:     "write a segment to a .npy file or a Zarr store",
 	Long: `
 Export writes the segment NAME to the new file FILE as a .npy file (format
 version 1.0, the data at a multiple of 64 bytes, as numpy.save writes it;
@@ -33,25 +33,56 @@ segments larger than 16 MiB when it is a terminal.
 
 A segment owned by another user than you and root is refused, since its
 owner could truncate it while it is read; --any-owner exports it anyway.
+
+A DIR ending in .zarr (or any path with --format zarr) gets a Zarr v2 array
+that zarr-python, Dask and xarray read: a directory with .zarray and one
+file per chunk, written in parallel straight from shared memory. --chunks
+sets the chunk shape (one size per axis, -1 for a whole axis; default about
+4 MiB, splitting the leading axes first), --compressor the codec: none (the
+default), zlib or gzip, with an optional level as zlib:6 (default 1). Edge
+chunks are stored full-size, padded with zeros. DIR must not exist or be
+empty (--force does not apply). .zarray is written last, so a store with
+one is complete; a failed or interrupted export removes what it wrote. The
+chunks are read from the live segment without a lock: stop the writers if
+they must all show one moment.
 `,
 	MinArgs: 2,
 	MaxArgs: 2,
 }
 
 var (
-	exportForce    = cmdExport.Flag.Bool("force", false, "replace FILE if it exists")
-	exportAnyOwner = cmdExport.Flag.Bool("any-owner", false, "export a segment owned by another user")
+	exportForce      = cmdExport.Flag.Bool("force", false, "replace FILE if it exists")
+	exportAnyOwner   = cmdExport.Flag.Bool("any-owner", false, "export a segment owned by another user")
+	exportFormat     = cmdExport.Flag.String("format", "", "`npy` or zarr (default: zarr for a path ending in .zarr, else npy)")
+	exportChunks     = cmdExport.Flag.String("chunks", "", "Zarr chunk shape, `N,N...` (-1: a whole axis)")
+	exportCompressor = cmdExport.Flag.String("compressor", "none", "Zarr compressor: none, zlib, gzip or zlib:LEVEL, gzip:LEVEL")
 )
 
 func init() { cmdExport.Run = runExport }
 
-func runExport(c *Command, args []string) error {
-	name, path := args[0], strings.TrimPrefix(args[1], "file://")
+// exportOpenOptions are the options export opens its segment with.
+func exportOpenOptions() []shmtensor.Option {
 	opts := []shmtensor.Option{shmtensor.ReadOnly()}
 	if *exportAnyOwner {
 		opts = append(opts, shmtensor.AnyOwner())
 	}
-	seg, err := shmtensor.Open(name, opts...)
+	return opts
+}
+
+func runExport(c *Command, args []string) error {
+	name, path := args[0], strings.TrimPrefix(args[1], "file://")
+	z, err := isZarr(path, *exportFormat)
+	switch {
+	case err != nil:
+		return usagef("%v", err)
+	case z && *exportForce:
+		return usagef("--force does not apply to Zarr stores: remove %s first", path)
+	case z:
+		return runExportZarr(c, name, path)
+	case *exportChunks != "" || *exportCompressor != "none":
+		return usagef("--chunks and --compressor apply to Zarr stores (DIR.zarr or --format zarr)")
+	}
+	seg, err := shmtensor.Open(name, exportOpenOptions()...)
 	if err != nil {
 		return err
 	}

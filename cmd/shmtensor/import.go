@@ -15,8 +15,8 @@ import (
 )
 
 var cmdImport = &Command{
-	UsageLine: "import [--mode 0600] [--sharedarray] FILE.npy NAME",
-	Short:     "copy a .npy file into a new segment",
+	UsageLine: "import [--mode 0600] [--sharedarray] [--format npy|zarr] FILE.npy|DIR.zarr NAME",
+	Short:     "copy a .npy file or a Zarr store into a new segment",
 	Long: `
 Import creates the segment NAME with the dtype, shape and memory order of
 the .npy file FILE and copies the data into it. FILE may be a pipe, such
@@ -32,12 +32,22 @@ process ever sees a partial segment, and nothing is left under NAME when the
 import fails or is interrupted (Ctrl-C; the exit status is then 130). It
 prints the size of the data and of the new segment. A progress bar is drawn
 on standard error for files larger than 16 MiB when it is a terminal.
+
+A directory whose name ends in .zarr (or any path with --format zarr) is
+read as a Zarr v2 array, as zarr-python, Dask and xarray write them: chunks
+uncompressed, zlib or gzip, C or F order, "." or "/" keys, any numpy
+dtype that create accepts, big-endian ones converted. Chunks are decoded in
+parallel into a C-order segment; missing chunks read as the fill value.
+Other compressors (blosc, zstd, ...) and filters are refused by name. As
+with .npy files, NAME appears only once the data is complete.
 `,
 	MinArgs: 2,
 	MaxArgs: 2,
 }
 
 var importFlags = creationFlags{mode: 0o600}
+
+var importFormat = cmdImport.Flag.String("format", "", "`npy` or zarr (default: zarr for a path ending in .zarr, else npy)")
 
 func init() {
 	cmdImport.Run = runImport
@@ -46,6 +56,11 @@ func init() {
 
 func runImport(c *Command, args []string) error {
 	path, name := strings.TrimPrefix(args[0], "file://"), args[1]
+	if z, err := isZarr(path, *importFormat); err != nil {
+		return usagef("%v", err)
+	} else if z {
+		return runImportZarr(c, path, name)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	f, err := os.Open(path)

@@ -1,0 +1,196 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/shmtensor/shmtensor/internal/serve"
+)
+
+var cmdServe = &Command{
+	UsageLine: "serve [--addr 127.0.0.1:8765] [--token T] [--insecure-no-token] [--max-requests 64] [--chunks N,N...] [NAME...]",
+	Short:     "serve live segments read-only over HTTP, as .npy and Zarr",
+	Long: `
+Serve answers HTTP GET and HEAD requests for the segments NAME, or without
+NAMEs for every tensor segment in shared memory that this user can open
+(looked up on each request):
+
+	/                    a JSON list of the tensors served
+	/NAME.npy            the tensor as a .npy file; Range requests work
+	/NAME.zarr/.zarray   Zarr v2 metadata: uncompressed chunks, C order
+	/NAME.zarr/I.J...    one chunk, copied from shared memory on each request
+
+so that Dask, xarray or zarr-python read tensors that other processes are
+still writing. Each chunk is one copy out of the segment under a shared
+lock on its rows (see "shmtensor lock"), so writers that lock see their
+writes served whole; /NAME.npy is read from the live memory as it is sent,
+without a lock. Nothing is ever written: other methods
+get 405. A name deleted and created again is served from the new segment.
+
+Every request must carry "Authorization: Bearer TOKEN" (401 without it, 403
+with a wrong one). The token is --token, else $SHMTENSOR_TOKEN, else a
+random one printed at start. With fsspec (Dask, zarr, xarray):
+
+	storage_options={"client_kwargs": {"headers": {"Authorization": "Bearer TOKEN"}}}
+
+The address is loopback by default; any local user can reach loopback,
+which is why the token is required there too. --insecure-no-token answers
+without one, and only on a loopback address. There is no TLS: across
+machines use an SSH tunnel or a TLS proxy. --chunks sets the chunk shape of
+tensors with that many dimensions (default about 4 MiB per chunk).
+--max-requests bounds the requests handled at once; others wait. SIGINT or
+SIGTERM stops the server after running requests finish (at most 10 s).
+`,
+	MinArgs: 0,
+	MaxArgs: manyArgs,
+}
+
+var serveFlags serveOptions
+
+func init() {
+	cmdServe.Run = runServe
+	f := &cmdServe.Flag
+	f.StringVar(&serveFlags.addr, "addr", "127.0.0.1:8765", "listen on `host:port`")
+	f.StringVar(&serveFlags.token, "token", "", "the bearer `token` clients must send (default: $SHMTENSOR_TOKEN or a random one)")
+	f.BoolVar(&serveFlags.noToken, noTokenFlag, false, "answer requests without a token (loopback addresses only)")
+	f.IntVar(&serveFlags.maxRequests, "max-requests", serve.DefaultMaxInFlight, "requests handled at once")
+	f.StringVar(&serveFlags.chunks, "chunks", "", "Zarr chunk shape, `N,N...`, for tensors with that many dimensions")
+}
+
+func runServe(c *Command, args []string) error {
+	o := serveFlags
+	o.names = args
+	if o.maxRequests < 1 {
+		return usagef("--max-requests must be at least 1")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return runServer(ctx, o, os.Stdout, os.Stderr)
+}
+
+// noTokenFlag is the option that lets serve answer without a token. Its
+// name says what it does, so that nobody types it by accident.
+const noTokenFlag = "insecure-no-token"
+
+// shutdownGrace is how long serve lets running requests finish after
+// SIGINT or SIGTERM.
+const shutdownGrace = 10 * time.Second
+
+// serveOptions are serve's options and arguments.
+type serveOptions struct {
+	addr        string
+	token       string
+	noToken     bool
+	maxRequests int
+	chunks      string
+	names       []string
+}
+
+// isLoopback reports whether the host part of addr is a loopback address
+// or "localhost"; an empty host (every interface) is not.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// newToken returns 32 random bytes in URL-safe base64.
+func newToken() string {
+	var b [32]byte
+	rand.Read(b[:]) // never fails (crypto/rand)
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// runServer serves until ctx is done, then shuts down gracefully. It
+// prints the address (and a generated token) on out once listening.
+func runServer(ctx context.Context, o serveOptions, out, errw io.Writer) error {
+	if o.noToken && o.token != "" {
+		return usagef("--%s and --token contradict each other", noTokenFlag)
+	}
+	if o.noToken && !isLoopback(o.addr) {
+		return usagef("--%s is allowed only on a loopback address (127.0.0.1, ::1, localhost), not %q", noTokenFlag, o.addr)
+	}
+	generated := false
+	if !o.noToken && o.token == "" {
+		o.token = os.Getenv("SHMTENSOR_TOKEN")
+	}
+	if !o.noToken && o.token == "" {
+		o.token, generated = newToken(), true
+	}
+	chunks, err := parseChunks(o.chunks)
+	if err != nil {
+		return usagef("%v", err)
+	}
+	s, err := serve.New(serve.Config{
+		Names: o.names, Token: o.token, NoAuth: o.noToken, Chunks: chunks, MaxInFlight: o.maxRequests,
+		Logf: func(format string, args ...any) { fmt.Fprintf(errw, "shmtensor: serve: "+format+"\n", args...) },
+	})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          log.New(io.Discard, "", 0), // bad clients are not the server's errors
+	}
+	what := "every tensor segment this user can open"
+	if len(o.names) > 0 {
+		what = fmt.Sprintf("%d tensors", len(o.names))
+	}
+	// Warnings first: the address line tells scripts the server is up.
+	if o.noToken {
+		fmt.Fprintf(errw, "shmtensor: serve: WARNING: --%s: any local user can read these tensors\n", noTokenFlag)
+	}
+	if !isLoopback(o.addr) {
+		fmt.Fprintf(errw, "shmtensor: serve: warning: %s is not a loopback address and there is no TLS: the token and the data cross the network in the clear\n", o.addr)
+	}
+	fmt.Fprintf(out, "serving %s on http://%s/ (read-only; GET /NAME.npy, /NAME.zarr/...)\n", what, ln.Addr())
+	if generated {
+		fmt.Fprintf(out, "token: %s\n(send \"Authorization: Bearer TOKEN\"; fsspec: storage_options={\"client_kwargs\": {\"headers\": {\"Authorization\": \"Bearer TOKEN\"}}})\n", o.token)
+	}
+	if f, ok := out.(*os.File); ok {
+		f.Sync()
+	}
+
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	err = srv.Shutdown(sctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		srv.Close()
+		err = fmt.Errorf("requests still running after %v were cut off", shutdownGrace)
+	}
+	<-done
+	fmt.Fprintln(out, "stopped")
+	return err
+}

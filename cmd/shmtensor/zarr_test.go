@@ -1,0 +1,213 @@
+package main
+
+import (
+	"bufio"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/shmtensor/shmtensor"
+	"github.com/shmtensor/shmtensor/zarr"
+)
+
+func TestExportImportZarr(t *testing.T) {
+	needLinux(t)
+	name := uniqueName(t)
+	x, err := shmtensor.Create[int32](name, []int{5, 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	for i := range x.Data() {
+		x.Data()[i] = int32(i * 3)
+	}
+	dir := filepath.Join(t.TempDir(), "x.zarr")
+	r := want(t, 0, "export", name, dir, "--chunks", "2,3", "--compressor", "gzip:6")
+	contains(t, "stdout", r.stdout, "exported shm://"+name, "9 chunks of [2 3] (24 B each)", "compressor gzip:6")
+	a, err := zarr.ReadArray(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(a.Chunks(), []int{2, 3}) || a.Compressor() != zarr.Gzip(6) {
+		t.Fatalf("store: %v %v", a.Chunks(), a.Compressor())
+	}
+	// By extension, and with --format zarr for a directory named otherwise.
+	other := filepath.Join(t.TempDir(), "plain")
+	want(t, 0, "export", "--format", "zarr", name, other)
+	for _, src := range []string{dir, other} {
+		back := uniqueName(t)
+		args := []string{"import", src, back}
+		if src == other {
+			args = append(args, "--format", "zarr")
+		}
+		r = want(t, 0, args...)
+		contains(t, "stdout", r.stdout, "imported "+src, "int32 (5, 7)")
+		y, err := shmtensor.Attach[int32](back)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(y.Data(), x.Data()) {
+			t.Errorf("%s: imported %v", src, y.Data())
+		}
+		y.Close()
+	}
+
+	// Usage errors: status 2, nothing written.
+	for _, args := range [][]string{
+		{"export", "--force", name, filepath.Join(t.TempDir(), "f.zarr")},
+		{"export", "--chunks", "2,3", name, filepath.Join(t.TempDir(), "f.npy")},
+		{"export", "--compressor", "blosc", name, filepath.Join(t.TempDir(), "f.zarr")},
+		{"export", "--chunks", "2,x", name, filepath.Join(t.TempDir(), "f.zarr")},
+		{"export", "--chunks", "2", name, filepath.Join(t.TempDir(), "f.zarr")},
+		{"export", "--format", "hdf5", name, filepath.Join(t.TempDir(), "f.zarr")},
+		{"import", "--format", "tiff", dir, uniqueName(t)},
+	} {
+		r := want(t, 2, args...)
+		if r.stdout != "" {
+			t.Errorf("%v printed %q", args, r.stdout)
+		}
+	}
+	// Failures: status 1 with the reason.
+	r = want(t, 1, "export", name, dir)
+	contains(t, "stderr", r.stderr, "not empty")
+	blosc := filepath.Join(t.TempDir(), "b.zarr")
+	os.Mkdir(blosc, 0o700)
+	os.WriteFile(filepath.Join(blosc, ".zarray"), []byte(`{"zarr_format": 2, "shape": [4], "chunks": [2], "dtype": "<f8",
+		"compressor": {"id": "blosc"}, "fill_value": 0.0, "filters": null, "order": "C"}`), 0o600)
+	nb := uniqueName(t)
+	r = want(t, 1, "import", blosc, nb)
+	contains(t, "stderr", r.stderr, `compressor "blosc"`)
+	if _, err := shmtensor.Stat(nb); err == nil {
+		t.Error("a failed import left its segment")
+	}
+}
+
+// serveProc starts "shmtensor serve" and returns the process, its base
+// URL and the token it printed (empty with --insecure-no-token), and its
+// standard error, to be read once the process has ended.
+func serveProc(t *testing.T, args ...string) (*exec.Cmd, string, string, *strings.Builder) {
+	t.Helper()
+	cmd := exec.Command(exe, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr := &strings.Builder{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	sc := bufio.NewScanner(out)
+	var base, token string
+	for sc.Scan() {
+		line := sc.Text()
+		if rest, ok := strings.CutPrefix(line, "serving "); ok {
+			_, u, _ := strings.Cut(rest, " on ")
+			base, _, _ = strings.Cut(u, " ")
+			base = strings.TrimSuffix(base, "/")
+			if slices.Contains(args, "--insecure-no-token") || slices.Contains(args, "--token") {
+				break
+			}
+		}
+		if tok, ok := strings.CutPrefix(line, "token: "); ok {
+			token = tok
+			break
+		}
+	}
+	if base == "" {
+		t.Fatalf("serve printed no address; stderr: %s", stderr)
+	}
+	go io.Copy(io.Discard, out)
+	return cmd, base, token, stderr
+}
+
+func httpStatus(t *testing.T, url, token string) int {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func TestServe(t *testing.T) {
+	needLinux(t)
+	name := uniqueName(t)
+	x, err := shmtensor.Create[float64](name, []int{10, 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+
+	cmd, base, token, stderr := serveProc(t, name)
+	if len(token) < 40 {
+		t.Fatalf("generated token %q", token)
+	}
+	for _, c := range []struct {
+		path, token string
+		want        int
+	}{
+		{"/" + name + ".zarr/.zarray", token, 200},
+		{"/" + name + ".zarr/0.0", token, 200},
+		{"/" + name + ".npy", token, 200},
+		{"/" + name + ".npy", "", 401},
+		{"/" + name + ".npy", "wrong", 403},
+		{"/nosuch.npy", token, 404},
+	} {
+		if got := httpStatus(t, base+c.path, c.token); got != c.want {
+			t.Errorf("%s: %d, want %d", c.path, got, c.want)
+		}
+	}
+	// SIGTERM: a graceful stop, status 0.
+	cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve after SIGTERM: %v\n%s", err, stderr)
+		}
+		if stderr.Len() != 0 {
+			t.Errorf("serve wrote to standard error: %s", stderr)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("serve did not stop on SIGTERM")
+	}
+
+	// A given token; the token from the environment.
+	_, base, _, _ = serveProc(t, "--token", "given-token", name)
+	if got := httpStatus(t, base+"/"+name+".npy", "given-token"); got != 200 {
+		t.Errorf("--token: %d", got)
+	}
+	// Without a token only by the loud flag, and only on loopback.
+	cmd, base, _, stderr = serveProc(t, "--insecure-no-token", name)
+	if got := httpStatus(t, base+"/"+name+".npy", ""); got != 200 {
+		t.Errorf("--insecure-no-token: %d", got)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	cmd.Wait()
+	if !strings.Contains(stderr.String(), "WARNING") {
+		t.Errorf("no warning for --insecure-no-token: %q", stderr)
+	}
+	r := want(t, 2, "serve", "--insecure-no-token", "--addr", "0.0.0.0:0", name)
+	contains(t, "stderr", r.stderr, "loopback")
+	r = want(t, 2, "serve", "--insecure-no-token", "--addr", ":0", name)
+	contains(t, "stderr", r.stderr, "loopback")
+	want(t, 2, "serve", "--insecure-no-token", "--token", "x", name)
+	r = want(t, 1, "serve", "--addr", "127.0.0.1:0", uniqueName(t))
+	contains(t, "stderr", r.stderr, "does not exist")
+}

@@ -1,0 +1,480 @@
+// Package serve is the read-only HTTP endpoint behind `shmtensor serve`:
+// live segments as .npy files (with Range requests) and as Zarr v2 arrays
+// whose chunks are computed from the shared memory on every request, so
+// that Dask, xarray or zarr-python on other machines read tensors that Go
+// processes are still updating.
+//
+// Every request needs "Authorization: Bearer TOKEN" unless the Config says
+// otherwise; nothing is ever written; the number of requests handled at
+// once is bounded.
+package serve
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/shmtensor/shmtensor"
+	"github.com/shmtensor/shmtensor/zarr"
+)
+
+// DefaultMaxInFlight bounds the requests a Server handles at once when
+// Config.MaxInFlight is 0; the others wait for a slot.
+const DefaultMaxInFlight = 64
+
+// Config describes what a Server serves and to whom.
+type Config struct {
+	// Names are the segments served (NAME, shm://NAME or file://PATH);
+	// each is reached under its base name: /NAME.npy, /NAME.zarr/...
+	// Empty: every tensor segment in shared memory that the server's
+	// user may open, looked up on each request.
+	Names []string
+	// Token is the bearer token every request must carry. It must be
+	// set unless NoAuth is true.
+	Token string
+	// NoAuth answers requests without a token. The command allows it
+	// only on a loopback address and behind a loudly named flag.
+	NoAuth bool
+	// Chunks is the Zarr chunk shape of tensors with as many dimensions;
+	// others (and all when nil) get zarr.NewArray's default chunks.
+	Chunks []int
+	// MaxInFlight bounds the requests handled at once (0:
+	// DefaultMaxInFlight).
+	MaxInFlight int
+	// Logf, if not nil, receives one line per failed request.
+	Logf func(format string, args ...any)
+}
+
+// Server is an http.Handler serving the segments of its Config read-only.
+// Close releases the segments it mapped.
+type Server struct {
+	cfg       Config
+	tokenHash [32]byte
+	sem       chan struct{}
+	fixed     map[string]string // URL name → segment name, when Config.Names is set
+
+	mu     sync.Mutex
+	open   map[string]*entry // segment name → its current mapping
+	closed bool
+}
+
+// entry is a mapped segment shared by the requests using it. A segment
+// replaced under its name is unmapped once its last request is done.
+type entry struct {
+	seg   *shmtensor.Segment
+	arr   *zarr.Array
+	refs  int
+	stale bool
+}
+
+// New checks cfg and returns a Server. With Config.Names, each name must
+// be a tensor segment the caller can open now, and base names must differ.
+func New(cfg Config) (*Server, error) {
+	if cfg.Token == "" && !cfg.NoAuth {
+		return nil, errors.New("serve: no token: set Config.Token (or NoAuth)")
+	}
+	if cfg.MaxInFlight <= 0 {
+		cfg.MaxInFlight = DefaultMaxInFlight
+	}
+	s := &Server{cfg: cfg, tokenHash: sha256.Sum256([]byte(cfg.Token)),
+		sem: make(chan struct{}, cfg.MaxInFlight), open: map[string]*entry{}}
+	if len(cfg.Names) > 0 {
+		s.fixed = map[string]string{}
+		for _, n := range cfg.Names {
+			if _, err := shmtensor.Stat(n); err != nil {
+				return nil, err
+			}
+			u := urlName(n)
+			if prev, ok := s.fixed[u]; ok {
+				return nil, fmt.Errorf("serve: %s and %s would both be served as /%s", prev, n, u)
+			}
+			s.fixed[u] = n
+		}
+	}
+	return s, nil
+}
+
+// urlName is the name a segment is served under: NAME for shm://NAME, the
+// file's base name without .npy for file://PATH.
+func urlName(name string) string {
+	if p, ok := strings.CutPrefix(name, "file://"); ok {
+		return strings.TrimSuffix(filepath.Base(p), ".npy")
+	}
+	return strings.TrimPrefix(name, "shm://")
+}
+
+// Close unmaps the segments the server holds; requests still running keep
+// theirs until they finish. Call it after http.Server.Shutdown.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	for name, e := range s.open {
+		e.stale = true
+		if e.refs == 0 {
+			e.seg.Close()
+		}
+		delete(s.open, name)
+	}
+	return nil
+}
+
+// httpError is a failed request: the status and a message for the client.
+type httpError struct {
+	status int
+	msg    string
+}
+
+func (e *httpError) Error() string { return e.msg }
+
+func fail(status int, format string, args ...any) error {
+	return &httpError{status, fmt.Sprintf(format, args...)}
+}
+
+// ServeHTTP authenticates, bounds concurrency and routes the request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.logf("%s %s: panic: %v", r.Method, r.URL.Path, v)
+			http.Error(w, "internal error", http.StatusInternalServerError)
+		}
+	}()
+	if err := s.authorize(r); err != nil {
+		s.reply(w, r, err)
+		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		s.reply(w, r, fail(http.StatusMethodNotAllowed, "read-only: %s is not allowed", r.Method))
+		return
+	}
+	select {
+	case s.sem <- struct{}{}:
+		defer func() { <-s.sem }()
+	case <-r.Context().Done():
+		return
+	}
+	s.reply(w, r, s.route(w, r))
+}
+
+func (s *Server) reply(w http.ResponseWriter, r *http.Request, err error) {
+	if err == nil {
+		return
+	}
+	var he *httpError
+	if !errors.As(err, &he) {
+		he = &httpError{http.StatusInternalServerError, err.Error()}
+		switch {
+		case errors.Is(err, shmtensor.ErrNotExist), errors.Is(err, shmtensor.ErrNotTensor), errors.Is(err, shmtensor.ErrInvalidName):
+			he.status = http.StatusNotFound
+		case errors.Is(err, shmtensor.ErrPermission):
+			he.status = http.StatusForbidden
+		case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+			he.status = http.StatusServiceUnavailable
+		}
+	}
+	if he.status >= 500 {
+		s.logf("%s %s: %v", r.Method, r.URL.Path, err)
+	}
+	if he.status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="shmtensor"`)
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	http.Error(w, he.msg, he.status)
+}
+
+func (s *Server) logf(format string, args ...any) {
+	if s.cfg.Logf != nil {
+		s.cfg.Logf(format, args...)
+	}
+}
+
+// authorize checks the bearer token in constant time (of the token's
+// hash, so that its length does not leak either).
+func (s *Server) authorize(r *http.Request) error {
+	if s.cfg.NoAuth {
+		return nil
+	}
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		return fail(http.StatusUnauthorized, "missing bearer token (Authorization: Bearer TOKEN)")
+	}
+	scheme, tok, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return fail(http.StatusUnauthorized, "the Authorization header must be \"Bearer TOKEN\"")
+	}
+	got := sha256.Sum256([]byte(strings.TrimSpace(tok)))
+	if subtle.ConstantTimeCompare(got[:], s.tokenHash[:]) != 1 {
+		return fail(http.StatusForbidden, "wrong token")
+	}
+	return nil
+}
+
+// route serves "/", "/NAME.npy", "/NAME.zarr/.zarray", "/NAME.zarr/.zattrs"
+// and "/NAME.zarr/KEY".
+func (s *Server) route(w http.ResponseWriter, r *http.Request) error {
+	p := r.URL.Path
+	if p == "/" {
+		return s.index(w, r)
+	}
+	if !strings.HasPrefix(p, "/") || strings.Contains(p, "//") || strings.ContainsAny(p, "\\\x00") {
+		return fail(http.StatusBadRequest, "bad path")
+	}
+	first, rest, nested := strings.Cut(p[1:], "/")
+	for _, part := range strings.Split(p[1:], "/") {
+		if part == "." || part == ".." {
+			return fail(http.StatusBadRequest, "bad path")
+		}
+	}
+	switch {
+	case !nested && strings.HasSuffix(first, ".npy"):
+		return s.npy(w, r, strings.TrimSuffix(first, ".npy"))
+	case nested && strings.HasSuffix(first, ".zarr"):
+		return s.zarrKey(w, r, strings.TrimSuffix(first, ".zarr"), rest)
+	}
+	return fail(http.StatusNotFound, "not found: serving /NAME.npy and /NAME.zarr/ (see /)")
+}
+
+// acquire maps the segment served as urlName, or reuses the mapping
+// other requests hold if the name still holds that file. release undoes it.
+func (s *Server) acquire(urlName string) (*entry, error) {
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		return nil, fail(http.StatusServiceUnavailable, "shutting down")
+	}
+	name, ok := urlName, true
+	if s.fixed != nil {
+		name, ok = s.fixed[urlName]
+	} else if urlName == "" || strings.ContainsAny(urlName, "/:") {
+		ok = false
+	}
+	if !ok {
+		return nil, fail(http.StatusNotFound, "no tensor %q", urlName)
+	}
+	info, err := shmtensor.Stat(name)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, fail(http.StatusServiceUnavailable, "shutting down")
+	}
+	if e := s.open[name]; e != nil {
+		if e.seg.ID() == info.ID {
+			e.refs++
+			return e, nil
+		}
+		// Replaced under its name: new requests get the new file.
+		e.stale = true
+		delete(s.open, name)
+		if e.refs == 0 {
+			e.seg.Close()
+		}
+	}
+	// Mapping under s.mu keeps two requests from mapping one file twice;
+	// it is a few system calls.
+	seg, err := shmtensor.Open(name, shmtensor.ReadOnly())
+	if err != nil {
+		return nil, err
+	}
+	var opts *zarr.Options
+	if shape := seg.Shape(); len(s.cfg.Chunks) == len(shape) && s.cfg.Chunks != nil {
+		opts = &zarr.Options{Chunks: s.cfg.Chunks}
+	}
+	arr, err := zarr.NewArray(seg.DType(), seg.Shape(), opts)
+	if err != nil {
+		seg.Close()
+		return nil, err
+	}
+	e := &entry{seg: seg, arr: arr, refs: 1}
+	s.open[name] = e
+	return e, nil
+}
+
+func (s *Server) release(e *entry) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e.refs--
+	if e.refs == 0 && e.stale {
+		e.seg.Close()
+	}
+}
+
+// index lists the served tensors as JSON.
+func (s *Server) index(w http.ResponseWriter, r *http.Request) error {
+	type item struct {
+		Name  string `json:"name"`
+		DType string `json:"dtype"`
+		Shape []int  `json:"shape"`
+		NPY   string `json:"npy"`
+		Zarr  string `json:"zarr"`
+	}
+	var infos []shmtensor.Info
+	if s.fixed != nil {
+		for _, n := range s.fixed {
+			if in, err := shmtensor.Stat(n); err == nil {
+				infos = append(infos, in)
+			}
+		}
+	} else {
+		all, err := shmtensor.List()
+		if err != nil {
+			return err
+		}
+		infos = all
+	}
+	items := []item{}
+	for _, in := range infos {
+		u := urlName(in.Name)
+		items = append(items, item{u, in.DType.String(), in.Shape, "/" + u + ".npy", "/" + u + ".zarr"})
+	}
+	sort.Slice(items, func(i, j int) bool { return items[i].Name < items[j].Name })
+	b, _ := json.MarshalIndent(items, "", "  ")
+	return serveBytes(w, r, "index.json", "application/json", append(b, '\n'))
+}
+
+// npy serves the segment as a .npy file. The data is read from the live
+// memory as the response is written, without a lock: a tensor being
+// written gives a file of mixed moments; chunks are the consistent way.
+func (s *Server) npy(w http.ResponseWriter, r *http.Request, name string) error {
+	e, err := s.acquire(name)
+	if err != nil {
+		return err
+	}
+	defer s.release(e)
+	hdr := npyHeader(e.seg)
+	rs := &npyReader{hdr: hdr, data: e.seg.Bytes(), size: int64(len(hdr) + len(e.seg.Bytes()))}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	http.ServeContent(w, r, name+".npy", time.Time{}, rs)
+	return nil
+}
+
+// zarrKey serves .zarray, .zattrs and chunk keys of the segment name.
+func (s *Server) zarrKey(w http.ResponseWriter, r *http.Request, name, key string) error {
+	e, err := s.acquire(name)
+	if err != nil {
+		return err
+	}
+	defer s.release(e)
+	switch key {
+	case ".zarray":
+		b, _ := e.arr.MarshalJSON()
+		return serveBytes(w, r, ".zarray", "application/json", b)
+	case ".zattrs":
+		return serveBytes(w, r, ".zattrs", "application/json", []byte("{}\n"))
+	}
+	idx, err := e.arr.ParseChunkKey(key)
+	if err != nil {
+		return fail(http.StatusNotFound, "%v", err)
+	}
+	buf := make([]byte, e.arr.ChunkBytes())
+	if err := readChunk(r.Context(), e, buf, idx); err != nil {
+		return err
+	}
+	return serveBytes(w, r, key, "application/octet-stream", buf)
+}
+
+// readChunk copies one chunk out of the live segment under a shared lock
+// on its rows, so that it holds one moment of the tensor with respect to
+// writers that lock those rows or the whole segment.
+func readChunk(ctx context.Context, e *entry, buf []byte, idx []int) error {
+	start, n := chunkRows(e.arr, idx)
+	unlock, err := rlock(ctx, e.seg, start, n)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	return e.arr.ReadChunk(buf, e.seg, idx)
+}
+
+// chunkRows returns where chunk idx starts and how far it extends along
+// each axis, clipped to the array.
+func chunkRows(a *zarr.Array, idx []int) (start, n []int) {
+	shape, chunks := a.Shape(), a.Chunks()
+	start, n = make([]int, len(idx)), make([]int, len(idx))
+	for i, x := range idx {
+		start[i] = x * chunks[i]
+		n[i] = min(chunks[i], shape[i]-start[i])
+	}
+	return start, n
+}
+
+func serveBytes(w http.ResponseWriter, r *http.Request, name, ctype string, b []byte) error {
+	w.Header().Set("Content-Type", ctype)
+	w.Header().Set("Cache-Control", "no-store")
+	http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(b))
+	return nil
+}
+
+// npyReader is an io.ReadSeeker over a .npy header followed by live data.
+type npyReader struct {
+	hdr, data []byte
+	off, size int64
+}
+
+func (n *npyReader) Read(p []byte) (int, error) {
+	if n.off >= n.size {
+		return 0, io.EOF
+	}
+	var k int
+	if n.off < int64(len(n.hdr)) {
+		k = copy(p, n.hdr[n.off:])
+	} else {
+		k = copy(p, n.data[n.off-int64(len(n.hdr)):])
+	}
+	n.off += int64(k)
+	return k, nil
+}
+
+func (n *npyReader) Seek(offset int64, whence int) (int64, error) {
+	switch whence {
+	case io.SeekStart:
+	case io.SeekCurrent:
+		offset += n.off
+	case io.SeekEnd:
+		offset += n.size
+	default:
+		return 0, errors.New("npyReader.Seek: invalid whence")
+	}
+	if offset < 0 {
+		return 0, errors.New("npyReader.Seek: negative position")
+	}
+	n.off = offset
+	return offset, nil
+}
+
+// npyHeader returns a .npy version 1.0 header for seg, padded to a multiple
+// of 64 bytes as numpy writes it: the header Segment.WriteTo writes, which
+// the tests check byte for byte. It is built here because a Range request
+// needs the header apart from the data.
+func npyHeader(seg *shmtensor.Segment) []byte {
+	d := fmt.Sprintf("{'descr': '%s', 'fortran_order': %s, 'shape': %s, }",
+		seg.DType().Descr(), map[bool]string{false: "False", true: "True"}[seg.Fortran()], shmtensor.FormatShape(seg.Shape()))
+	total := (10 + len(d) + 1 + 63) / 64 * 64
+	pad := total - 10 - len(d) - 1
+	h := make([]byte, 0, total)
+	h = append(h, "\x93NUMPY\x01\x00"...)
+	hl := total - 10
+	h = append(h, byte(hl), byte(hl>>8))
+	h = append(h, d...)
+	h = append(h, bytes.Repeat([]byte{' '}, pad)...)
+	return append(h, '\n')
+}
