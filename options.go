@@ -97,6 +97,9 @@ func Populate() Option { return func(o *options) { o.populate = true } }
 // are small, so Create with HugePages on tmpfs reserves its pages through
 // the advised mapping (MADV_POPULATE_WRITE) instead of with fallocate; on a
 // kernel older than 5.14 it falls back to fallocate, and the pages are small.
+// It does so on every tmpfs, /dev/shm included, so such a Create also leaves
+// every page mapped, as Populate would. Reserve on Attach allocates missing
+// pages with fallocate, which gives small pages on a huge=advise mount.
 // The page size is fixed when a page is allocated: any Attach maps pages
 // that are already huge as huge pages, with or without HugePages. On
 // Attach, HugePages matters for the pages the attach itself allocates
