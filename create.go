@@ -15,6 +15,7 @@ import (
 // /dev/shm or disk fails here with an error wrapping syscall.ENOSPC that
 // says how much was asked and how much was free, instead of a SIGBUS later.
 // The permissions are exactly 0600, or what Mode gives, whatever the umask.
+// Populate and HugePages choose how the pages are placed (see them).
 func Create[T Number](name string, shape []int, opts ...Option) (*Tensor[T], error) {
 	seg, err := createSegment(name, DTypeOf[T](), shape, opts)
 	if err != nil {
@@ -44,7 +45,7 @@ func createSegment(name string, dt DType, shape []int, opts []Option) (*Segment,
 // Import (fill reads the data into the mapping). fill runs before the name
 // is given to the segment and before the header's magic is written, so a
 // failing fill leaves nothing under the name: see creator.
-func newSegment(op, name string, dt DType, shape []int, fortran bool, opts []Option, fill func(data []byte) error) (*Segment, error) {
+func newSegment(op, name string, dt DType, shape []int, fortran bool, opts []Option, fill func(fd int, off int64, data []byte) error) (*Segment, error) {
 	n, err := parseName(name)
 	if err != nil {
 		return nil, &Error{Op: op, Name: name, Err: err}
@@ -98,7 +99,10 @@ func newSegment(op, name string, dt DType, shape []int, fortran bool, opts []Opt
 		c.abort()
 		return nil, &Error{Op: op, Name: n.name, Err: err}
 	}
-	if err := reserve(c.descriptor(), size, o.lazy); err != nil {
+	// A huge-page Create on tmpfs only sizes the file here and reserves
+	// through the advised mapping below: see HugePages.
+	mappedReserve := o.huge && !o.lazy && reservesThroughMapping(c.descriptor())
+	if err := reserve(c.descriptor(), size, o.lazy || mappedReserve); err != nil {
 		if nameTaken(n) {
 			// The name was taken while reserving: that is the answer, not
 			// the full filesystem.
@@ -120,15 +124,24 @@ func newSegment(op, name string, dt DType, shape []int, fortran bool, opts []Opt
 			size = got
 		}
 	}
-	mem, err := mapFile(c.descriptor(), size, true)
+	mem, err := mapFileWith(c.descriptor(), size, true, o.advice())
 	if err != nil {
 		return fail(fmt.Errorf("mmap %d bytes: %w", size, err))
+	}
+	if mappedReserve {
+		if err := reserveMapped(c.descriptor(), mem); err != nil {
+			unmap(mem)
+			if nameTaken(n) {
+				return fail(createErrno(syscall.EEXIST, n))
+			}
+			return fail(err)
+		}
 	}
 	// Body, data, magic last: where the object is visible while being
 	// written (BSD shm), a reader sees no magic until the segment is whole.
 	copy(mem[hdrAt+int64(magic):], hdr[magic:])
 	if fill != nil {
-		if err := fill(mem[h.dataOff : h.dataOff+h.dataLen : h.dataOff+h.dataLen]); err != nil {
+		if err := fill(c.descriptor(), h.dataOff, mem[h.dataOff:h.dataOff+h.dataLen:h.dataOff+h.dataLen]); err != nil {
 			unmap(mem)
 			return fail(err)
 		}

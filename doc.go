@@ -48,6 +48,17 @@
 // Dense(t) lands in shared memory, visible to every attached process.
 // FromMatrix copies any mat.Matrix into a new shared tensor.
 //
+// # Big tensors
+//
+// Populate makes Create and Attach fault every page in at once instead of
+// on first touch; HugePages asks for 2 MiB pages where the filesystem
+// gives them (a tmpfs mounted huge=advise, with file:// names), and
+// Segment.HugePageBytes says whether it did. Fill, CopyFrom, Clone,
+// FromMatrix, WriteTo and Import split large tensors across GOMAXPROCS
+// goroutines; WriteTo and Import copy file to file inside the kernel when
+// the other end is a regular *os.File. docs/PERFORMANCE.md has the
+// figures.
+//
 // # Safety
 //
 // Create is exclusive and atomic: other processes see no name or a complete

@@ -142,7 +142,10 @@ func VecDense(t *Tensor[float64]) (*mat.VecDense, error) {
 // mat.Matrix: dense, transposed, a sub-view, symmetric, triangular, ...
 // The tensor is the caller's to Close (and the segment to Delete). With
 // the ReadOnly option the new segment could not be filled, so FromMatrix
-// refuses it with ErrReadOnly before creating anything.
+// refuses it with ErrReadOnly before creating anything. A large dense
+// matrix (mat.RawMatrixer, or the transpose of one) is copied by several
+// goroutines, as CopyFrom copies; other matrices are read through At by
+// one goroutine, since At need not be safe for concurrent use.
 func FromMatrix(name string, m mat.Matrix, opts ...Option) (*Tensor[float64], error) {
 	if o := buildOptions(opts); o.readOnly {
 		return nil, &Error{Op: "frommatrix", Name: name, Err: fmt.Errorf("%w: cannot fill a segment created read-only", ErrReadOnly)}
@@ -159,18 +162,26 @@ func FromMatrix(name string, m mat.Matrix, opts ...Option) (*Tensor[float64], er
 // copyMatrix writes the r×c matrix m into dst in row-major order, row by
 // row from gonum's raw storage where m has one, else element by element.
 func copyMatrix(dst []float64, m mat.Matrix, r, c int) {
+	if r == 0 || c == 0 {
+		return
+	}
+	// Raw matrices and their transposes are copied by several goroutines
+	// when large, as CopyFrom does; matrices read through At are not, as
+	// an At need not be safe for concurrent use.
 	if rm, ok := m.(mat.RawMatrixer); ok {
 		g := rm.RawMatrix()
-		for i := range r {
-			copy(dst[i*c:(i+1)*c], g.Data[i*g.Stride:i*g.Stride+c])
+		if g.Stride == c {
+			parallelCopy(dst[:r*c], g.Data[:r*c])
+			return
 		}
+		copyLayoutPar(dst, 0, []int{c, 1}, g.Data, 0, []int{g.Stride, 1}, []int{r, c})
 		return
 	}
 	if tr, ok := m.(mat.Transpose); ok {
 		if rm, ok := tr.Matrix.(mat.RawMatrixer); ok {
 			// m is the transpose of a raw matrix: a strided copy, tiled.
 			g := rm.RawMatrix()
-			transpose2D(dst, 0, c, g.Data, 0, g.Stride, r, c)
+			copyLayoutPar(dst, 0, []int{c, 1}, g.Data, 0, []int{1, g.Stride}, []int{r, c})
 			return
 		}
 	}

@@ -14,6 +14,8 @@ import (
 // owned by a user other than the caller and root is refused with
 // ErrPermission unless AnyOwner is given. Attach never creates, truncates or
 // unlinks anything; with Reserve it allocates the segment's missing pages.
+// Populate faults the whole mapping in at once and HugePages asks for huge
+// pages.
 func Attach[T Number](name string, opts ...Option) (*Tensor[T], error) {
 	seg, err := openSegment("attach", name, opts)
 	if err != nil {
@@ -98,7 +100,7 @@ func openSegment(op, name string, opts []Option) (*Segment, error) {
 		f.close()
 		return nil, &Error{Op: op, Name: n.name, Err: fmt.Errorf("%w: %d bytes cannot be mapped", ErrNotTensor, f.size)}
 	}
-	mem, err := mapFile(f.fd, f.size, !o.readOnly)
+	mem, err := mapFileWith(f.fd, f.size, !o.readOnly, o.advice())
 	if err != nil {
 		f.close()
 		return nil, &Error{Op: op, Name: n.name, Err: fmt.Errorf("mmap %d bytes: %w", f.size, err)}

@@ -14,6 +14,8 @@ type options struct {
 	modeErr  error
 	lazy     bool
 	layout   Layout
+	populate bool
+	huge     bool
 	anyOwner bool
 	reserve  bool
 
@@ -63,6 +65,59 @@ func Lazy() Option { return func(o *options) { o.lazy = true } }
 // offset 0, a 292-byte trailer at the end) instead of NPY, so that
 // SharedArray.attach opens the segment.
 func SharedArrayLayout() Option { return func(o *options) { o.layout = SharedArray } }
+
+// Populate makes Create and Attach fault in every page of the mapping at
+// once, instead of one page fault at first touch of each page (4 KiB on
+// /dev/shm). It trades a longer Create or Attach for code that then runs at
+// memory speed from its first pass: writing every page of a resident 1 GiB
+// segment after an attach with Populate is several times faster than taking
+// the faults one by one (see docs/PERFORMANCE.md). It is opt-in because the
+// cost is paid even for pages never touched.
+//
+// On Linux, Populate maps with MAP_POPULATE, or, with HugePages, faults the
+// advised mapping in with MADV_POPULATE_READ (Linux 5.14 or later; on older
+// kernels the pages are faulted in at first touch instead). A read fault
+// on tmpfs maps the page writable, so this serves writable mappings too and
+// was measured faster than MADV_POPULATE_WRITE. On FreeBSD and macOS it asks
+// with MADV_WILLNEED, which maps what is resident where the system does
+// that. Populate is never an error: where the system cannot populate, pages
+// fault in on first touch as without it.
+func Populate() Option { return func(o *options) { o.populate = true } }
+
+// HugePages asks for transparent huge pages (2 MiB on x86-64) for the
+// mapping with madvise(MADV_HUGEPAGE): one TLB entry and one page fault then
+// cover 512 small pages. The filesystem decides whether it hands out huge
+// pages: on Linux a tmpfs mounted with huge=advise honours the request,
+// huge=always and huge=within_size give them to every mapping, and the
+// default /dev/shm (huge=never) and disk filesystems give none. HugePages
+// is never an error where huge pages are unavailable; Segment.HugePageBytes
+// reports how much of a mapping they actually back.
+//
+// On a huge=advise tmpfs, pages reserved before any advised mapping exists
+// are small, so Create with HugePages on tmpfs reserves its pages through
+// the advised mapping (MADV_POPULATE_WRITE) instead of with fallocate; on a
+// kernel older than 5.14 it falls back to fallocate, and the pages are small.
+// It does so on every tmpfs, /dev/shm included, so such a Create also leaves
+// every page mapped, as Populate would. Reserve on Attach allocates missing
+// pages with fallocate, which gives small pages on a huge=advise mount.
+// The page size is fixed when a page is allocated: any Attach maps pages
+// that are already huge as huge pages, with or without HugePages. On
+// Attach, HugePages matters for the pages the attach itself allocates
+// (untouched pages of a Lazy segment) and lets khugepaged collapse small
+// pages of the mapping later.
+func HugePages() Option { return func(o *options) { o.huge = true } }
+
+// advice returns the placement requests among the options.
+func (o *options) advice() advice {
+	var a advice
+	if o.populate {
+		a |= advPopulate
+	}
+	if o.huge {
+		a |= advHuge
+	}
+	return a
+}
 
 // AnyOwner lets Attach and Open map a segment owned by a user other than
 // the caller and root. Without it they refuse one with ErrPermission: any

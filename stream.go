@@ -16,7 +16,9 @@ import (
 // returns the number of bytes written.
 //
 // The data is written straight from the mapping, so writes by other
-// processes during WriteTo may or may not be in the output. A closed
+// processes during WriteTo may or may not be in the output. When w is a
+// regular *os.File, the kernel copies the data between the two files
+// (copy_file_range, or sendfile across filesystems), at the speed of cp. A closed
 // segment fails with ErrClosed.
 func (s *Segment) WriteTo(w io.Writer) (int64, error) {
 	const op = "write"
@@ -28,8 +30,17 @@ func (s *Segment) WriteTo(w io.Writer) (int64, error) {
 	if err != nil {
 		return total, &Error{Op: op, Name: s.name, Err: err}
 	}
-	n, err = w.Write(s.Bytes())
-	total += int64(n)
+	data := s.Bytes()
+	k, handled, err := sendData(w, s.fd, s.hdr.dataOff, data)
+	if !handled {
+		n, err = w.Write(data)
+		k = int64(n)
+	}
+	total += k
+	if err == nil && k < int64(len(data)) {
+		// The file shrank under the mapping: another process truncated it.
+		err = fmt.Errorf("%w: the segment's file ended after %d of %d bytes of data", io.ErrUnexpectedEOF, k, len(data))
+	}
 	if err != nil {
 		return total, &Error{Op: op, Name: s.name, Err: err}
 	}
@@ -48,7 +59,8 @@ func (s *Segment) WriteTo(w io.Writer) (int64, error) {
 //
 // Import reads the header, creates the segment exclusively (ErrExist if the
 // name is taken, before any data is read), and reads the data straight into
-// the mapping. It reads exactly the header and the data and nothing beyond:
+// the mapping, or, when r is a regular *os.File, has the kernel copy it
+// from file to file (copy_file_range or sendfile), at the speed of cp. It reads exactly the header and the data and nothing beyond:
 // bytes after the data stay in r, so several arrays written one after the
 // other to one stream (np.save called repeatedly on one file) are imported
 // by calling Import once for each, as np.load reads them.
@@ -72,8 +84,18 @@ func Import(name string, r io.Reader, opts ...Option) (*Segment, error) {
 	if err != nil {
 		return nil, &Error{Op: op, Name: n.name, Err: err}
 	}
-	return newSegment(op, name, h.dtype, h.shape, h.fortran, opts, func(data []byte) error {
-		got, err := io.ReadFull(r, data)
+	return newSegment(op, name, h.dtype, h.shape, h.fortran, opts, func(fd int, off int64, data []byte) error {
+		k, handled, err := receiveData(r, fd, off, data)
+		got := int(k)
+		if handled && err == nil && got < len(data) {
+			err = io.ErrUnexpectedEOF
+		}
+		if !handled {
+			// Faulting the pages in first with one call beats taking a
+			// write fault for every 4 KiB that read(2) fills.
+			populateRange(data)
+			got, err = io.ReadFull(r, data)
+		}
 		switch {
 		case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 			return fmt.Errorf("%w: truncated: stream ended after %d of the %d bytes of data of %s %v: %w",

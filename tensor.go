@@ -384,8 +384,8 @@ func abs(i int) int {
 
 // Index returns the view of t at index i of axis, with that axis removed:
 // t.Index(0, 2) is numpy's t[2] and t.Index(1, -1) is t[:, -1]. Negative
-// axis and i count from the end. A bad axis or an index out of range fails
-// with ErrShape.
+// axis and i count from the end. A bad axis fails with ErrShape, an index
+// out of range with ErrIndex.
 func (t *Tensor[T]) Index(axis, i int) (*Tensor[T], error) {
 	t.check()
 	ax, ok := normAxis(axis, len(t.shape))
@@ -398,7 +398,7 @@ func (t *Tensor[T]) Index(axis, i int) (*Tensor[T], error) {
 		j += n
 	}
 	if j < 0 || j >= n {
-		return nil, viewErr("index", fmt.Errorf("%w: index %d out of range for axis %d of length %d", ErrShape, i, axis, n))
+		return nil, viewErr("index", fmt.Errorf("%w: index %d is out of bounds for axis %d with size %d", ErrIndex, i, axis, n))
 	}
 	shape := slices.Delete(slices.Clone(t.shape), ax, ax+1)
 	strides := slices.Delete(slices.Clone(t.strides), ax, ax+1)

@@ -81,8 +81,8 @@ func TestViewErrors(t *testing.T) {
 		{"slice scalar", second(scalar.Slice(Full())), ErrShape},
 		{"index axis", second(a.Index(2, 0)), ErrShape},
 		{"index negative axis", second(a.Index(-3, 0)), ErrShape},
-		{"index past end", second(a.Index(0, 3)), ErrShape},
-		{"index before start", second(a.Index(1, -5)), ErrShape},
+		{"index past end", second(a.Index(0, 3)), ErrIndex},
+		{"index before start", second(a.Index(1, -5)), ErrIndex},
 		{"index scalar", second(scalar.Index(0, 0)), ErrShape},
 		{"transpose short", second(a.Transpose(0)), ErrShape},
 		{"transpose repeat", second(a.Transpose(1, 1)), ErrShape},
@@ -153,7 +153,7 @@ func TestScalarAndEmpty(t *testing.T) {
 	if v, err := e.Slice(Reverse(), Full(), Every(-1)); err != nil || !slices.Equal(v.Shape(), []int{3, 0, 2}) {
 		t.Errorf("empty slice: %v", err)
 	}
-	if _, err := e.Index(1, 0); !errors.Is(err, ErrShape) {
+	if _, err := e.Index(1, 0); !errors.Is(err, ErrIndex) {
 		t.Errorf("index on a zero-length axis: %v", err)
 	}
 	if v, err := e.Index(0, -1); err != nil || !slices.Equal(v.Shape(), []int{0, 2}) {

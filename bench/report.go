@@ -57,6 +57,12 @@ var baseName = map[string]string{
 	caseIndexInt:               "plain indexing",
 	caseIndexFloat:             "plain indexing",
 	caseCopyPlain:              "copy()",
+	caseTouchW:                 "plain attach",
+	caseTouchR:                 "plain attach",
+	caseHugeRSmall:             "4 KiB pages",
+	caseHugeSumSmall:           "4 KiB pages",
+	caseHugeMulSmall:           "4 KiB pages",
+	caseBulkCopy:               "copy()",
 	caseFcntlPair:              "fcntl pair",
 	caseLock:                   "Segment.Lock",
 	caseAddHeap:                "heap AtomicAdd",
@@ -116,12 +122,13 @@ type report struct {
 	Env                                            env
 	Quick                                          bool
 	Attach, Create, Handoff, Resident, Mul, Access []row
+	Memory                                         []row
 	Coord                                          []row
 	Elapsed                                        time.Duration
 }
 
 func (r *report) all() [][]row {
-	return [][]row{r.Attach, r.Create, r.Handoff, r.Resident, r.Mul, r.Access, r.Coord}
+	return [][]row{r.Attach, r.Create, r.Handoff, r.Resident, r.Mul, r.Access, r.Coord, r.Memory}
 }
 
 // findRow returns the row of a case at a size label; its Ratio is NaN if
@@ -224,8 +231,41 @@ func (r *report) write(out string) error {
 	b.WriteString("## Locks, atomics and wake-ups\n\n" + coordText)
 	r.mdTable(&b, r.Coord)
 
+	if len(r.Memory) > 0 {
+		b.WriteString(memoryText)
+		for _, part := range []struct{ title, text, group string }{
+			{"### Populate, huge pages, bulk work", memoryTablesText, "memory"},
+			{"### Where splitting starts to pay", thresholdText, "threshold"},
+			{"### Export and import against cp", streamText, "stream"},
+		} {
+			var rows []row
+			for _, x := range r.Memory {
+				if x.Group == part.group {
+					rows = append(rows, x)
+				}
+			}
+			b.WriteString(part.title + "\n\n" + part.text)
+			if part.group == "memory" && hugeNote != "" {
+				b.WriteString(hugeNote + "\n\n")
+			}
+			r.mdTable(&b, rows)
+		}
+		b.WriteString(hugeMountText)
+	}
+
+	// Sections that other programs generate (internal/zarrbench) follow
+	// this program's output; keep them as they were.
+	if old, err := os.ReadFile(out); err == nil {
+		if i := bytes.Index(old, []byte("\n"+zarrSection)); i >= 0 {
+			b.WriteString("\n")
+			b.Write(old[i+1:])
+		}
+	}
 	return os.WriteFile(out, b.Bytes(), 0o644)
 }
+
+// zarrSection heads the section internal/zarrbench writes.
+const zarrSection = "## Zarr export and serve"
 
 // target is one of the performance goals of issues #3 and #5 with its
 // measured value.
@@ -323,7 +363,7 @@ func (r *report) targets() []target {
 	cp := r.findRow("access", caseCopyT, copyLabel()).Ratio
 	ts = append(ts, target{Name: "CopyFrom of a transposed view ≥ 1/4 of copy() bandwidth", Measured: fmt.Sprintf("%.2f", 1/cp), Met: 1/cp >= 0.25, Unknown: math.IsNaN(cp),
 		Why: "The transposing copy reads with a large stride; CopyFrom copies in cache-sized tiles so that each cache line is used fully, and a gap is the tile loop's overhead against copy()'s streaming."})
-	return ts
+	return append(ts, r.memoryTargets()...)
 }
 
 func residentLabel() string {

@@ -102,7 +102,8 @@
 // Info describes one segment: name, dtype, shape and number of elements, size
 // of the whole segment (header and data), layout, memory order, data offset,
 // strides (in elements and in bytes, as numpy's ndarray.strides), mode, owner
-// and modification time. NAME is "x", "shm://x" or "file://PATH" (see
+// and modification time, and on Linux how much of its resident memory huge
+// pages back. NAME is "x", "shm://x" or "file://PATH" (see
 // "shmtensor help names"); the name is escaped as list escapes it.
 //
 // With --json it prints one object with the fields name, dtype, descr,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/signal"
@@ -117,7 +118,17 @@ func runExport(c *Command, args []string) error {
 	}
 
 	p := newProgress("export", int64(len(seg.Bytes())))
-	n, err := seg.WriteTo(&progressWriter{ctx, f, p})
+	var w io.Writer = &progressWriter{ctx, f, p}
+	if !p.on {
+		// No bar to draw: the file itself lets WriteTo have the kernel
+		// copy the data, as cp does. An interrupt is then seen when the
+		// copy ends.
+		w = f
+	}
+	n, err := seg.WriteTo(w)
+	if ctx.Err() != nil {
+		err = errInterrupted
+	}
 	p.done()
 	if cerr := f.Close(); err == nil {
 		err = cerr

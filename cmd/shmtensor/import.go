@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/signal"
@@ -80,7 +81,21 @@ func runImport(c *Command, args []string) error {
 	}
 
 	p := newProgress("import", size)
-	seg, err := shmtensor.Import(name, &progressReader{ctx, f, p}, importFlags.options()...)
+	var r io.Reader = &progressReader{ctx, f, p}
+	if !p.on {
+		// No bar to draw: the file itself lets Import have the kernel
+		// copy the data, as cp does. An interrupt is then seen when the
+		// copy ends, and undone.
+		r = f
+	}
+	seg, err := shmtensor.Import(name, r, importFlags.options()...)
+	if ctx.Err() != nil {
+		if err == nil {
+			seg.Close()
+			shmtensor.Delete(name)
+		}
+		seg, err = nil, errInterrupted
+	}
 	p.done()
 	switch {
 	case errors.Is(err, errInterrupted):

@@ -20,7 +20,8 @@ var cmdInfo = &Command{
 Info describes one segment: name, dtype, shape and number of elements, size
 of the whole segment (header and data), layout, memory order, data offset,
 strides (in elements and in bytes, as numpy's ndarray.strides), mode, owner
-and modification time. NAME is "x", "shm://x" or "file://PATH" (see
+and modification time, and on Linux how much of its resident memory huge
+pages back. NAME is "x", "shm://x" or "file://PATH" (see
 "shmtensor help names"); the name is escaped as list escapes it.
 
 With --json it prints one object with the fields name, dtype, descr,
@@ -61,6 +62,9 @@ func runInfo(c *Command, args []string) error {
 	row("mode", "%s (%s)", formatMode(in), in.Mode)
 	row("owner", "%s (uid %d), group %s (gid %d)", rec.Owner, in.UID, rec.Group, in.GID)
 	row("modified", "%s", in.ModTime.Local().Format(time.RFC3339))
+	if h, ok := hugePages(in.Name); ok {
+		row("huge pages", "%s", h)
+	}
 	return tw.Flush()
 }
 

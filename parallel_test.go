@@ -1,0 +1,144 @@
+package shmtensor
+
+import (
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"testing"
+
+	"gonum.org/v1/gonum/mat"
+)
+
+// forceParallel sends even tiny tensors down the parallel paths, split
+// across 4 goroutines (more than this machine's cores, so that uneven and
+// unaligned parts are exercised), until the test ends. Tests using it must
+// not run in parallel with others.
+func forceParallel(t *testing.T) {
+	t.Helper()
+	old, procs := parallelMin, runtime.GOMAXPROCS(4)
+	parallelMin = 1
+	t.Cleanup(func() { parallelMin = old; runtime.GOMAXPROCS(procs) })
+}
+
+func TestParallelFor(t *testing.T) {
+	for _, c := range []struct{ n, w, align int }{
+		{10, 4, 1}, {10, 4, 3}, {1000, 3, 256}, {5, 8, 1}, {1, 4, 1}, {513, 2, 256}, {100, 1, 7},
+	} {
+		var parts [][2]int
+		ch := make(chan [2]int, 64)
+		parallelFor(c.n, c.w, c.align, func(lo, hi int) { ch <- [2]int{lo, hi} })
+		close(ch)
+		for p := range ch {
+			parts = append(parts, p)
+		}
+		slices.SortFunc(parts, func(a, b [2]int) int { return a[0] - b[0] })
+		at := 0
+		for _, p := range parts {
+			if p[0] != at || p[1] <= p[0] || (p[0]%c.align != 0) {
+				t.Errorf("parallelFor(%d, %d, %d): parts %v", c.n, c.w, c.align, parts)
+				break
+			}
+			at = p[1]
+		}
+		if at != c.n || len(parts) > c.w {
+			t.Errorf("parallelFor(%d, %d, %d): parts %v", c.n, c.w, c.align, parts)
+		}
+	}
+}
+
+// TestCopyFromParallel runs the CopyFrom tests, overlapping views of one
+// tensor included, with every copy split across goroutines.
+func TestCopyFromParallel(t *testing.T) {
+	forceParallel(t)
+	TestCopyFromOverlapping(t)
+	TestCopyFromRandom(t)
+}
+
+// TestParallelMatchesSerial compares Fill, CopyFrom and Clone on random
+// views split across goroutines with the same operations done serially.
+func TestParallelMatchesSerial(t *testing.T) {
+	rng := rand.New(rand.NewPCG(14, 2))
+	serial := func(f func()) {
+		old := parallelMin
+		parallelMin = maxInt
+		defer func() { parallelMin = old }()
+		f()
+	}
+	forceParallel(t)
+	for i := range 1500 {
+		shape := randShape(rng, 4, 60>>min(i%4, 3))
+		seed := rng.Uint64()
+		a, b := arange[float32](shape...), arange[float32](shape...)
+		va := randomView(rand.New(rand.NewPCG(seed, 3)), a, 4)
+		vb := randomView(rand.New(rand.NewPCG(seed, 3)), b, 4)
+
+		// Fill.
+		va.Fill(-1)
+		serial(func() { vb.Fill(-1) })
+		if !slices.Equal(a.Data(), b.Data()) {
+			t.Fatalf("Fill of %v/%v differs from the serial Fill", va.shape, va.strides)
+		}
+		// Clone.
+		ca := va.Clone()
+		var cb *Tensor[float32]
+		serial(func() { cb = vb.Clone() })
+		if !slices.Equal(ca.Data(), cb.Data()) || !slices.Equal(ca.Data(), values(va)) {
+			t.Fatalf("Clone of %v/%v differs from the serial Clone", va.shape, va.strides)
+		}
+		// CopyFrom from a differently laid-out source, in the same memory
+		// half of the time.
+		srcA, srcB := arange[float32](shape...), arange[float32](shape...)
+		if rng.IntN(2) == 0 {
+			srcA, srcB = a, b
+		}
+		sa, ok := viewOfShape(rand.New(rand.NewPCG(seed, 4)), srcA, va.shape)
+		if !ok {
+			continue
+		}
+		sb := newTensor(srcB.data, sa.off, sa.shape, sa.strides, nil, false)
+		if err := va.CopyFrom(sa); err != nil {
+			t.Fatal(err)
+		}
+		serial(func() {
+			if err := vb.CopyFrom(sb); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if !slices.Equal(a.Data(), b.Data()) {
+			t.Fatalf("CopyFrom %v/%v ← %v/%v differs from the serial CopyFrom", va.shape, va.strides, sa.shape, sa.strides)
+		}
+	}
+}
+
+func TestFromMatrixParallel(t *testing.T) {
+	forceParallel(t)
+	rng := rand.New(rand.NewPCG(5, 5))
+	for _, sz := range [][2]int{{1, 1}, {3, 700}, {700, 3}, {300, 257}, {513, 1030}} {
+		r, c := sz[0], sz[1]
+		big := mat.NewDense(r+2, c+3, nil)
+		for i := range r + 2 {
+			for j := range c + 3 {
+				big.Set(i, j, rng.Float64())
+			}
+		}
+		sub := big.Slice(1, r+1, 2, c+2) // a stride wider than its columns
+		whole := mat.DenseCopyOf(sub)
+		for _, m := range []mat.Matrix{sub, whole, sub.T(), whole.T()} {
+			mr, mc := m.Dims()
+			want := make([]float64, mr*mc)
+			for i := range mr {
+				for j := range mc {
+					want[i*mc+j] = m.At(i, j)
+				}
+			}
+			x, err := FromMatrix(uniqueName(t), m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(x.Data(), want) {
+				t.Errorf("FromMatrix of a %d×%d %T differs from m.At", mr, mc, m)
+			}
+			x.Close()
+		}
+	}
+}
