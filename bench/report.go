@@ -144,6 +144,18 @@ func (r *report) findRow(group, c, label string) row {
 	return row{Ratio: math.NaN(), S: stats{Min: math.NaN(), Med: math.NaN(), Max: math.NaN()}}
 }
 
+// find returns the stats of a case at a size label, NaN if absent.
+func (r *report) find(group, c, label string) stats {
+	for _, g := range r.all() {
+		for _, x := range g {
+			if x.Group == group && x.Case == c && x.Size.Label == label && x.Skip == "" {
+				return x.S
+			}
+		}
+	}
+	return stats{Min: math.NaN(), Med: math.NaN(), Max: math.NaN()}
+}
+
 func (r *report) printTable(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "group\tcase\tsize\tmin\tmedian\tmax\tratio\t")
