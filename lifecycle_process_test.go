@@ -225,18 +225,7 @@ func TestPublishKilledNeverExposes(t *testing.T) {
 	for k := range 6 {
 		prefix := uniqueName(t)
 		t.Cleanup(func() { removeByPrefix(prefix) })
-		cmd := child("publish-loop", prefix)
-		stdout, _ := cmd.StdoutPipe()
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		sc := bufio.NewScanner(stdout)
-		sc.Scan()
-		time.Sleep(time.Duration(rng.IntN(30000)) * time.Microsecond)
-		cmd.Process.Signal(syscall.SIGKILL)
-		for sc.Scan() {
-		}
-		cmd.Wait()
+		killMidway(t, child("publish-loop", prefix), rng, 30*time.Millisecond)
 		matches, _ := filepath.Glob(filepath.Join("/dev/shm", prefix+"-*"))
 		if len(matches) == 0 {
 			t.Fatalf("kill %d: nothing published", k)
@@ -265,18 +254,7 @@ func TestReplaceKilled(t *testing.T) {
 	name := uniqueName(t)
 	t.Cleanup(func() { removeByPrefix(tempPrefix + name) })
 	for k := range 6 {
-		cmd := child("replace-loop", name)
-		stdout, _ := cmd.StdoutPipe()
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		sc := bufio.NewScanner(stdout)
-		sc.Scan()
-		time.Sleep(time.Duration(rng.IntN(30000)) * time.Microsecond)
-		cmd.Process.Signal(syscall.SIGKILL)
-		for sc.Scan() {
-		}
-		cmd.Wait()
+		killMidway(t, child("replace-loop", name), rng, 30*time.Millisecond)
 		a, err := Attach[int64](name, ReadOnly())
 		if err != nil {
 			t.Fatalf("kill %d: %v", k, err)

@@ -129,6 +129,24 @@ func child(role, name string, env ...string) *exec.Cmd {
 	return cmd
 }
 
+// killMidway starts cmd, waits for its first line of output (it has begun
+// its work), lets it run for a random time below limit, kills it with
+// SIGKILL and returns once it has exited.
+func killMidway(t *testing.T, cmd *exec.Cmd, rng *rand.Rand, limit time.Duration) {
+	t.Helper()
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stdout)
+	sc.Scan()
+	time.Sleep(time.Duration(rng.IntN(int(limit/time.Microsecond))) * time.Microsecond)
+	cmd.Process.Signal(syscall.SIGKILL)
+	for sc.Scan() {
+	}
+	cmd.Wait()
+}
+
 func TestProcessesShareMemory(t *testing.T) {
 	for _, base := range []string{"shm", "file"} {
 		t.Run(base, func(t *testing.T) {
@@ -213,19 +231,8 @@ func TestCreatorKilledLeavesNothingBroken(t *testing.T) {
 	for k := range kills {
 		prefix := uniqueName(t)
 		t.Cleanup(func() { removeByPrefix(prefix) })
-		cmd := child("create-loop", prefix)
-		stdout, _ := cmd.StdoutPipe()
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
 		// Let it create a few, then kill it at a random moment.
-		sc := bufio.NewScanner(stdout)
-		sc.Scan()
-		time.Sleep(time.Duration(rng.IntN(20000)) * time.Microsecond)
-		cmd.Process.Signal(syscall.SIGKILL)
-		for sc.Scan() {
-		}
-		cmd.Wait()
+		killMidway(t, child("create-loop", prefix), rng, 20*time.Millisecond)
 		matches, _ := filepath.Glob(filepath.Join("/dev/shm", prefix+"*"))
 		if len(matches) == 0 {
 			t.Fatalf("kill %d: the child created nothing", k)

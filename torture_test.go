@@ -191,18 +191,7 @@ func TestTortureKillDuringCreate(t *testing.T) {
 				if mode == "file-tempname" {
 					env = append(env, "SHMTENSOR_TEMPNAME=1")
 				}
-				cmd := child("torture-create-loop", prefix, env...)
-				stdout, _ := cmd.StdoutPipe()
-				if err := cmd.Start(); err != nil {
-					t.Fatal(err)
-				}
-				sc := bufio.NewScanner(stdout)
-				sc.Scan()
-				time.Sleep(time.Duration(rng.IntN(15000)) * time.Microsecond)
-				cmd.Process.Signal(syscall.SIGKILL)
-				for sc.Scan() {
-				}
-				cmd.Wait()
+				killMidway(t, child("torture-create-loop", prefix, env...), rng, 15*time.Millisecond)
 				where := dir
 				if where == "" {
 					where = "/dev/shm"
