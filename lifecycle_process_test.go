@@ -562,12 +562,7 @@ func BenchmarkWaitLatency(b *testing.B) {
 // Mappers sees that user's own processes but not root's, whose
 // /proc/PID/maps it may not read.
 func TestMappersOtherUser(t *testing.T) {
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("CI runs as root; this test needs it")
-		}
-		t.Skip("needs root to run a child as another user")
-	}
+	needRoot(t, "run a child as another user")
 	name := uniqueName(t)
 	a, err := Create[float32](name, []int{16}, Mode(0o644))
 	if err != nil {
@@ -577,24 +572,7 @@ func TestMappersOtherUser(t *testing.T) {
 	if pids, _ := Mappers(name); !slices.Contains(pids, os.Getpid()) {
 		t.Fatalf("root's Mappers %v lacks this process", pids)
 	}
-	cmd := child("mappers", name)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
-	// As in TestPermissionDenied: a copy of the test binary nobody may run.
-	dir, err := os.MkdirTemp("", "shmtensor-mappers-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	os.Chmod(dir, 0o755)
-	exe := filepath.Join(dir, "child.test")
-	data, err := os.ReadFile(os.Args[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.WriteFile(exe, data, 0o755)
-	cmd.Path, cmd.Args[0] = exe, exe
-	cmd.Dir = "/"
-	out, err := cmd.Output()
+	out, err := runAsNobody(t, nobodyExe(t), "mappers", name)
 	if err != nil {
 		t.Fatalf("child as nobody: %v\n%s", err, out)
 	}
