@@ -89,6 +89,28 @@ while True:
 print(" ".join(map(str, sorted(seen))), flush=True)
 `
 
+// versionLoop creates version 1, 2, ... of an unpublished tensor under
+// name(i), fills it slowly, makes it visible with expose and prints i,
+// until killed or an error.
+func versionLoop(name func(i int) string, expose func(*Segment) error) error {
+	for i := 1; ; i++ {
+		t, err := Create[int64](name(i), []int{1 << 16}, Unpublished())
+		if err != nil {
+			return err
+		}
+		fillVersion(t.Data(), int64(i), func(j int) {
+			if j%8192 == 0 {
+				time.Sleep(50 * time.Microsecond)
+			}
+		})
+		if err := expose(t.Segment()); err != nil {
+			return err
+		}
+		t.Close()
+		fmt.Println(i)
+	}
+}
+
 func init() {
 	for role, f := range lifecycleRoles {
 		childRoles[role] = f
@@ -99,41 +121,11 @@ var lifecycleRoles = map[string]func(name string) error{
 	// Publish versioned tensors under numbered names, filling slowly,
 	// until killed.
 	"publish-loop": func(name string) error {
-		for i := 1; ; i++ {
-			t, err := Create[int64](fmt.Sprintf("%s-%d", name, i), []int{1 << 16}, Unpublished())
-			if err != nil {
-				return err
-			}
-			fillVersion(t.Data(), int64(i), func(j int) {
-				if j%8192 == 0 {
-					time.Sleep(50 * time.Microsecond)
-				}
-			})
-			if err := t.Segment().Publish(); err != nil {
-				return err
-			}
-			t.Close()
-			fmt.Println(i)
-		}
+		return versionLoop(func(i int) string { return fmt.Sprintf("%s-%d", name, i) }, (*Segment).Publish)
 	},
 	// Replace one name with new versions, filling slowly, until killed.
 	"replace-loop": func(name string) error {
-		for i := 1; ; i++ {
-			t, err := Create[int64](name, []int{1 << 16}, Unpublished())
-			if err != nil {
-				return err
-			}
-			fillVersion(t.Data(), int64(i), func(j int) {
-				if j%8192 == 0 {
-					time.Sleep(50 * time.Microsecond)
-				}
-			})
-			if err := t.Segment().Replace(); err != nil {
-				return err
-			}
-			t.Close()
-			fmt.Println(i)
-		}
+		return versionLoop(func(int) string { return name }, (*Segment).Replace)
 	},
 	// AttachOrCreate at SHMTENSOR_START; init logs "init PID" to
 	// SHMTENSOR_LOG and, if it is the first init logged and
