@@ -96,7 +96,7 @@ func importZarr(ctx context.Context, dir, name string, segOpts []shmtensor.Optio
 
 // runExportZarr is export to a Zarr store.
 func runExportZarr(c *Command, name, dir string) error {
-	seg, err := shmtensor.Open(name, exportOpenOptions()...)
+	seg, err := openExported(name)
 	if err != nil {
 		return err
 	}
