@@ -394,11 +394,7 @@ func TestReplaceUnderReaders(t *testing.T) {
 			cmd = exec.Command(py, script, "/dev/shm/"+name, strconv.Itoa(last))
 			cmd.Stderr = os.Stderr
 		}
-		stdout, _ := cmd.StdoutPipe()
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		defer cmd.Process.Kill()
+		stdout, _ := startChild(t, cmd)
 		readers = append(readers, reader{cmd, bufio.NewScanner(stdout)})
 	}
 	for i, r := range readers {
@@ -458,13 +454,10 @@ func mapWithNumpy(t *testing.T, py, path string) (*exec.Cmd, int) {
 	os.WriteFile(script, []byte("import sys, numpy as np\na = np.load(sys.argv[1], mmap_mode='r')\nprint('mapped', flush=True)\nsys.stdin.read()\n"), 0o600)
 	cmd := exec.Command(py, script, path)
 	stdin, _ := cmd.StdinPipe()
-	stdout, _ := cmd.StdoutPipe()
 	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { stdin.Close(); cmd.Process.Kill(); cmd.Wait() })
-	line, _ := bufio.NewReader(stdout).ReadString('\n')
+	stdout, _ := startChild(t, cmd)
+	t.Cleanup(func() { stdin.Close() })
+	line, _ := stdout.ReadString('\n')
 	if line != "mapped\n" {
 		t.Fatalf("numpy did not map %s: %q", path, line)
 	}

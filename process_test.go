@@ -130,6 +130,23 @@ func child(role, name string, env ...string) *exec.Cmd {
 	return cmd
 }
 
+// startChild starts cmd, a child process, with its standard output piped
+// and returns a reader of that output and stop, which kills the child and
+// waits for it; stop runs when the test ends if not called before.
+func startChild(t testing.TB, cmd *exec.Cmd) (*bufio.Reader, func()) {
+	t.Helper()
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	stop := sync.OnceFunc(func() { cmd.Process.Kill(); cmd.Wait() })
+	t.Cleanup(stop)
+	return bufio.NewReader(out), stop
+}
+
 // killMidway starts cmd, waits for its first line of output (it has begun
 // its work), lets it run for a random time below limit, kills it with
 // SIGKILL and returns once it has exited.

@@ -172,15 +172,8 @@ func deleteRace(t testing.TB, d time.Duration) deleteRaceResult {
 		os.Remove(foreignPath)
 		removeByPrefix(asidePrefix + name)
 	})
-	cmd := child("exchange-loop", name)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	out, stop := startChild(t, child("exchange-loop", name))
+	defer stop()
 	buf := make([]byte, 6)
 	if _, err := out.Read(buf); err != nil {
 		t.Fatal(err)

@@ -815,13 +815,9 @@ func TestTortureTornHeader(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.Close()
-	cmd := child("torture-rewriter", name)
-	stdout, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
-	bufio.NewScanner(stdout).Scan()
+	out, stop := startChild(t, child("torture-rewriter", name))
+	defer stop()
+	out.ReadString('\n')
 	outcomes := map[string]int{}
 	for range reads {
 		in, err := Stat(name)
