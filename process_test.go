@@ -152,17 +152,10 @@ func startChild(t testing.TB, cmd *exec.Cmd) (*bufio.Reader, func()) {
 // SIGKILL and returns once it has exited.
 func killMidway(t *testing.T, cmd *exec.Cmd, rng *rand.Rand, limit time.Duration) {
 	t.Helper()
-	stdout, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	sc := bufio.NewScanner(stdout)
-	sc.Scan()
+	out, stop := startChild(t, cmd)
+	out.ReadString('\n')
 	time.Sleep(time.Duration(rng.IntN(int(limit/time.Microsecond))) * time.Microsecond)
-	cmd.Process.Signal(syscall.SIGKILL)
-	for sc.Scan() {
-	}
-	cmd.Wait()
+	stop()
 }
 
 func TestProcessesShareMemory(t *testing.T) {
