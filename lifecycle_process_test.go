@@ -7,7 +7,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -18,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/shmtensor/shmtensor/internal/numpytest"
 )
 
 // lifecycleRounds sets how many rounds the multi-process lifecycle tests
@@ -424,14 +425,15 @@ func TestReplaceUnderReaders(t *testing.T) {
 // TestMappersNumpy: a numpy process mapping a segment is one of its
 // Mappers, and is gone from them when it exits.
 func TestMappersNumpy(t *testing.T) {
-	py := needNumpy(t)
+	needNumpy(t)
 	name := uniqueName(t)
 	a, err := Create[float32](name, []int{1000})
 	if err != nil {
 		t.Fatal(err)
 	}
 	a.Close()
-	cmd, pid := mapWithNumpy(t, py, "/dev/shm/"+name)
+	cmd := numpytest.Map(t, "/dev/shm/"+name)
+	pid := cmd.Process.Pid
 	pids, err := Mappers(name)
 	if err != nil {
 		t.Fatal(err)
@@ -444,25 +446,6 @@ func TestMappersNumpy(t *testing.T) {
 	if pids, err = Mappers(name); err != nil || len(pids) != 0 {
 		t.Fatalf("Mappers after numpy exited = %v, %v", pids, err)
 	}
-}
-
-// mapWithNumpy starts a Python process that maps path with np.load and
-// waits until it has; it is killed when the test ends.
-func mapWithNumpy(t *testing.T, py, path string) (*exec.Cmd, int) {
-	t.Helper()
-	script := filepath.Join(t.TempDir(), "map.py")
-	os.WriteFile(script, []byte("import sys, numpy as np\na = np.load(sys.argv[1], mmap_mode='r')\nprint('mapped', flush=True)\nsys.stdin.read()\n"), 0o600)
-	cmd := exec.Command(py, script, path)
-	stdin, _ := cmd.StdinPipe()
-	cmd.Stderr = os.Stderr
-	stdout, _ := startChild(t, cmd)
-	t.Cleanup(func() { stdin.Close() })
-	line, _ := stdout.ReadString('\n')
-	if line != "mapped\n" {
-		t.Fatalf("numpy did not map %s: %q", path, line)
-	}
-	go io.Copy(io.Discard, stdout)
-	return cmd, cmd.Process.Pid
 }
 
 // BenchmarkWaitLatency measures how long after Publish or Replace returns
