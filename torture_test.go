@@ -759,10 +759,7 @@ func TestTortureTruncateUnderReader(t *testing.T) {
 		}
 		cmd := child("torture-reader", name, env...)
 		cmd.Stderr = io.Discard
-		stdout, _ := cmd.StdoutPipe()
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
+		stdout, _ := startChild(t, cmd)
 		sc := bufio.NewScanner(stdout)
 		sc.Scan()
 		os.Truncate(filepath.Join("/dev/shm", name), 4096)
