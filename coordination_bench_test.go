@@ -209,10 +209,7 @@ func BenchmarkRoundTrip(b *testing.B) {
 	b.Run("pipe", func(b *testing.B) {
 		cmd := child("pipe-echo", "")
 		in, _ := cmd.StdinPipe()
-		out, _ := cmd.StdoutPipe()
-		if err := cmd.Start(); err != nil {
-			b.Fatal(err)
-		}
+		out, _ := startChild(b, cmd)
 		buf := []byte{'x'}
 		for b.Loop() {
 			if _, err := in.Write(buf); err != nil {

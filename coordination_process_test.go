@@ -440,20 +440,12 @@ func TestProcessLockHolderKilled(t *testing.T) {
 // that, and returns how soon the first did.
 func handOver(t *testing.T, name, mode string, kill bool) time.Duration {
 	holder := shmtensor.ChildCommand("lock-hold", name)
-	out, err := holder.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
 	in, err := holder.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := holder.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer holder.Wait()
-	defer holder.Process.Kill()
-	holderOut := bufio.NewReader(out)
+	holderOut, stop := shmtensor.StartChild(t, holder)
+	defer stop()
 	if line, _ := holderOut.ReadString('\n'); line != "locked\n" {
 		t.Fatalf("holder said %q", line)
 	}
@@ -565,11 +557,8 @@ func TestProcessNoLockAfterClose(t *testing.T) {
 	x := createTensor[float64](t, name, 4)
 	c := shmtensor.ChildCommand("lock-close", name)
 	in, _ := c.StdinPipe()
-	out, _ := c.StdoutPipe()
-	if err := c.Start(); err != nil {
-		t.Fatal(err)
-	}
-	if line, _ := bufio.NewReader(out).ReadString('\n'); line != "closed\n" {
+	out, _ := shmtensor.StartChild(t, c)
+	if line, _ := out.ReadString('\n'); line != "closed\n" {
 		t.Fatalf("child said %q", line)
 	}
 	unlock, err := x.Segment().TryLock()

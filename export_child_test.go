@@ -13,5 +13,8 @@ var ChildRoles = childRoles
 // SHMTENSOR_NAME set to name and env added.
 func ChildCommand(role, name string, env ...string) *exec.Cmd { return child(role, name, env...) }
 
+// StartChild is startChild for the external test package.
+var StartChild = startChild
+
 // UniqueName is uniqueName for the external test package.
 var UniqueName = uniqueName

@@ -7,7 +7,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -18,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/shmtensor/shmtensor/internal/numpytest"
 )
 
 // lifecycleRounds sets how many rounds the multi-process lifecycle tests
@@ -89,6 +90,28 @@ while True:
 print(" ".join(map(str, sorted(seen))), flush=True)
 `
 
+// versionLoop creates version 1, 2, ... of an unpublished tensor under
+// name(i), fills it slowly, makes it visible with expose and prints i,
+// until killed or an error.
+func versionLoop(name func(i int) string, expose func(*Segment) error) error {
+	for i := 1; ; i++ {
+		t, err := Create[int64](name(i), []int{1 << 16}, Unpublished())
+		if err != nil {
+			return err
+		}
+		fillVersion(t.Data(), int64(i), func(j int) {
+			if j%8192 == 0 {
+				time.Sleep(50 * time.Microsecond)
+			}
+		})
+		if err := expose(t.Segment()); err != nil {
+			return err
+		}
+		t.Close()
+		fmt.Println(i)
+	}
+}
+
 func init() {
 	for role, f := range lifecycleRoles {
 		childRoles[role] = f
@@ -99,41 +122,11 @@ var lifecycleRoles = map[string]func(name string) error{
 	// Publish versioned tensors under numbered names, filling slowly,
 	// until killed.
 	"publish-loop": func(name string) error {
-		for i := 1; ; i++ {
-			t, err := Create[int64](fmt.Sprintf("%s-%d", name, i), []int{1 << 16}, Unpublished())
-			if err != nil {
-				return err
-			}
-			fillVersion(t.Data(), int64(i), func(j int) {
-				if j%8192 == 0 {
-					time.Sleep(50 * time.Microsecond)
-				}
-			})
-			if err := t.Segment().Publish(); err != nil {
-				return err
-			}
-			t.Close()
-			fmt.Println(i)
-		}
+		return versionLoop(func(i int) string { return fmt.Sprintf("%s-%d", name, i) }, (*Segment).Publish)
 	},
 	// Replace one name with new versions, filling slowly, until killed.
 	"replace-loop": func(name string) error {
-		for i := 1; ; i++ {
-			t, err := Create[int64](name, []int{1 << 16}, Unpublished())
-			if err != nil {
-				return err
-			}
-			fillVersion(t.Data(), int64(i), func(j int) {
-				if j%8192 == 0 {
-					time.Sleep(50 * time.Microsecond)
-				}
-			})
-			if err := t.Segment().Replace(); err != nil {
-				return err
-			}
-			t.Close()
-			fmt.Println(i)
-		}
+		return versionLoop(func(int) string { return name }, (*Segment).Replace)
 	},
 	// AttachOrCreate at SHMTENSOR_START; init logs "init PID" to
 	// SHMTENSOR_LOG and, if it is the first init logged and
@@ -225,18 +218,7 @@ func TestPublishKilledNeverExposes(t *testing.T) {
 	for k := range 6 {
 		prefix := uniqueName(t)
 		t.Cleanup(func() { removeByPrefix(prefix) })
-		cmd := child("publish-loop", prefix)
-		stdout, _ := cmd.StdoutPipe()
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		sc := bufio.NewScanner(stdout)
-		sc.Scan()
-		time.Sleep(time.Duration(rng.IntN(30000)) * time.Microsecond)
-		cmd.Process.Signal(syscall.SIGKILL)
-		for sc.Scan() {
-		}
-		cmd.Wait()
+		killMidway(t, child("publish-loop", prefix), rng, 30*time.Millisecond)
 		matches, _ := filepath.Glob(filepath.Join("/dev/shm", prefix+"-*"))
 		if len(matches) == 0 {
 			t.Fatalf("kill %d: nothing published", k)
@@ -265,18 +247,7 @@ func TestReplaceKilled(t *testing.T) {
 	name := uniqueName(t)
 	t.Cleanup(func() { removeByPrefix(tempPrefix + name) })
 	for k := range 6 {
-		cmd := child("replace-loop", name)
-		stdout, _ := cmd.StdoutPipe()
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		sc := bufio.NewScanner(stdout)
-		sc.Scan()
-		time.Sleep(time.Duration(rng.IntN(30000)) * time.Microsecond)
-		cmd.Process.Signal(syscall.SIGKILL)
-		for sc.Scan() {
-		}
-		cmd.Wait()
+		killMidway(t, child("replace-loop", name), rng, 30*time.Millisecond)
 		a, err := Attach[int64](name, ReadOnly())
 		if err != nil {
 			t.Fatalf("kill %d: %v", k, err)
@@ -424,11 +395,7 @@ func TestReplaceUnderReaders(t *testing.T) {
 			cmd = exec.Command(py, script, "/dev/shm/"+name, strconv.Itoa(last))
 			cmd.Stderr = os.Stderr
 		}
-		stdout, _ := cmd.StdoutPipe()
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		defer cmd.Process.Kill()
+		stdout, _ := startChild(t, cmd)
 		readers = append(readers, reader{cmd, bufio.NewScanner(stdout)})
 	}
 	for i, r := range readers {
@@ -458,14 +425,15 @@ func TestReplaceUnderReaders(t *testing.T) {
 // TestMappersNumpy: a numpy process mapping a segment is one of its
 // Mappers, and is gone from them when it exits.
 func TestMappersNumpy(t *testing.T) {
-	py := needNumpy(t)
+	needNumpy(t)
 	name := uniqueName(t)
 	a, err := Create[float32](name, []int{1000})
 	if err != nil {
 		t.Fatal(err)
 	}
 	a.Close()
-	cmd, pid := mapWithNumpy(t, py, "/dev/shm/"+name)
+	cmd := numpytest.Map(t, "/dev/shm/"+name)
+	pid := cmd.Process.Pid
 	pids, err := Mappers(name)
 	if err != nil {
 		t.Fatal(err)
@@ -478,28 +446,6 @@ func TestMappersNumpy(t *testing.T) {
 	if pids, err = Mappers(name); err != nil || len(pids) != 0 {
 		t.Fatalf("Mappers after numpy exited = %v, %v", pids, err)
 	}
-}
-
-// mapWithNumpy starts a Python process that maps path with np.load and
-// waits until it has; it is killed when the test ends.
-func mapWithNumpy(t *testing.T, py, path string) (*exec.Cmd, int) {
-	t.Helper()
-	script := filepath.Join(t.TempDir(), "map.py")
-	os.WriteFile(script, []byte("import sys, numpy as np\na = np.load(sys.argv[1], mmap_mode='r')\nprint('mapped', flush=True)\nsys.stdin.read()\n"), 0o600)
-	cmd := exec.Command(py, script, path)
-	stdin, _ := cmd.StdinPipe()
-	stdout, _ := cmd.StdoutPipe()
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { stdin.Close(); cmd.Process.Kill(); cmd.Wait() })
-	line, _ := bufio.NewReader(stdout).ReadString('\n')
-	if line != "mapped\n" {
-		t.Fatalf("numpy did not map %s: %q", path, line)
-	}
-	go io.Copy(io.Discard, stdout)
-	return cmd, cmd.Process.Pid
 }
 
 // BenchmarkWaitLatency measures how long after Publish or Replace returns
@@ -584,12 +530,7 @@ func BenchmarkWaitLatency(b *testing.B) {
 // Mappers sees that user's own processes but not root's, whose
 // /proc/PID/maps it may not read.
 func TestMappersOtherUser(t *testing.T) {
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("CI runs as root; this test needs it")
-		}
-		t.Skip("needs root to run a child as another user")
-	}
+	needRoot(t, "run a child as another user")
 	name := uniqueName(t)
 	a, err := Create[float32](name, []int{16}, Mode(0o644))
 	if err != nil {
@@ -599,24 +540,7 @@ func TestMappersOtherUser(t *testing.T) {
 	if pids, _ := Mappers(name); !slices.Contains(pids, os.Getpid()) {
 		t.Fatalf("root's Mappers %v lacks this process", pids)
 	}
-	cmd := child("mappers", name)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
-	// As in TestPermissionDenied: a copy of the test binary nobody may run.
-	dir, err := os.MkdirTemp("", "shmtensor-mappers-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	os.Chmod(dir, 0o755)
-	exe := filepath.Join(dir, "child.test")
-	data, err := os.ReadFile(os.Args[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.WriteFile(exe, data, 0o755)
-	cmd.Path, cmd.Args[0] = exe, exe
-	cmd.Dir = "/"
-	out, err := cmd.Output()
+	out, err := runAsNobody(t, nobodyExe(t), "mappers", name)
 	if err != nil {
 		t.Fatalf("child as nobody: %v\n%s", err, out)
 	}

@@ -4,6 +4,7 @@ package shmtensor
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -129,6 +130,34 @@ func child(role, name string, env ...string) *exec.Cmd {
 	return cmd
 }
 
+// startChild starts cmd, a child process, with its standard output piped
+// and returns a reader of that output and stop, which kills the child and
+// waits for it; stop runs when the test ends if not called before.
+func startChild(t testing.TB, cmd *exec.Cmd) (*bufio.Reader, func()) {
+	t.Helper()
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	stop := sync.OnceFunc(func() { cmd.Process.Kill(); cmd.Wait() })
+	t.Cleanup(stop)
+	return bufio.NewReader(out), stop
+}
+
+// killMidway starts cmd, waits for its first line of output (it has begun
+// its work), lets it run for a random time below limit, kills it with
+// SIGKILL and returns once it has exited.
+func killMidway(t *testing.T, cmd *exec.Cmd, rng *rand.Rand, limit time.Duration) {
+	t.Helper()
+	out, stop := startChild(t, cmd)
+	out.ReadString('\n')
+	time.Sleep(time.Duration(rng.IntN(int(limit/time.Microsecond))) * time.Microsecond)
+	stop()
+}
+
 func TestProcessesShareMemory(t *testing.T) {
 	for _, base := range []string{"shm", "file"} {
 		t.Run(base, func(t *testing.T) {
@@ -213,19 +242,8 @@ func TestCreatorKilledLeavesNothingBroken(t *testing.T) {
 	for k := range kills {
 		prefix := uniqueName(t)
 		t.Cleanup(func() { removeByPrefix(prefix) })
-		cmd := child("create-loop", prefix)
-		stdout, _ := cmd.StdoutPipe()
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
 		// Let it create a few, then kill it at a random moment.
-		sc := bufio.NewScanner(stdout)
-		sc.Scan()
-		time.Sleep(time.Duration(rng.IntN(20000)) * time.Microsecond)
-		cmd.Process.Signal(syscall.SIGKILL)
-		for sc.Scan() {
-		}
-		cmd.Wait()
+		killMidway(t, child("create-loop", prefix), rng, 20*time.Millisecond)
 		matches, _ := filepath.Glob(filepath.Join("/dev/shm", prefix+"*"))
 		if len(matches) == 0 {
 			t.Fatalf("kill %d: the child created nothing", k)
@@ -251,23 +269,38 @@ func TestCreatorKilledLeavesNothingBroken(t *testing.T) {
 // TestPermissionDenied runs a child as another user (needs root, which CI
 // has) against a 0644 segment owned by root.
 func TestPermissionDenied(t *testing.T) {
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("CI runs as root; this test needs it")
-		}
-		t.Skip("needs root to run a child as another user")
-	}
+	needRoot(t, "run a child as another user")
 	name := uniqueName(t)
 	a, err := Create[float64](name, []int{4}, Mode(0o644))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	cmd := child("attach-perm", name)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
-	// The child needs to execute the test binary, which lives in a
-	// directory only root may enter: copy it somewhere everyone can.
-	dir, err := os.MkdirTemp("", "shmtensor-perm-")
+	out, err := runAsNobody(t, nobodyExe(t), "attach-perm", name)
+	if err != nil {
+		t.Fatalf("child as nobody: %v\n%s", err, out)
+	}
+	if _, err := Stat(name); err != nil {
+		t.Fatalf("segment gone after the child's refused delete: %v", err)
+	}
+}
+
+// needRoot skips a test that needs root, failing it under CI.
+func needRoot(t *testing.T, why string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("CI runs as root; %s", why)
+		}
+		t.Skipf("needs root: %s", why)
+	}
+}
+
+// nobodyExe returns a copy of the test binary that uid 65534 can execute:
+// the original lives in a directory only root may enter.
+func nobodyExe(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "shmtensor-nobody-")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -278,16 +311,26 @@ func TestPermissionDenied(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	os.WriteFile(exe, data, 0o755)
+	if err := os.WriteFile(exe, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return exe
+}
+
+// runAsNobody runs exe (from nobodyExe) as uid 65534 in role.
+func runAsNobody(t *testing.T, exe, role, name string) ([]byte, error) {
+	t.Helper()
+	cmd := child(role, name)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
 	cmd.Path, cmd.Args[0] = exe, exe
 	cmd.Dir = "/"
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("child as nobody: %v\n%s", err, out)
+		return out, fmt.Errorf("%v: %s", err, stderr.Bytes())
 	}
-	if _, err := Stat(name); err != nil {
-		t.Fatalf("segment gone after the child's refused delete: %v", err)
-	}
+	return out, nil
 }
 
 func removeByPrefix(prefix string) {

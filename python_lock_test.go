@@ -82,12 +82,8 @@ func startPyLock(t *testing.T, py string, args ...string) (*exec.Cmd, io.WriteCl
 	cmd := exec.Command(py, append([]string{script}, args...)...)
 	cmd.Stderr = os.Stderr
 	in, _ := cmd.StdinPipe()
-	out, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	return cmd, in, bufio.NewReader(out)
+	out, _ := startChild(t, cmd)
+	return cmd, in, out
 }
 
 func readLine(t *testing.T, r *bufio.Reader) string {

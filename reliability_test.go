@@ -40,17 +40,6 @@ func mountFS(t *testing.T, fstype, data string) string {
 	return dir
 }
 
-// needRoot skips a test that needs root, failing it under CI.
-func needRoot(t *testing.T, why string) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI runs as root; %s", why)
-		}
-		t.Skipf("needs root: %s", why)
-	}
-}
-
 // testNPYHeader returns the 4096-byte NPY header Create writes.
 func testNPYHeader(dt DType, shape []int, fortran bool) ([]byte, error) {
 	h, err := newHeader(NPY, dt, shape, fortran)
@@ -183,15 +172,8 @@ func deleteRace(t testing.TB, d time.Duration) deleteRaceResult {
 		os.Remove(foreignPath)
 		removeByPrefix(asidePrefix + name)
 	})
-	cmd := child("exchange-loop", name)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	out, stop := startChild(t, child("exchange-loop", name))
+	defer stop()
 	buf := make([]byte, 6)
 	if _, err := out.Read(buf); err != nil {
 		t.Fatal(err)
@@ -734,43 +716,6 @@ func attachNoPerm(name string) error {
 		return fmt.Errorf("read-only attach: %v", err)
 	}
 	return nil
-}
-
-// nobodyExe returns a copy of the test binary that uid 65534 can execute:
-// the original lives in a directory only root may enter.
-func nobodyExe(t *testing.T) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "shmtensor-nobody-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	os.Chmod(dir, 0o755)
-	exe := filepath.Join(dir, "child.test")
-	data, err := os.ReadFile(os.Args[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(exe, data, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return exe
-}
-
-// runAsNobody runs exe (from nobodyExe) as uid 65534 in role.
-func runAsNobody(t *testing.T, exe, role, name string) ([]byte, error) {
-	t.Helper()
-	cmd := child(role, name)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
-	cmd.Path, cmd.Args[0] = exe, exe
-	cmd.Dir = "/"
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return out, fmt.Errorf("%v: %s", err, stderr.Bytes())
-	}
-	return out, nil
 }
 
 func TestReadOnlyHintOnlyWhereItHelps(t *testing.T) {

@@ -52,12 +52,13 @@ func unsupported(err error) bool {
 		errors.Is(err, syscall.EBADF) || errors.Is(err, syscall.EPERM)
 }
 
-// sendData writes data, the bytes of file fd from off, to w at w's
-// position, when w is a regular file not opened O_APPEND; handled is false,
-// with nothing written, otherwise. w's position ends after the data.
-func sendData(w io.Writer, fd int, off int64, data []byte) (written int64, handled bool, err error) {
-	f, ok := regularFile(w)
-	if !ok || len(data) == 0 {
+// atPosition runs move on the descriptor of x, when x is a regular file,
+// with x's position pos, and leaves x's position after the n bytes move
+// reports; handled is false, with nothing moved, when x is not a regular
+// file or move declines it.
+func atPosition(x any, move func(fd int, pos int64) (n int64, handled bool, err error)) (n int64, handled bool, err error) {
+	f, ok := regularFile(x)
+	if !ok {
 		return 0, false, nil
 	}
 	rc, err := f.SyscallConn()
@@ -65,24 +66,40 @@ func sendData(w io.Writer, fd int, off int64, data []byte) (written int64, handl
 		return 0, false, nil
 	}
 	cerr := rc.Control(func(u uintptr) {
-		wfd := int(u)
-		fl, err1 := unix.FcntlInt(uintptr(wfd), unix.F_GETFL, 0)
-		pos, err2 := unix.Seek(wfd, 0, io.SeekCurrent)
-		if err1 != nil || err2 != nil || fl&unix.O_APPEND != 0 {
-			return // positional writes would not append
+		xfd := int(u)
+		pos, serr := unix.Seek(xfd, 0, io.SeekCurrent)
+		if serr != nil {
+			return
 		}
-		handled = true
-		written, err = splitCopy(fd, off, wfd, pos, int64(len(data)), func(lo, hi int64) (int, error) {
-			return unix.Pwrite(wfd, data[lo:hi], pos+lo)
-		}, nil)
-		if _, serr := unix.Seek(wfd, pos+written, io.SeekStart); err == nil {
+		if n, handled, err = move(xfd, pos); !handled {
+			return
+		}
+		if _, serr := unix.Seek(xfd, pos+n, io.SeekStart); err == nil {
 			err = serr
 		}
 	})
 	if cerr != nil {
 		return 0, false, nil
 	}
-	return written, handled, err
+	return n, handled, err
+}
+
+// sendData writes data, the bytes of file fd from off, to w at w's
+// position, when w is a regular file not opened O_APPEND; handled is false,
+// with nothing written, otherwise. w's position ends after the data.
+func sendData(w io.Writer, fd int, off int64, data []byte) (written int64, handled bool, err error) {
+	if len(data) == 0 {
+		return 0, false, nil
+	}
+	return atPosition(w, func(wfd int, pos int64) (int64, bool, error) {
+		if fl, err := unix.FcntlInt(uintptr(wfd), unix.F_GETFL, 0); err != nil || fl&unix.O_APPEND != 0 {
+			return 0, false, nil // positional writes would not append
+		}
+		n, err := splitCopy(fd, off, wfd, pos, int64(len(data)), func(lo, hi int64) (int, error) {
+			return unix.Pwrite(wfd, data[lo:hi], pos+lo)
+		}, nil)
+		return n, true, err
+	})
 }
 
 // receiveData reads len(data) bytes from r, at r's position, into data,
@@ -90,36 +107,19 @@ func sendData(w io.Writer, fd int, off int64, data []byte) (written int64, handl
 // false, with nothing read, otherwise. Exactly the bytes copied are
 // consumed from r; fewer than len(data) means r ended.
 func receiveData(r io.Reader, fd int, off int64, data []byte) (got int64, handled bool, err error) {
-	f, ok := regularFile(r)
-	if !ok || len(data) == 0 {
+	if len(data) == 0 {
 		return 0, false, nil
 	}
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return 0, false, nil
-	}
-	cerr := rc.Control(func(u uintptr) {
-		rfd := int(u)
-		pos, err1 := unix.Seek(rfd, 0, io.SeekCurrent)
-		if err1 != nil {
-			return
-		}
-		handled = true
-		got, err = splitCopy(rfd, pos, fd, off, int64(len(data)), func(lo, hi int64) (int, error) {
+	return atPosition(r, func(rfd int, pos int64) (int64, bool, error) {
+		n, err := splitCopy(rfd, pos, fd, off, int64(len(data)), func(lo, hi int64) (int, error) {
 			return unix.Pread(rfd, data[lo:hi], pos+lo)
 		}, func() {
 			// Faulting the pages in with one call beats a write fault for
 			// every 4 KiB that pread fills.
 			populateRange(data)
 		})
-		if _, serr := unix.Seek(rfd, pos+got, io.SeekStart); err == nil {
-			err = serr
-		}
+		return n, true, err
 	})
-	if cerr != nil {
-		return 0, false, nil
-	}
-	return got, handled, err
 }
 
 // The ways splitCopy copies, in the order it tries them.

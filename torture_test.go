@@ -191,18 +191,7 @@ func TestTortureKillDuringCreate(t *testing.T) {
 				if mode == "file-tempname" {
 					env = append(env, "SHMTENSOR_TEMPNAME=1")
 				}
-				cmd := child("torture-create-loop", prefix, env...)
-				stdout, _ := cmd.StdoutPipe()
-				if err := cmd.Start(); err != nil {
-					t.Fatal(err)
-				}
-				sc := bufio.NewScanner(stdout)
-				sc.Scan()
-				time.Sleep(time.Duration(rng.IntN(15000)) * time.Microsecond)
-				cmd.Process.Signal(syscall.SIGKILL)
-				for sc.Scan() {
-				}
-				cmd.Wait()
+				killMidway(t, child("torture-create-loop", prefix, env...), rng, 15*time.Millisecond)
 				where := dir
 				if where == "" {
 					where = "/dev/shm"
@@ -770,10 +759,7 @@ func TestTortureTruncateUnderReader(t *testing.T) {
 		}
 		cmd := child("torture-reader", name, env...)
 		cmd.Stderr = io.Discard
-		stdout, _ := cmd.StdoutPipe()
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
+		stdout, _ := startChild(t, cmd)
 		sc := bufio.NewScanner(stdout)
 		sc.Scan()
 		os.Truncate(filepath.Join("/dev/shm", name), 4096)
@@ -826,13 +812,9 @@ func TestTortureTornHeader(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.Close()
-	cmd := child("torture-rewriter", name)
-	stdout, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
-	bufio.NewScanner(stdout).Scan()
+	out, stop := startChild(t, child("torture-rewriter", name))
+	defer stop()
+	out.ReadString('\n')
 	outcomes := map[string]int{}
 	for range reads {
 		in, err := Stat(name)

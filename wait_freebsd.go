@@ -1,9 +1,7 @@
 package shmtensor
 
 import (
-	"context"
 	"math"
-	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -26,10 +24,6 @@ type umtxTime struct {
 	clockid uint32
 }
 
-// waitSlice bounds one sleep in the kernel when ctx can be cancelled (see
-// wait_linux.go).
-const waitSlice = 20 * time.Millisecond
-
 func umtx(addr *uint32, op int, val uint32, ut *umtxTime) (int, syscall.Errno) {
 	var size uintptr
 	if ut != nil {
@@ -39,50 +33,15 @@ func umtx(addr *uint32, op int, val uint32, ut *umtxTime) (int, syscall.Errno) {
 	return int(r), errno
 }
 
-func waitWord(ctx context.Context, addr *uint32, val uint32) error {
-	if atomic.LoadUint32(addr) != val {
-		return nil
+// sleepWord sleeps in the kernel while *addr == val, until woken, for at
+// most d if d > 0; it returns 0 when woken or when *addr differs from val.
+func sleepWord(addr *uint32, val uint32, d time.Duration) syscall.Errno {
+	var ut *umtxTime
+	if d > 0 {
+		ut = &umtxTime{timeout: unix.NsecToTimespec(int64(d)), clockid: unix.CLOCK_MONOTONIC}
 	}
-	if ctx.Done() == nil {
-		for {
-			switch _, errno := umtx(addr, umtxOpWaitUint, val, nil); errno {
-			case 0:
-				return nil
-			case syscall.EINTR:
-				continue
-			default:
-				return errno
-			}
-		}
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	stop := context.AfterFunc(ctx, func() { umtx(addr, umtxOpWake, math.MaxInt32, nil) })
-	defer stop()
-	for {
-		d := waitSlice
-		if dl, ok := ctx.Deadline(); ok {
-			left := time.Until(dl)
-			if left <= 0 {
-				return context.DeadlineExceeded
-			}
-			d = min(d, left)
-		}
-		ut := umtxTime{timeout: unix.NsecToTimespec(int64(d)), clockid: unix.CLOCK_MONOTONIC}
-		_, errno := umtx(addr, umtxOpWaitUint, val, &ut)
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		switch errno {
-		case 0:
-			return nil
-		case syscall.EINTR, syscall.ETIMEDOUT:
-			continue
-		default:
-			return errno
-		}
-	}
+	_, errno := umtx(addr, umtxOpWaitUint, val, ut)
+	return errno
 }
 
 // wakeWord wakes up to n waiters; FreeBSD does not say how many it woke.

@@ -1,9 +1,7 @@
 package shmtensor
 
 import (
-	"context"
 	"math"
-	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -19,65 +17,24 @@ const (
 	futexWake = 1 // FUTEX_WAKE
 )
 
-// waitSlice bounds one sleep in the kernel when ctx can be cancelled: the
-// wake-up that cancellation sends can miss a waiter that is just entering
-// the kernel, and the timeout then still ends its sleep in time.
-const waitSlice = 20 * time.Millisecond
-
 func futex(addr *uint32, op int, val uint32, ts *unix.Timespec) (int, syscall.Errno) {
 	r, _, errno := unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(addr)), uintptr(op), uintptr(val), uintptr(unsafe.Pointer(ts)), 0, 0)
 	return int(r), errno
 }
 
-// waitWord sleeps while *addr == val, until woken, ctx is done, or
-// spuriously.
-func waitWord(ctx context.Context, addr *uint32, val uint32) error {
-	if atomic.LoadUint32(addr) != val {
-		return nil
+// sleepWord sleeps in the kernel while *addr == val, until woken, for at
+// most d if d > 0; it returns 0 when woken or when *addr differs from val.
+func sleepWord(addr *uint32, val uint32, d time.Duration) syscall.Errno {
+	var ts *unix.Timespec
+	if d > 0 {
+		t := unix.NsecToTimespec(int64(d)) // relative, as FUTEX_WAIT takes it
+		ts = &t
 	}
-	if ctx.Done() == nil {
-		for {
-			// FUTEX_WAIT compares *addr with val atomically with going to
-			// sleep, so a change and Wake in between are not missed.
-			switch _, errno := futex(addr, futexWait, val, nil); errno {
-			case 0, syscall.EAGAIN:
-				return nil
-			case syscall.EINTR:
-				continue
-			default:
-				return errno
-			}
-		}
+	_, errno := futex(addr, futexWait, val, ts)
+	if errno == syscall.EAGAIN { // *addr != val already
+		return 0
 	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	// Cancellation wakes every waiter of the word, this one among them.
-	stop := context.AfterFunc(ctx, func() { futex(addr, futexWake, math.MaxInt32, nil) })
-	defer stop()
-	for {
-		d := waitSlice
-		if dl, ok := ctx.Deadline(); ok {
-			left := time.Until(dl)
-			if left <= 0 {
-				return context.DeadlineExceeded
-			}
-			d = min(d, left)
-		}
-		ts := unix.NsecToTimespec(int64(d)) // relative, as FUTEX_WAIT takes it
-		_, errno := futex(addr, futexWait, val, &ts)
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		switch errno {
-		case 0, syscall.EAGAIN:
-			return nil
-		case syscall.EINTR, syscall.ETIMEDOUT:
-			continue
-		default:
-			return errno
-		}
-	}
+	return errno
 }
 
 // wakeWord wakes up to n waiters of *addr and returns how many it woke.

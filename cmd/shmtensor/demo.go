@@ -12,10 +12,8 @@ import (
 	mathrand "math/rand/v2"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"time"
 
 	"gonum.org/v1/gonum/mat"
@@ -86,7 +84,7 @@ func runDemo(c *Command, _ []string) error {
 	if *demoN < 1 || *demoN > 20000 {
 		return usagef("-n %d out of range (1 to 20000)", *demoN)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptContext()
 	defer stop()
 	code, err := demoParent(ctx, *demoN)
 	if err != nil {

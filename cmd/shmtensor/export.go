@@ -1,16 +1,13 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 
 	"github.com/shmtensor/shmtensor"
 	"github.com/shmtensor/shmtensor/internal/units"
@@ -61,13 +58,14 @@ var (
 
 func init() { cmdExport.Run = runExport }
 
-// exportOpenOptions are the options export opens its segment with.
-func exportOpenOptions() []shmtensor.Option {
+// openExported opens the segment export reads: read-only, and of any
+// owner with --any-owner.
+func openExported(name string) (*shmtensor.Segment, error) {
 	opts := []shmtensor.Option{shmtensor.ReadOnly()}
 	if *exportAnyOwner {
 		opts = append(opts, shmtensor.AnyOwner())
 	}
-	return opts
+	return shmtensor.Open(name, opts...)
 }
 
 func runExport(c *Command, args []string) error {
@@ -83,14 +81,14 @@ func runExport(c *Command, args []string) error {
 	case *exportChunks != "" || *exportCompressor != "none":
 		return usagef("--chunks and --compressor apply to Zarr stores (DIR.zarr or --format zarr)")
 	}
-	seg, err := shmtensor.Open(name, exportOpenOptions()...)
+	seg, err := openExported(name)
 	if err != nil {
 		return err
 	}
 	defer seg.Close()
 
 	// From here on an interrupt removes what was written.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptContext()
 	defer stop()
 
 	// The file is created exclusively. With --force and a file in the

@@ -7,9 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 
 	"github.com/shmtensor/shmtensor"
 	"github.com/shmtensor/shmtensor/internal/units"
@@ -62,7 +60,7 @@ func runImport(c *Command, args []string) error {
 	} else if z {
 		return runImportZarr(c, path, name)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptContext()
 	defer stop()
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {

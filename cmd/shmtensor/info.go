@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/user"
 	"strconv"
@@ -59,7 +60,7 @@ func runInfo(c *Command, args []string) error {
 	row("order", "%s", order(in.Fortran))
 	row("data offset", "%d", in.DataOffset)
 	row("strides", "%s elements, %s bytes", shmtensor.FormatShape(rec.Strides), shmtensor.FormatShape(rec.ByteStrides))
-	row("mode", "%s (%s)", formatMode(in), in.Mode)
+	row("mode", "%s (%s)", formatMode(in.Mode), in.Mode)
 	row("owner", "%s (uid %d), group %s (gid %d)", rec.Owner, in.UID, rec.Group, in.GID)
 	row("modified", "%s", in.ModTime.Local().Format(time.RFC3339))
 	if h, ok := hugePages(in.Name); ok {
@@ -95,12 +96,29 @@ type jsonInfo struct {
 	DataOffset  int64  `json:"data_offset"`
 	Strides     []int  `json:"strides"`
 	ByteStrides []int  `json:"byte_strides"`
-	Mode        string `json:"mode"`
-	UID         uint32 `json:"uid"`
-	GID         uint32 `json:"gid"`
-	Owner       string `json:"owner"`
-	Group       string `json:"group"`
-	Modified    string `json:"modified"`
+	jsonOwnership
+}
+
+// jsonOwnership is the part of info's and list's JSON that says who owns
+// a file, what it permits and when it was last changed.
+type jsonOwnership struct {
+	Mode     string `json:"mode"`
+	UID      uint32 `json:"uid"`
+	GID      uint32 `json:"gid"`
+	Owner    string `json:"owner"`
+	Group    string `json:"group"`
+	Modified string `json:"modified"`
+}
+
+func makeJSONOwnership(mode fs.FileMode, uid, gid uint32, modified time.Time) jsonOwnership {
+	return jsonOwnership{
+		Mode:     formatMode(mode),
+		UID:      uid,
+		GID:      gid,
+		Owner:    userName(uid),
+		Group:    groupName(gid),
+		Modified: modified.UTC().Format(time.RFC3339Nano),
+	}
 }
 
 func makeJSONInfo(in shmtensor.Info) jsonInfo {
@@ -111,23 +129,18 @@ func makeJSONInfo(in shmtensor.Info) jsonInfo {
 	}
 	shape := append([]int{}, in.Shape...)
 	return jsonInfo{
-		Name:        in.Name,
-		DType:       in.DType.String(),
-		Descr:       in.DType.Descr(),
-		ItemSize:    in.DType.Size(),
-		Shape:       shape,
-		Size:        in.Size,
-		Layout:      in.Layout.String(),
-		Fortran:     in.Fortran,
-		DataOffset:  in.DataOffset,
-		Strides:     strides,
-		ByteStrides: byteStrides,
-		Mode:        formatMode(in),
-		UID:         in.UID,
-		GID:         in.GID,
-		Owner:       userName(in.UID),
-		Group:       groupName(in.GID),
-		Modified:    in.ModTime.UTC().Format(time.RFC3339Nano),
+		Name:          in.Name,
+		DType:         in.DType.String(),
+		Descr:         in.DType.Descr(),
+		ItemSize:      in.DType.Size(),
+		Shape:         shape,
+		Size:          in.Size,
+		Layout:        in.Layout.String(),
+		Fortran:       in.Fortran,
+		DataOffset:    in.DataOffset,
+		Strides:       strides,
+		ByteStrides:   byteStrides,
+		jsonOwnership: makeJSONOwnership(in.Mode, in.UID, in.GID, in.ModTime),
 	}
 }
 
@@ -138,7 +151,7 @@ func writeJSON(v any) error {
 	return enc.Encode(v)
 }
 
-func formatMode(in shmtensor.Info) string { return fmt.Sprintf("%04o", uint32(in.Mode.Perm())) }
+func formatMode(mode fs.FileMode) string { return fmt.Sprintf("%04o", uint32(mode.Perm())) }
 
 func layoutString(in shmtensor.Info) string {
 	s := in.Layout.String()

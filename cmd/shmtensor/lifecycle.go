@@ -6,11 +6,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/shmtensor/shmtensor"
@@ -26,7 +24,7 @@ var errTimeout = errors.New("timed out")
 // one other than the one there now (any, if there is none), for at most
 // timeout (0: no limit).
 func waitSegment(name string, timeout time.Duration, replaced bool) error {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptContext()
 	defer stop()
 	sigCtx := ctx
 	if timeout > 0 {

@@ -1,17 +1,16 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/shmtensor/shmtensor"
+	"github.com/shmtensor/shmtensor/internal/numpytest"
 	"golang.org/x/sys/unix"
 )
 
@@ -65,28 +64,6 @@ func TestWaitCommand(t *testing.T) {
 	}
 }
 
-// mapWithNumpy starts a Python process that maps /dev/shm/name with
-// np.load and returns its pid once it has; it is killed when the test
-// ends.
-func mapWithNumpy(t *testing.T, name string) int {
-	t.Helper()
-	py := needNumpy(t)
-	script := filepath.Join(t.TempDir(), "map_segment.py")
-	os.WriteFile(script, []byte("import sys, numpy as np\na = np.load(sys.argv[1], mmap_mode='r')\nprint('mapped', flush=True)\nsys.stdin.read()\n"), 0o600)
-	cmd := exec.Command(py, script, "/dev/shm/"+name)
-	stdin, _ := cmd.StdinPipe()
-	stdout, _ := cmd.StdoutPipe()
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { stdin.Close(); cmd.Process.Kill(); cmd.Wait() })
-	if line, _ := bufio.NewReader(stdout).ReadString('\n'); line != "mapped\n" {
-		t.Fatalf("numpy did not map %s: %q", name, line)
-	}
-	return cmd.Process.Pid
-}
-
 func TestWhoAndListMappers(t *testing.T) {
 	name := uniqueName(t)
 	want(t, 0, "create", name, "float64", "10")
@@ -95,7 +72,7 @@ func TestWhoAndListMappers(t *testing.T) {
 		t.Fatalf("who of an unmapped segment printed %q", r.stdout)
 	}
 	contains(t, "stderr", r.stderr, "no process maps shm://"+name)
-	pid := mapWithNumpy(t, name)
+	pid := numpytest.Map(t, "/dev/shm/"+name).Process.Pid
 	r = want(t, 0, "who", name)
 	contains(t, "who's output", r.stdout, fmt.Sprintf("%d\t", pid), "map_segment.py")
 	r = want(t, 0, "list", "--mappers")
@@ -135,7 +112,7 @@ func TestGC(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	mapWithNumpy(t, names["mapped"])
+	numpytest.Map(t, "/dev/shm/"+names["mapped"])
 	// Hidden files: a stale temporary file and lock file of the "old"
 	// name, and a lock file held by this process.
 	hidden := map[string]string{

@@ -93,9 +93,8 @@ func runList(c *Command, _ []string) error {
 		}
 		for _, b := range broken {
 			recs = append(recs, jsonBroken{
-				Name: b.Name, Size: b.Size, Mode: fmt.Sprintf("%04o", uint32(b.Mode.Perm())),
-				UID: b.UID, GID: b.GID, Owner: userName(b.UID), Group: groupName(b.GID),
-				Modified: b.ModTime.UTC().Format(time.RFC3339Nano), Error: b.Err.Error(),
+				Name: b.Name, Size: b.Size, Error: b.Err.Error(),
+				jsonOwnership: makeJSONOwnership(b.Mode, b.UID, b.GID, b.ModTime),
 			})
 		}
 		return writeJSON(recs)
@@ -109,7 +108,7 @@ func runList(c *Command, _ []string) error {
 	for _, in := range infos {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s",
 			escapeName(strings.TrimPrefix(in.Name, "shm://")), in.DType, shmtensor.FormatShape(in.Shape),
-			units.Bytes(in.Size), layoutString(in), formatMode(in),
+			units.Bytes(in.Size), layoutString(in), formatMode(in.Mode),
 			userName(in.UID), in.ModTime.Local().Format(time.DateTime))
 		if *listMappers {
 			fmt.Fprintf(tw, "\t%s", pidList(mapped[in.ID]))
@@ -143,15 +142,10 @@ func oneLine(s string) string {
 
 // jsonBroken is a broken entry in list --all --json.
 type jsonBroken struct {
-	Name     string `json:"name"`
-	Size     int64  `json:"size"`
-	Mode     string `json:"mode"`
-	UID      uint32 `json:"uid"`
-	GID      uint32 `json:"gid"`
-	Owner    string `json:"owner"`
-	Group    string `json:"group"`
-	Modified string `json:"modified"`
-	Error    string `json:"error"`
+	Name string `json:"name"`
+	Size int64  `json:"size"`
+	jsonOwnership
+	Error string `json:"error"`
 }
 
 // escapeName returns name as "ls -b" prints it: a backslash, a space, and

@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/shmtensor/shmtensor"
@@ -122,7 +121,7 @@ func lockAndRun(name string, opts []shmtensor.Option, shared bool, rows string, 
 	}
 
 	// Ctrl-C or SIGTERM while waiting gives up the wait.
-	ctx, stopSignals := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stopSignals := interruptContext()
 	defer stopSignals()
 	if timeout != nil && *timeout > 0 {
 		var cancel context.CancelFunc

@@ -50,16 +50,24 @@ func TestLockRunsCommand(t *testing.T) {
 	contains(t, "stderr", r.stderr, "does not exist")
 }
 
-// TestLockHeldWhileCommandRuns: the lock excludes a Go process while CMD
-// runs, in each of its forms, and is free once CMD has ended.
-func TestLockHeldWhileCommandRuns(t *testing.T) {
+// createSegment creates a float64 tensor of 4×8 with the command under a
+// unique name and opens it; the segment is closed when the test ends.
+func createSegment(t *testing.T) (string, *shmtensor.Segment) {
+	t.Helper()
 	name := uniqueName(t)
 	want(t, 0, "create", name, "float64", "4", "8")
 	seg, err := shmtensor.Open(name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer seg.Close()
+	t.Cleanup(func() { seg.Close() })
+	return name, seg
+}
+
+// TestLockHeldWhileCommandRuns: the lock excludes a Go process while CMD
+// runs, in each of its forms, and is free once CMD has ended.
+func TestLockHeldWhileCommandRuns(t *testing.T) {
+	name, seg := createSegment(t)
 	ctx := context.Background()
 	refused := func(what string, f func(context.Context) (func(), error)) {
 		t.Helper()
@@ -120,13 +128,7 @@ func TestLockHeldWhileCommandRuns(t *testing.T) {
 }
 
 func TestLockTimeout(t *testing.T) {
-	name := uniqueName(t)
-	want(t, 0, "create", name, "float64", "4", "8")
-	seg, err := shmtensor.Open(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer seg.Close()
+	name, seg := createSegment(t)
 	unlock, err := seg.LockRows(context.Background(), 0, 1)
 	if err != nil {
 		t.Fatal(err)

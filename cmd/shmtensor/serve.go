@@ -11,8 +11,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/shmtensor/shmtensor/internal/serve"
@@ -74,7 +72,7 @@ func runServe(c *Command, args []string) error {
 	if o.maxRequests < 1 {
 		return usagef("--max-requests must be at least 1")
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptContext()
 	defer stop()
 	return runServer(ctx, o, os.Stdout, os.Stderr)
 }

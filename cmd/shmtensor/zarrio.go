@@ -5,12 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"github.com/shmtensor/shmtensor"
 	"github.com/shmtensor/shmtensor/internal/units"
@@ -96,12 +93,12 @@ func importZarr(ctx context.Context, dir, name string, segOpts []shmtensor.Optio
 
 // runExportZarr is export to a Zarr store.
 func runExportZarr(c *Command, name, dir string) error {
-	seg, err := shmtensor.Open(name, exportOpenOptions()...)
+	seg, err := openExported(name)
 	if err != nil {
 		return err
 	}
 	defer seg.Close()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptContext()
 	defer stop()
 	a, err := exportZarr(ctx, seg, dir, *exportChunks, *exportCompressor)
 	switch {
@@ -119,7 +116,7 @@ func runExportZarr(c *Command, name, dir string) error {
 
 // runImportZarr is import from a Zarr store.
 func runImportZarr(c *Command, dir, name string) error {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptContext()
 	defer stop()
 	seg, err := importZarr(ctx, dir, name, importFlags.options())
 	switch {

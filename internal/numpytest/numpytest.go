@@ -4,10 +4,13 @@
 package numpytest
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -92,3 +95,38 @@ func lastLine(s string) string {
 	}
 	return s
 }
+
+// Map starts a Python process, running a script named map_segment.py,
+// that maps the .npy file at path with np.load(mmap_mode='r'), and returns
+// it once the mapping is made. The process lives until the test ends or
+// it is killed.
+func Map(t testing.TB, path string) *exec.Cmd {
+	t.Helper()
+	py := Need(t)
+	script := filepath.Join(t.TempDir(), "map_segment.py")
+	if err := os.WriteFile(script, []byte(mapScript), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(py, script, path)
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stdin.Close(); cmd.Process.Kill(); cmd.Wait() })
+	out := bufio.NewReader(stdout)
+	if line, _ := out.ReadString('\n'); line != "mapped\n" {
+		t.Fatalf("numpy did not map %s: %q", path, line)
+	}
+	go io.Copy(io.Discard, out)
+	return cmd
+}
+
+// mapScript maps its argument and holds the mapping until its standard
+// input closes.
+const mapScript = `import sys, numpy as np
+a = np.load(sys.argv[1], mmap_mode='r')
+print('mapped', flush=True)
+sys.stdin.read()
+`
