@@ -16,7 +16,10 @@ import (
 // result is the same as a serial copy's.
 func (t *Tensor[T]) Clone() *Tensor[T] {
 	t.check()
-	c := New[T](t.shape...)
+	shape := slices.Clone(t.shape)
+	// Both copies below write every element, so the result need not be
+	// zeroed first.
+	c := newTensor(makeNoZero[T](t.Len()), 0, shape, cStrides(shape), nil, false)
 	if d := t.Data(); d != nil {
 		parallelCopy(c.data, d)
 		return c

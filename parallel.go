@@ -2,6 +2,7 @@ package shmtensor
 
 import (
 	"runtime"
+	"strings"
 	"sync"
 	"unsafe"
 )
@@ -54,6 +55,35 @@ func parallelFor(n, w, align int, f func(lo, hi int)) {
 		lo = hi
 	}
 	wg.Wait()
+}
+
+// noZeroMin is the least size in bytes makeNoZero serves without zeroing:
+// smaller slices are cheap to clear and may come from the small-object
+// allocator, whose alignment is the size class's.
+const noZeroMin = 1 << 20
+
+// makeNoZero returns a slice of n elements for a caller that overwrites
+// every one of them before anything reads it. Large slices come from
+// memory the runtime has not zeroed: make would clear it first, on one
+// goroutine, which costs a Clone of 256 MiB more than half the time of its
+// split copy and so undoes the split (BenchmarkClone). The standard
+// library's one way to that memory is strings.Builder.Grow; should it ever
+// zero, this is make again, slower but no less correct. The bytes are
+// never read as a string.
+func makeNoZero[T Number](n int) []T {
+	var z T
+	size, align := int(unsafe.Sizeof(z)), uintptr(unsafe.Alignof(z))
+	if n < noZeroMin/size || n > (1<<62)/size {
+		return make([]T, n)
+	}
+	var b strings.Builder
+	b.Grow(n * size)
+	b.WriteByte(0)
+	p := unsafe.StringData(b.String())
+	if uintptr(unsafe.Pointer(p))%align != 0 || b.Cap() < n*size {
+		return make([]T, n) // large objects start on a page: not seen
+	}
+	return unsafe.Slice((*T)(unsafe.Pointer(p)), n)
 }
 
 // parallelCopy is copy(dst, src) for slices that do not overlap, split

@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"slices"
 	"testing"
+	"unsafe"
 
 	"gonum.org/v1/gonum/mat"
 )
@@ -140,5 +141,67 @@ func TestFromMatrixParallel(t *testing.T) {
 			}
 			x.Close()
 		}
+	}
+}
+
+// TestCloneLarge clones big tensors, contiguous and strided, over heap
+// memory left full of garbage, so that an element the copy missed in the
+// unzeroed result would show.
+func TestCloneLarge(t *testing.T) {
+	const n = 3<<20/8 + 5 // past noZeroMin, not a whole page
+	for range 4 {
+		junk := make([]float64, 2*n)
+		for i := range junk {
+			junk[i] = -1
+		}
+		runtime.KeepAlive(junk)
+	}
+	runtime.GC()
+	src := New[float64](n)
+	for i, d := 0, src.Data(); i < n; i++ {
+		d[i] = float64(i)
+	}
+	c := src.Clone()
+	for i, v := range c.Data() {
+		if v != float64(i) {
+			t.Fatalf("Clone: element %d is %v, want %d", i, v, i)
+		}
+	}
+	// A transposed view: the strided copy must also write every element.
+	sq := New[complex128](1024, 1025)
+	for i, d := 0, sq.Data(); i < len(d); i++ {
+		d[i] = complex(float64(i), 1)
+	}
+	tr, _ := sq.Transpose()
+	ct := tr.Clone()
+	if !slices.Equal(ct.Shape(), []int{1025, 1024}) || ct.Data() == nil {
+		t.Fatalf("Clone of a transposed view: shape %v, contiguous %v", ct.Shape(), ct.Data() != nil)
+	}
+	for i := range 1025 {
+		for j := range 1024 {
+			if got, want := ct.At(i, j), complex(float64(j*1025+i), 1); got != want {
+				t.Fatalf("Clone of a transposed view: [%d, %d] is %v, want %v", i, j, got, want)
+			}
+		}
+	}
+}
+
+func TestMakeNoZero(t *testing.T) {
+	for _, n := range []int{0, 1, noZeroMin/8 - 1, noZeroMin / 8, 5<<20/8 + 3} {
+		s := makeNoZero[float64](n)
+		if len(s) != n || cap(s) < n {
+			t.Fatalf("makeNoZero(%d): len %d cap %d", n, len(s), cap(s))
+		}
+		if n > 0 && uintptr(unsafe.Pointer(&s[0]))%8 != 0 {
+			t.Fatalf("makeNoZero(%d): %p is not aligned", n, &s[0])
+		}
+		for i := range s { // every element is writable
+			s[i] = float64(i)
+		}
+		runtime.KeepAlive(s)
+	}
+	c := makeNoZero[complex128](noZeroMin)
+	if uintptr(unsafe.Pointer(&c[0]))%unsafe.Alignof(c[0]) != 0 {
+		t.Fatalf("makeNoZero[complex128]: %p is not aligned", &c[0])
 	}
 }
