@@ -6,17 +6,36 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 )
 
 // checkOwner refuses a file owned by neither the caller nor root.
 func checkOwner(f *file) error {
+	if f.uid == 0 {
+		return nil
+	}
+	if c := lastEUID.Load(); c != 0 && uint32(c-1) == f.uid {
+		return nil
+	}
 	me, ok := effectiveUID()
-	if !ok || f.uid == me || f.uid == 0 {
+	if !ok {
+		return nil
+	}
+	lastEUID.Store(int64(me) + 1)
+	if f.uid == me {
 		return nil
 	}
 	return fmt.Errorf("%w: owned by %s, not by the caller (%s) or root; use AnyOwner() to map it anyway",
 		ErrPermission, describeUID(f.uid), describeUID(me))
 }
+
+// lastEUID is the caller's effective uid plus one as last read, 0 before
+// the first read. geteuid is a system call, a twentieth of an Attach, and
+// the uid seldom changes: it is read again whenever a file's owner is not
+// the cached uid, so nothing is refused on a stale uid. What a stale uid
+// can let through is a file of the uid the process had before a seteuid,
+// which is a uid the process ran as, not a stranger's.
+var lastEUID atomic.Int64
 
 // describeUID returns "uid 65534 (nobody)", or "uid 65534" when the user
 // database does not name it.

@@ -452,6 +452,15 @@ func TestForeignOwnerRefused(t *testing.T) {
 	if _, err := Open(name, ReadOnly()); !errors.Is(err, ErrPermission) {
 		t.Fatalf("Open of a foreign segment: %v", err)
 	}
+	// A cached uid that is not the caller's any more is read again before
+	// anything is refused or let through.
+	lastEUID.Store(4242 + 1)
+	if _, err := Attach[float64](name); !errors.Is(err, ErrPermission) || !strings.Contains(err.Error(), "not by the caller (uid 0") {
+		t.Fatalf("Attach of a foreign segment with a stale cached uid: %v", err)
+	}
+	if got := lastEUID.Load(); got != int64(os.Geteuid())+1 {
+		t.Fatalf("cached uid %d after the refusal, want %d", got-1, os.Geteuid())
+	}
 	b, err := Attach[float64](name, AnyOwner())
 	if err != nil || b.At(3) != 7 {
 		t.Fatalf("Attach with AnyOwner: %v", err)
