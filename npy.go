@@ -128,19 +128,7 @@ func parseNPYHeader(prefix []byte, fileSize int64) (header, error) {
 		return header{}, npyErr("version 3.0 header is not valid UTF-8")
 	}
 
-	// Create pads the header with thousands of spaces; drop them eight at a
-	// time rather than byte by byte in the parser. Trailing whitespace
-	// never changes what the dict means.
-	const spaces8 = 0x2020202020202020
-	for len(text) > 0 {
-		if len(text) >= 8 && binary.LittleEndian.Uint64(text[len(text)-8:]) == spaces8 {
-			text = text[:len(text)-8]
-		} else if c := text[len(text)-1]; c == ' ' || c == '\n' {
-			text = text[:len(text)-1]
-		} else {
-			break
-		}
-	}
+	text = trimPadding(text)
 	if descr, fortran, dims, ok := parseCanonicalNPYDict(text); ok {
 		return npyHeaderFor(string(descr), fortran, dims, dataOff, fileSize)
 	}
@@ -316,3 +304,35 @@ func parseCanonicalNPYDict(t []byte) (descr []byte, fortran bool, dims []int, ok
 	}
 	return descr, fortran, dims, true
 }
+
+// trimPadding drops the spaces and newlines that end a header's text:
+// trailing whitespace never changes what the dict means, and Create pads
+// the header with thousands of spaces. Where the first '}' is followed
+// only by spaces and a newline, as in every header numpy or Create writes,
+// bytes.Count checks the padding many bytes per instruction; otherwise the
+// loop drops it eight bytes at a time.
+func trimPadding(text []byte) []byte {
+	if i := bytes.IndexByte(text, '}'); i >= 0 {
+		rest := text[i+1:]
+		if len(rest) > 0 && rest[len(rest)-1] == '\n' {
+			rest = rest[:len(rest)-1]
+		}
+		if bytes.Count(rest, space) == len(rest) {
+			return text[:i+1]
+		}
+	}
+	const spaces8 = 0x2020202020202020
+	for len(text) > 0 {
+		if len(text) >= 8 && binary.LittleEndian.Uint64(text[len(text)-8:]) == spaces8 {
+			text = text[:len(text)-8]
+		} else if c := text[len(text)-1]; c == ' ' || c == '\n' {
+			text = text[:len(text)-1]
+		} else {
+			break
+		}
+	}
+	return text
+}
+
+// space is the padding of a header, for bytes.Count.
+var space = []byte{' '}

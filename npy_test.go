@@ -613,3 +613,34 @@ func encodeNPY(dt DType, shape []int, fortran bool) ([]byte, error) {
 	}
 	return encodeNPYHeader(h, npyDataOffset), nil
 }
+
+// BenchmarkParseNPYHeader parses the header Create writes (a dict padded
+// with spaces to a page), which every Attach does.
+func BenchmarkParseNPYHeader(b *testing.B) {
+	hb, err := encodeNPY(Float64, []int{1000, 64}, false)
+	if err != nil {
+		b.Fatal(err)
+	}
+	size := int64(len(hb)) + 1000*64*8
+	for b.Loop() {
+		if _, err := parseNPYHeader(hb, size); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// TestTrimPadding compares trimPadding's fast path with trimming byte by
+// byte.
+func TestTrimPadding(t *testing.T) {
+	pad := strings.Repeat(" ", 4000)
+	for _, s := range []string{
+		"", " ", "\n", "}", "}\n", "} \n", "{'a': 1}" + pad + "\n", "{'a': 1}" + pad,
+		"{'a': 1}\n" + pad + "\n", "{'a}': 1}" + pad + "\n", "{'a': 1} x" + pad + "\n",
+		"{'a': (1, 2)}" + pad[:7] + "\n\n", "{'a': 1}\t" + pad, "no dict" + pad + "\n", "}}" + pad,
+	} {
+		got, want := string(trimPadding([]byte(s))), strings.TrimRight(s, " \n")
+		if got != want {
+			t.Errorf("trimPadding(%.40q...) = %.40q, want %.40q", s, got, want)
+		}
+	}
+}
