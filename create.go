@@ -85,6 +85,13 @@ func newSegment(op, name string, dt DType, shape []int, fortran bool, opts []Opt
 		return nil, &Error{Op: op, Name: n.name, Err: fmt.Errorf("%w: segment of %d bytes cannot be mapped", ErrShape, size)}
 	}
 
+	// A Create that reserves pages or an Import that reads its data fails
+	// early, before that work, when the name is taken. It is only a
+	// shortcut: publishing the name is what makes creation exclusive, and
+	// a Lazy Create, which does no such work, saves the system call.
+	if (!o.lazy || fill != nil) && !o.unpublished && nameTaken(n) {
+		return nil, &Error{Op: op, Name: n.name, Err: createErrno(syscall.EEXIST, n)}
+	}
 	// An Unpublished segment is named later, by Publish or Replace.
 	var c creator
 	if o.unpublished {

@@ -69,12 +69,6 @@ type tmpfileCreator struct {
 
 func newCreator(n segName, mode uint32) (creator, error) {
 	final := pathOf(n)
-	// Fail early, before reserving pages, when the name is taken; the link
-	// in publish is what makes creation exclusive.
-	var st unix.Stat_t
-	if err := unix.Lstat(final, &st); err == nil {
-		return nil, syscall.EEXIST
-	}
 	fd, err := openTmpfile(filepath.Dir(final), mode)
 	if err != nil {
 		// No O_TMPFILE, or one that half works (on some FUSE filesystems
