@@ -3,7 +3,7 @@
 package shmtensor
 
 import (
-	"crypto/rand"
+	"math/rand/v2"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -326,9 +326,10 @@ var errReplaced = fmt.Errorf("%w: the name was replaced while being deleted", Er
 // sticky directory such as /dev/shm only the file's owner and root can.
 func unlinkPath(path string, f *file) error {
 	dir, base := filepath.Split(path)
-	var b [8]byte
-	rand.Read(b[:])
-	aside := filepath.Join(dir, fmt.Sprintf("%s%s-%x", asidePrefix, base, b))
+	// The suffix only has to be hard to guess in advance: renaming to it
+	// never replaces a file, and math/rand/v2 draws from a per-process
+	// ChaCha8 stream without the system call crypto/rand makes.
+	aside := filepath.Join(dir, fmt.Sprintf("%s%s-%016x", asidePrefix, base, rand.Uint64()))
 	if err := moveAside(path, aside); err != nil {
 		if errors.Is(err, syscall.ENAMETOOLONG) {
 			// No room for the private name: check and unlink by name.
@@ -464,9 +465,7 @@ type tempCreator struct {
 
 func newTempCreator(final string, mode uint32) (*tempCreator, error) {
 	dir, base := filepath.Split(final)
-	var b [8]byte
-	rand.Read(b[:])
-	tmp := filepath.Join(dir, fmt.Sprintf("%s%s-%x.tmp", tempPrefix, base, b))
+	tmp := filepath.Join(dir, fmt.Sprintf("%s%s-%016x.tmp", tempPrefix, base, rand.Uint64()))
 	fd, err := ignoringEINTR2(func() (int, error) {
 		return unix.Open(tmp, unix.O_CREAT|unix.O_EXCL|unix.O_RDWR|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 	})
