@@ -3,10 +3,10 @@
 package shmtensor
 
 import (
-	"math/rand/v2"
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"path/filepath"
 	"strconv"
 	"strings"
