@@ -107,7 +107,7 @@ Clone allocates its result on the Go heap without zeroing it, as the copy writes
 The ratio of a GOMAXPROCS row is to its one-goroutine row; its extra column also gives its speed against
 one ` + "`copy()`" + `.
 
-gonum ` + "`Mul`" + ` on huge pages measured from 0.62× to 1.05× its speed on 4 KiB pages over the five runs made
+gonum ` + "`Mul`" + ` on huge pages measured from 0.62× to 1.08× its speed on 4 KiB pages over the seven runs made
 while writing this (its goroutines compete with other jobs for the two cores); no cause for the slower
 runs was established. (A candidate: the 16 KiB row stride of 2048×2048 float64 matrices falls into the
 same cache sets when pages are physically contiguous, which scattered 4 KiB pages avoid; a quick check
