@@ -66,14 +66,14 @@ const noZeroMin = 1 << 20
 // every one of them before anything reads it. Large slices come from
 // memory the runtime has not zeroed: make would clear it first, on one
 // goroutine, which costs a Clone of 256 MiB more than half the time of its
-// split copy and so undoes the split (BenchmarkClone). The standard
+// split copy and so undoes the split (BenchmarkBulk/Clone). The standard
 // library's one way to that memory is strings.Builder.Grow; should it ever
 // zero, this is make again, slower but no less correct. The bytes are
 // never read as a string.
 func makeNoZero[T Number](n int) []T {
 	var z T
 	size, align := int(unsafe.Sizeof(z)), uintptr(unsafe.Alignof(z))
-	if n < noZeroMin/size || n > (1<<62)/size {
+	if n < noZeroMin/size || n > maxInt/size {
 		return make([]T, n)
 	}
 	var b strings.Builder

@@ -195,8 +195,8 @@ func (a *Array) init() error {
 		cb = satMul(cb, c)
 		n = satMul(n, a.grid[i])
 	}
-	if cb > MaxChunkBytes {
-		return fmt.Errorf("%w: chunks %v of %s are %d bytes (at most %d)", shmtensor.ErrShape, a.chunks, a.dtype, cb, MaxChunkBytes)
+	if int64(cb) > MaxChunkBytes {
+		return fmt.Errorf("%w: chunks %v of %s are %d bytes (at most %d)", shmtensor.ErrShape, a.chunks, a.dtype, cb, int64(MaxChunkBytes))
 	}
 	if n == math.MaxInt {
 		return fmt.Errorf("%w: shape %v with chunks %v makes too many chunks", shmtensor.ErrShape, a.shape, a.chunks)
