@@ -167,10 +167,10 @@ func TestStringMatchesNumpy(t *testing.T) {
 				continue // numpy 1.x ignores sign for integers
 			}
 			c.DType = []string{"int64", "int8", "uint16"}[rng.IntN(3)]
-			scale := []int{10, 1000, 1 << 40}[rng.IntN(3)]
+			scale := []int64{10, 1000, 1 << 40}[rng.IntN(3)]
 			d := make([]int64, n)
 			for k := range d {
-				d[k] = int64(rng.IntN(2*scale) - scale)
+				d[k] = rng.Int64N(2*scale) - scale
 				switch c.DType {
 				case "int8":
 					d[k] = int64(int8(d[k]))
