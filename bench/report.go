@@ -113,7 +113,7 @@ func environment() env {
 	}
 	var st unix.Statfs_t
 	if unix.Statfs(shmDir, &st) == nil {
-		e.ShmFree = units.Bytes(int64(st.Bavail)*st.Bsize) + " free of " + units.Bytes(int64(st.Blocks)*st.Bsize)
+		e.ShmFree = units.Bytes(int64(st.Bavail)*int64(st.Bsize)) + " free of " + units.Bytes(int64(st.Blocks)*int64(st.Bsize))
 	}
 	return e
 }
