@@ -10,9 +10,10 @@ const boundsTag = false
 
 // At returns the element at idx, one index per dimension. It panics on a
 // wrong number of indices or an index out of range, like a slice, and never
-// allocates. A double loop over At(i, j) runs at about a third (int64) to
-// half (float64) of the speed of indexing a slice; in the hottest loops over
-// a contiguous tensor, index Data() directly.
+// allocates. A double loop over At(i, j) runs at a fifth to a half of the
+// speed of indexing a slice, depending on the processor and the element
+// type (docs/PERFORMANCE.md); in the hottest loops over a contiguous
+// tensor, index Data() directly.
 func (t *Tensor[T]) At(idx ...int) T {
 	// At must stay inlinable (go build -gcflags=-m=2 reports its cost, 78 of
 	// 80): inlined, the indices stay on the caller's stack and no call is
