@@ -102,8 +102,8 @@ operands in segments) on huge against 4 KiB pages. Then the bulk operations on 2
 segments, each on one goroutine (GOMAXPROCS=1 for that batch) and on GOMAXPROCS goroutines, beside ` + "`copy()`" + `
 between two heap slices, whole and split by hand into GOMAXPROCS parts (the ceiling of any split copy).
 Clone allocates its result on the Go heap without zeroing it, as the copy writes every element: with
-` + "`make`" + `, the runtime cleared the 256 MiB on one goroutine first, and Clone gained only 1.08× from the split
-(now 1.6×), at 0.68× the speed of one ` + "`copy()`" + `.
+` + "`make`" + `, the runtime cleared the 256 MiB on one goroutine first, and Clone gained only 1.08× from the split,
+at 0.68× the speed of one ` + "`copy()`" + `.
 The ratio of a GOMAXPROCS row is to its one-goroutine row; its extra column also gives its speed against
 one ` + "`copy()`" + `.
 
