@@ -103,7 +103,7 @@ segments, each on one goroutine (GOMAXPROCS=1 for that batch) and on GOMAXPROCS 
 between two heap slices, whole and split by hand into GOMAXPROCS parts (the ceiling of any split copy).
 Clone allocates its result on the Go heap without zeroing it, as the copy writes every element: with
 ` + "`make`" + `, the runtime cleared the 256 MiB on one goroutine first, and Clone gained only 1.08× from the split,
-at 0.68× the speed of one ` + "`copy()`" + `.
+at 0.68× the speed of one ` + "`copy()`" + `, in an earlier run of this program.
 The ratio of a GOMAXPROCS row is to its one-goroutine row; its extra column also gives its speed against
 one ` + "`copy()`" + `.
 
