@@ -16,21 +16,14 @@ import (
 // before Linux 5.14) and the mapping then works with small pages faulted
 // on first touch.
 func mapFileWith(fd int, size int64, write bool, adv advice) ([]byte, error) {
-	if adv == 0 {
-		return mapFile(fd, size, write)
-	}
-	prot := unix.PROT_READ
-	if write {
-		prot |= unix.PROT_WRITE
-	}
-	flags := unix.MAP_SHARED
 	// Without HugePages, MAP_POPULATE faults everything in with the mmap
 	// itself. With it, the advice must come before any fault, so the
 	// mapping is populated after madvise instead.
+	flags := 0
 	if adv&advPopulate != 0 && adv&advHuge == 0 {
-		flags |= unix.MAP_POPULATE
+		flags = unix.MAP_POPULATE
 	}
-	mem, err := unix.Mmap(fd, 0, int(size), prot, flags)
+	mem, err := mapShared(fd, size, write, flags)
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,7 @@ func TestPlacementOptionsWork(t *testing.T) {
 	defer a.Close()
 	a.Set(3.5, 299, 499)
 	for _, opts := range [][]Option{{Populate()}, {HugePages()}, {Populate(), HugePages()}, {Populate(), ReadOnly()}, {Populate(), HugePages(), ReadOnly()}} {
+		live := liveMappings.Load()
 		b, err := Attach[float64](name, opts...)
 		if err != nil {
 			t.Fatal(err)
@@ -20,7 +21,14 @@ func TestPlacementOptionsWork(t *testing.T) {
 		if got := b.At(299, 499); got != 3.5 {
 			t.Errorf("attach with %d options: At = %v, want 3.5", len(opts), got)
 		}
+		// Placed mappings count against vm.max_map_count like others.
+		if got := liveMappings.Load(); got != live+1 {
+			t.Errorf("attach with %d options: %d segment mappings counted, want %d", len(opts), got, live+1)
+		}
 		b.Close()
+		if got := liveMappings.Load(); got != live {
+			t.Errorf("attach with %d options, closed: %d segment mappings counted, want %d", len(opts), got, live)
+		}
 	}
 	l, err := Create[int32](uniqueName(t), []int{1 << 16}, Lazy(), Populate(), HugePages())
 	if err != nil {

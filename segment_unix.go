@@ -124,6 +124,13 @@ func fileSize(fd int) (int64, error) {
 }
 
 func mapFile(fd int, size int64, write bool) ([]byte, error) {
+	return mapShared(fd, size, write, 0)
+}
+
+// mapShared maps the file shared, with extra flags added to MAP_SHARED,
+// and counts the mapping against vm.max_map_count (see checkMapLimit);
+// unmap uncounts it. Every segment mapping is made here.
+func mapShared(fd int, size int64, write bool, flags int) ([]byte, error) {
 	prot := unix.PROT_READ
 	if write {
 		prot |= unix.PROT_WRITE
@@ -131,7 +138,7 @@ func mapFile(fd int, size int64, write bool) ([]byte, error) {
 	if err := checkMapLimit(); err != nil {
 		return nil, err
 	}
-	mem, err := unix.Mmap(fd, 0, int(size), prot, unix.MAP_SHARED)
+	mem, err := unix.Mmap(fd, 0, int(size), prot, unix.MAP_SHARED|flags)
 	if err == nil {
 		liveMappings.Add(1)
 	}
