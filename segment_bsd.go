@@ -5,6 +5,7 @@ package shmtensor
 import (
 	"fmt"
 	"runtime"
+	"runtime/debug"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -80,8 +81,9 @@ func openNamed(n segName, flags int) (int, error) {
 }
 
 // pread reads a shm object through a temporary mapping: macOS cannot
-// read(2) shm objects at all.
-func (f *file) pread(p []byte, off int64) (int, error) {
+// read(2) shm objects at all. An object that another process shrinks
+// meanwhile faults the copy, which becomes an error rather than a crash.
+func (f *file) pread(p []byte, off int64) (n int, err error) {
 	if !f.name.shm {
 		return ignoringEINTR2(func() (int, error) { return unix.Pread(f.fd, p, off) })
 	}
@@ -92,9 +94,14 @@ func (f *file) pread(p []byte, off int64) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	n := copy(p, mem[off:])
-	unix.Munmap(mem)
-	return n, nil
+	defer unix.Munmap(mem)
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if recover() != nil {
+			n, err = 0, fmt.Errorf("%w: the object shrank below %d bytes while it was read", ErrNotTensor, f.size)
+		}
+	}()
+	return copy(p, mem[off:]), nil
 }
 
 // allocate reports that these systems cannot reserve the pages of a shm
