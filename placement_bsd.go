@@ -4,13 +4,13 @@ package shmtensor
 
 import "golang.org/x/sys/unix"
 
-// mapFileWith is mapFile with the placement advice applied. FreeBSD
+// mapFileWith maps the file shared with the placement advice applied. FreeBSD
 // promotes superpages by itself and macOS has no transparent huge pages, so
 // HugePages asks nothing here. Populate asks with MADV_WILLNEED, which
 // FreeBSD answers by mapping the pages already resident; it is never an
 // error.
 func mapFileWith(fd int, size int64, write bool, adv advice) ([]byte, error) {
-	mem, err := mapFile(fd, size, write)
+	mem, err := mapShared(fd, size, write, 0)
 	if err != nil {
 		return nil, err
 	}

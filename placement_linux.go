@@ -10,7 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// mapFileWith is mapFile with the placement advice of Populate and
+// mapFileWith maps the file shared with the placement advice of Populate and
 // HugePages applied. Neither advice is ever an error: the kernel may lack
 // it (MADV_HUGEPAGE without CONFIG_TRANSPARENT_HUGEPAGE, MADV_POPULATE_READ
 // before Linux 5.14) and the mapping then works with small pages faulted

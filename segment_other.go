@@ -16,20 +16,19 @@ const (
 	shmListDir     = ""
 )
 
-func openFile(n segName, write bool) (*file, error)          { return nil, ErrNotSupported }
-func (f *file) close()                                       {}
-func (f *file) pread(p []byte, off int64) (int, error)       { return 0, ErrNotSupported }
-func closeFD(fd int)                                         {}
-func fileIdentity(fd int) (FileID, error)                    { return FileID{}, ErrNotSupported }
-func fileSize(fd int) (int64, error)                         { return 0, ErrNotSupported }
-func mapFile(fd int, size int64, write bool) ([]byte, error) { return nil, ErrNotSupported }
-func unmap(mem []byte) error                                 { return ErrNotSupported }
-func protectRead(mem []byte) error                           { return ErrNotSupported }
-func mlock(mem []byte) error                                 { return ErrNotSupported }
-func munlock(mem []byte) error                               { return ErrNotSupported }
-func msync(mem []byte, flags SyncFlags) error                { return ErrNotSupported }
-func createErrno(err error, n segName) error                 { return err }
-func reserve(fd int, size int64, lazy bool) error            { return ErrNotSupported }
+func openFile(n segName, write bool) (*file, error)    { return nil, ErrNotSupported }
+func (f *file) close()                                 {}
+func (f *file) pread(p []byte, off int64) (int, error) { return 0, ErrNotSupported }
+func closeFD(fd int)                                   {}
+func fileIdentity(fd int) (FileID, error)              { return FileID{}, ErrNotSupported }
+func fileSize(fd int) (int64, error)                   { return 0, ErrNotSupported }
+func unmap(mem []byte) error                           { return ErrNotSupported }
+func protectRead(mem []byte) error                     { return ErrNotSupported }
+func mlock(mem []byte) error                           { return ErrNotSupported }
+func munlock(mem []byte) error                         { return ErrNotSupported }
+func msync(mem []byte, flags SyncFlags) error          { return ErrNotSupported }
+func createErrno(err error, n segName) error           { return err }
+func reserve(fd int, size int64, lazy bool) error      { return ErrNotSupported }
 func newCreator(n segName, mode uint32) (creator, error) {
 	return nil, ErrNotSupported
 }

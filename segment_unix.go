@@ -123,10 +123,6 @@ func fileSize(fd int) (int64, error) {
 	return st.Size, nil
 }
 
-func mapFile(fd int, size int64, write bool) ([]byte, error) {
-	return mapShared(fd, size, write, 0)
-}
-
 // mapShared maps the file shared, with extra flags added to MAP_SHARED,
 // and counts the mapping against vm.max_map_count (see checkMapLimit);
 // unmap uncounts it. Every segment mapping is made here.
