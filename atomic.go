@@ -5,6 +5,8 @@ import (
 	"errors"
 	"sync/atomic"
 	"unsafe"
+
+	"github.com/shmtensor/shmtensor/internal/sys"
 )
 
 // Atomic is the set of element types with atomic operations: 32- and 64-bit
@@ -106,7 +108,7 @@ func atomicAddr[T Atomic](t *Tensor[T], op string, write bool, idx []int) unsafe
 // late there.
 func WaitValue[T ~int32 | ~uint32](ctx context.Context, t *Tensor[T], old T, idx ...int) error {
 	p := (*uint32)(atomicAddr(t, "wait", false, idx))
-	if err := waitWord(ctx, p, uint32(old)); err != nil {
+	if err := sys.WaitWord(ctx, p, uint32(old)); err != nil {
 		return &Error{Op: "wait", Name: t.segName(), Err: err}
 	}
 	return nil
@@ -122,7 +124,7 @@ func Wake[T ~int32 | ~uint32](t *Tensor[T], n int, idx ...int) (woken int, err e
 	if n <= 0 {
 		return 0, nil
 	}
-	woken, err = wakeWord(p, n)
+	woken, err = sys.WakeWord(p, n)
 	if err != nil {
 		return woken, &Error{Op: "wake", Name: t.segName(), Err: err}
 	}

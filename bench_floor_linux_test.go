@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/shmtensor/shmtensor/internal/sys"
 )
 
 // BenchmarkFloorAttach is the least any attach does: open, fstat, mmap of
@@ -15,7 +17,7 @@ func BenchmarkFloorAttach(b *testing.B) {
 	for _, s := range sizesAll {
 		b.Run(s.name, func(b *testing.B) {
 			name := existingSegment(b, s)
-			path := shmDir + "/" + name
+			path := sys.ShmDir + "/" + name
 			b.SetBytes(s.bytes)
 			b.ReportAllocs()
 			for b.Loop() {
@@ -75,7 +77,7 @@ func BenchmarkFloorCreate(b *testing.B) {
 }
 
 func floorCreate(n int64, size func(fd int, n int64) error) error {
-	fd, err := unix.Open(shmDir, unix.O_TMPFILE|unix.O_RDWR|unix.O_CLOEXEC, 0o600)
+	fd, err := unix.Open(sys.ShmDir, unix.O_TMPFILE|unix.O_RDWR|unix.O_CLOEXEC, 0o600)
 	if err != nil {
 		return err
 	}

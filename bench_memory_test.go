@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
+
+	"github.com/shmtensor/shmtensor/internal/sys"
 )
 
 // Benchmarks of the memory-placement and parallel bulk work (issue #14).
@@ -171,10 +173,10 @@ func BenchmarkStream(b *testing.B) {
 	}
 	defer t.Close()
 	t.Fill(3)
-	if shmListDir == "" {
+	if sys.ShmDir == "" {
 		b.Skip("no shared-memory directory to write a file in")
 	}
-	shm, err := os.MkdirTemp(shmListDir, "shmtensor-bench-")
+	shm, err := os.MkdirTemp(sys.ShmDir, "shmtensor-bench-")
 	if err != nil {
 		b.Fatal(err)
 	}

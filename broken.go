@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/shmtensor/shmtensor/internal/sys"
 )
 
 // Broken describes an object in shared memory that carries a tensor magic
@@ -91,7 +93,7 @@ func DeleteBroken(name string) error {
 	if !hasTensorMagic(f) {
 		return &Error{Op: op, Name: n.name, Err: fmt.Errorf("%w: carries no tensor magic, so it is not a broken segment", ErrNotTensor)}
 	}
-	if me, ok := effectiveUID(); ok && f.uid != me {
+	if me, ok := sys.Geteuid(); ok && f.uid != me {
 		return &Error{Op: op, Name: n.name, Err: fmt.Errorf("%w: owned by %s, not by the caller (%s)", ErrPermission, describeUID(f.uid), describeUID(me))}
 	}
 	if err := unlinkNamed(n, f); err != nil {

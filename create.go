@@ -2,7 +2,8 @@ package shmtensor
 
 import (
 	"fmt"
-	"syscall"
+
+	"github.com/shmtensor/shmtensor/internal/sys"
 )
 
 // Create makes a new segment holding a zeroed tensor of the given shape and
@@ -90,7 +91,7 @@ func newSegment(op, name string, dt DType, shape []int, fortran bool, opts []Opt
 	// shortcut: publishing the name is what makes creation exclusive, and
 	// a Lazy Create, which does no such work, saves the system call.
 	if (!o.lazy || fill != nil) && !o.unpublished && nameTaken(n) {
-		return nil, &Error{Op: op, Name: n.name, Err: createErrno(syscall.EEXIST, n)}
+		return nil, &Error{Op: op, Name: n.name, Err: createErrno(sys.EEXIST, n)}
 	}
 	// An Unpublished segment is named later, by Publish or Replace.
 	var c creator
@@ -108,16 +109,16 @@ func newSegment(op, name string, dt DType, shape []int, fortran bool, opts []Opt
 	}
 	// A huge-page Create on tmpfs only sizes the file here and reserves
 	// through the advised mapping below: see HugePages.
-	mappedReserve := o.huge && !o.lazy && reservesThroughMapping(c.descriptor())
+	mappedReserve := o.huge && !o.lazy && sys.ReservesThroughMapping(c.descriptor())
 	if err := reserve(c.descriptor(), size, o.lazy || mappedReserve); err != nil {
 		if nameTaken(n) {
 			// The name was taken while reserving: that is the answer, not
 			// the full filesystem.
-			return fail(createErrno(syscall.EEXIST, n))
+			return fail(createErrno(sys.EEXIST, n))
 		}
 		return fail(err)
 	}
-	if shmSizeRounded && n.shm {
+	if sys.ShmSizeRounded && n.shm {
 		// macOS rounds shm objects up to whole pages; the SharedArray
 		// trailer must end the object, where readers look for it.
 		got, err := fileSize(c.descriptor())
@@ -131,15 +132,15 @@ func newSegment(op, name string, dt DType, shape []int, fortran bool, opts []Opt
 			size = got
 		}
 	}
-	mem, err := mapFileWith(c.descriptor(), size, true, o.advice())
+	mem, err := sys.Map(c.descriptor(), size, true, o.advice())
 	if err != nil {
 		return fail(fmt.Errorf("mmap %d bytes: %w", size, err))
 	}
 	if mappedReserve {
 		if err := reserveMapped(c.descriptor(), mem); err != nil {
-			unmap(mem)
+			sys.Unmap(mem)
 			if nameTaken(n) {
-				return fail(createErrno(syscall.EEXIST, n))
+				return fail(createErrno(sys.EEXIST, n))
 			}
 			return fail(err)
 		}
@@ -149,7 +150,7 @@ func newSegment(op, name string, dt DType, shape []int, fortran bool, opts []Opt
 	copy(mem[hdrAt+int64(magic):], hdr[magic:])
 	if fill != nil {
 		if err := fill(c.descriptor(), h.dataOff, mem[h.dataOff:h.dataOff+h.dataLen:h.dataOff+h.dataLen]); err != nil {
-			unmap(mem)
+			sys.Unmap(mem)
 			return fail(err)
 		}
 	}
@@ -158,19 +159,19 @@ func newSegment(op, name string, dt DType, shape []int, fortran bool, opts []Opt
 	if o.unpublished {
 		done = c.abort // an Unpublished segment is named by Publish or Replace
 	} else if err := c.publish(); err != nil {
-		unmap(mem)
+		sys.Unmap(mem)
 		return fail(createErrno(err, n))
 	}
 	fd := c.descriptor()
 	id, err := fileIdentity(fd)
 	if err != nil {
-		unmap(mem)
+		sys.Unmap(mem)
 		done()
 		return nil, &Error{Op: op, Name: n.name, Err: err}
 	}
 	if o.readOnly {
-		if err := protectRead(mem); err != nil {
-			unmap(mem)
+		if err := sys.ProtectRead(mem); err != nil {
+			sys.Unmap(mem)
 			done()
 			return nil, &Error{Op: op, Name: n.name, Err: err}
 		}
@@ -180,13 +181,4 @@ func newSegment(op, name string, dt DType, shape []int, fortran bool, opts []Opt
 		seg.staged = c
 	}
 	return seg, nil
-}
-
-// creator is how a platform makes a new segment exclusively and atomically:
-// an unnamed or hidden object that publish gives its name.
-type creator interface {
-	descriptor() int
-	publish() error // gives the object its name; fails with EEXIST if taken
-	abort()         // undoes everything; the name is untouched
-	close()         // after publish, if the segment is not kept
 }

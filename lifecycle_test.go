@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/shmtensor/shmtensor/internal/sys"
 )
 
 // lifecycleNames returns a shm name and a file:// name for lifecycle tests,
@@ -398,25 +400,6 @@ func TestMappersSelf(t *testing.T) {
 	}
 }
 
-func TestMapsLine(t *testing.T) {
-	for _, c := range []struct {
-		line string
-		id   FileID
-		ok   bool
-	}{
-		{"7f1c2a000000-7f1c2a001000 rw-s 00000000 00:1a 12345                      /dev/shm/x", FileID{Dev: 0x1a, Ino: 12345}, true},
-		{"7f1c2a000000-7f1c2a001000 r--s 00001000 fd:01 987 /data/x.npy (deleted)", FileID{Dev: 0xfd<<8 | 1, Ino: 987}, true},
-		{"7ffd5f3e0000-7ffd5f401000 rw-p 00000000 00:00 0                          [stack]", FileID{}, false},
-		{"garbage", FileID{}, false},
-		{"a-b rw-p 0 zz:01 5 /x", FileID{}, false},
-	} {
-		id, ok := mapsLineFile([]byte(c.line))
-		if ok != c.ok || id != c.id {
-			t.Errorf("mapsLineFile(%q) = %v, %v; want %v, %v", c.line, id, ok, c.id, c.ok)
-		}
-	}
-}
-
 func TestAttachOrCreate(t *testing.T) {
 	for kind, name := range lifecycleNames(t) {
 		t.Run(kind, func(t *testing.T) {
@@ -550,8 +533,8 @@ func TestReplaceRace(t *testing.T) {
 // TestWaitWithoutInotify: a user out of inotify instances still waits, by
 // polling.
 func TestWaitWithoutInotify(t *testing.T) {
-	inotifyInit = func(int) (int, error) { return -1, syscall.EMFILE }
-	defer func() { inotifyInit = unix.InotifyInit1 }()
+	sys.InotifyInit = func(int) (int, error) { return -1, syscall.EMFILE }
+	defer func() { sys.InotifyInit = unix.InotifyInit1 }()
 	name := uniqueName(t)
 	done := make(chan error, 1)
 	go func() {
@@ -655,7 +638,7 @@ func TestUnpublishedSurvivesRemoveStale(t *testing.T) {
 	tmp = leftovers(t, name+"2")
 	os.Chtimes(tmp[0], old, old)
 	// Unmapped but still open: a killed creator leaves exactly this.
-	unmap(b.Segment().mem)
+	sys.Unmap(b.Segment().mem)
 	b.Segment().mem = nil
 	if removed, err := RemoveStale(dir, StaleAge); err != nil || len(removed) != 1 {
 		t.Fatalf("RemoveStale removed %v, %v; want the unmapped temporary file", removed, err)

@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/shmtensor/shmtensor/internal/sys"
 )
 
 // Locks on a segment are advisory: they exclude other lockers, not plain
@@ -110,7 +113,7 @@ const (
 )
 
 // errWouldBlock is what setLock returns when a conflicting lock is held.
-var errWouldBlock = errors.New("lock held elsewhere")
+var errWouldBlock = sys.ErrWouldBlock
 
 // Polling bounds for waiting with a cancellable context (see Lock).
 const (
@@ -336,4 +339,70 @@ func (s *Segment) lockRange(rows bool, start, stop int) (off, n int64, err error
 		}
 	}
 	return off, max(n, 1), nil
+}
+
+func setLock(r lockRequest, wait bool) error {
+	return sys.SetLock(r.fd, r.start, r.len, r.shared, wait)
+}
+
+// clearLock releases the lock r took, leaving its descriptor free for
+// another lock.
+func clearLock(r lockRequest) error { return sys.ClearLock(r.fd, r.start, r.len) }
+
+// reopen opens the file behind s.fd again, as a new open file description
+// (dup would share the description, and with it the locks): through
+// /proc/self/fd on Linux, which reaches the very file mapped even when it
+// has been unlinked or replaced under its name since, else by the name,
+// checked to still be the segment's file. The caller holds s.mu, so s.fd is
+// open.
+func reopen(s *Segment, write bool) (int, error) {
+	fd, err := sys.ReopenFD(s.fd, write)
+	switch {
+	case errors.Is(err, ErrNotSupported):
+		return reopenByName(s, write)
+	case errors.Is(err, sys.ENOENT):
+		if _, serr := os.Stat("/proc/self/fd"); serr != nil {
+			return -1, fmt.Errorf("%w: locks need /proc mounted (%v)", ErrNotSupported, err)
+		}
+		return -1, fmt.Errorf("open a lock descriptor: %w", err)
+	case errors.Is(err, sys.EACCES), errors.Is(err, sys.EPERM):
+		return -1, fmt.Errorf("open a lock descriptor: %w", ErrPermission)
+	case err != nil:
+		return -1, fmt.Errorf("open a lock descriptor: %w", err)
+	}
+	id, err := fileIdentity(fd)
+	if err == nil && id != s.id {
+		err = fmt.Errorf("descriptor %d is %v, not the segment's file %v", s.fd, id, s.id)
+	}
+	if err != nil {
+		closeFD(fd)
+		return -1, err
+	}
+	return fd, nil
+}
+
+// reopenByName is reopen where the system has no /proc: the identity
+// check refuses the new descriptor if the name has since been given to
+// another file, and locking then fails rather than locking the wrong one.
+func reopenByName(s *Segment, write bool) (int, error) {
+	n, err := parseName(s.name)
+	if err != nil {
+		return -1, err
+	}
+	fd, err := openNamed(n, write)
+	if err != nil {
+		if errors.Is(err, sys.ENOENT) {
+			return -1, fmt.Errorf("%w: the segment's name is gone, and locks on this system need it", ErrNotExist)
+		}
+		return -1, mapErrno(err, n)
+	}
+	id, err := fileIdentity(fd)
+	if err == nil && id != s.id {
+		err = fmt.Errorf("%w: the segment's name now refers to another file, and locks on this system need it", ErrNotExist)
+	}
+	if err != nil {
+		closeFD(fd)
+		return -1, err
+	}
+	return fd, nil
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+
+	"github.com/shmtensor/shmtensor/internal/sys"
 )
 
 const (
@@ -34,8 +36,8 @@ func parseName(s string) (segName, error) {
 		if n.path == "" {
 			return bad("empty file path")
 		}
-		if len(n.path) >= maxPath {
-			return bad(fmt.Sprintf("file path longer than %d bytes", maxPath-1))
+		if len(n.path) >= sys.PathMax {
+			return bad(fmt.Sprintf("file path longer than %d bytes", sys.PathMax-1))
 		}
 		if why := badBase(filepath.Base(n.path)); why != "" {
 			return bad(why)
@@ -56,8 +58,8 @@ func parseName(s string) (segName, error) {
 		return bad(fmt.Sprintf("%q is not a segment name", n.path))
 	case strings.IndexByte(n.path, '/') >= 0:
 		return bad(fmt.Sprintf("shm name %q contains '/' (use file:// for paths)", n.path))
-	case len(n.path) > maxShmName:
-		return bad(fmt.Sprintf("shm name longer than %d bytes", maxShmName))
+	case len(n.path) > sys.MaxShmName:
+		return bad(fmt.Sprintf("shm name longer than %d bytes", sys.MaxShmName))
 	}
 	if why := badBase(n.path); why != "" {
 		return bad(why)

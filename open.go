@@ -6,6 +6,8 @@ import (
 	"slices"
 	"time"
 	"unsafe"
+
+	"github.com/shmtensor/shmtensor/internal/sys"
 )
 
 // Attach maps an existing segment read-write (or read-only with ReadOnly)
@@ -100,7 +102,7 @@ func openSegment(op, name string, opts []Option) (*Segment, error) {
 		f.close()
 		return nil, &Error{Op: op, Name: n.name, Err: fmt.Errorf("%w: %d bytes cannot be mapped", ErrNotTensor, f.size)}
 	}
-	mem, err := mapFileWith(f.fd, f.size, !o.readOnly, o.advice())
+	mem, err := sys.Map(f.fd, f.size, !o.readOnly, o.advice())
 	if err != nil {
 		f.close()
 		return nil, &Error{Op: op, Name: n.name, Err: fmt.Errorf("mmap %d bytes: %w", f.size, err)}

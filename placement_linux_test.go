@@ -13,12 +13,14 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/shmtensor/shmtensor/internal/sys"
 )
 
 // rss returns the resident bytes of t's mapping.
 func rss[T Number](t *testing.T, x *Tensor[T]) int64 {
 	t.Helper()
-	n, err := smapsBytes(x.Segment().mem, "Rss")
+	n, err := sys.SmapsBytes(x.Segment().mem, "Rss")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +68,7 @@ func TestPopulateFaultsEverythingIn(t *testing.T) {
 }
 
 func TestHugePagesSmallPagesOnDevShm(t *testing.T) {
-	if hugeTmpfs(shmDir) {
+	if hugeTmpfs(sys.ShmDir) {
 		t.Skip("/dev/shm is mounted with huge pages here")
 	}
 	a, err := Create[float64](uniqueName(t), []int{1 << 20}, HugePages(), Populate())

@@ -2,6 +2,8 @@ package shmtensor
 
 import (
 	"testing"
+
+	"github.com/shmtensor/shmtensor/internal/sys"
 )
 
 func TestPlacementOptionsWork(t *testing.T) {
@@ -13,7 +15,7 @@ func TestPlacementOptionsWork(t *testing.T) {
 	defer a.Close()
 	a.Set(3.5, 299, 499)
 	for _, opts := range [][]Option{{Populate()}, {HugePages()}, {Populate(), HugePages()}, {Populate(), ReadOnly()}, {Populate(), HugePages(), ReadOnly()}} {
-		live := liveMappings.Load()
+		live := sys.Mappings()
 		b, err := Attach[float64](name, opts...)
 		if err != nil {
 			t.Fatal(err)
@@ -22,11 +24,11 @@ func TestPlacementOptionsWork(t *testing.T) {
 			t.Errorf("attach with %d options: At = %v, want 3.5", len(opts), got)
 		}
 		// Placed mappings count against vm.max_map_count like others.
-		if got := liveMappings.Load(); got != live+1 {
+		if got := sys.Mappings(); got != live+1 {
 			t.Errorf("attach with %d options: %d segment mappings counted, want %d", len(opts), got, live+1)
 		}
 		b.Close()
-		if got := liveMappings.Load(); got != live {
+		if got := sys.Mappings(); got != live {
 			t.Errorf("attach with %d options, closed: %d segment mappings counted, want %d", len(opts), got, live)
 		}
 	}

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/shmtensor/shmtensor/internal/sys"
 )
 
 func init() {
@@ -539,15 +541,15 @@ func TestReserve(t *testing.T) {
 // Create and Attach fail with ENOMEM while the headroom remains, and work
 // again once segments are closed.
 func TestMapLimit(t *testing.T) {
-	savedMax := maxMapCount
-	t.Cleanup(func() { maxMapCount = savedMax; otherMaps.Store(-1) })
-	now := countMaps()
+	savedMax := sys.MaxMapCount
+	t.Cleanup(func() { sys.MaxMapCount = savedMax; sys.RecountMaps() })
+	now := sys.CountMaps()
 	if now < 0 {
 		t.Skip("no /proc/self/maps")
 	}
-	limit := now + mapHeadroom + 4
-	maxMapCount = func() int64 { return limit }
-	otherMaps.Store(-1)
+	limit := now + sys.MapHeadroom + 4
+	sys.MaxMapCount = func() int64 { return limit }
+	sys.RecountMaps()
 	name := uniqueName(t)
 	var open []*Tensor[float64]
 	defer func() {
@@ -570,7 +572,7 @@ func TestMapLimit(t *testing.T) {
 		open = append(open, x)
 	}
 	if !errors.Is(refused, syscall.ENOMEM) || !strings.Contains(refused.Error(), "vm.max_map_count") ||
-		!strings.Contains(refused.Error(), fmt.Sprintf("%d of them segments", liveMappings.Load())) {
+		!strings.Contains(refused.Error(), fmt.Sprintf("%d of them segments", sys.Mappings())) {
 		t.Fatalf("after %d attaches: %v", len(open), refused)
 	}
 	if len(open) > 10 {
@@ -584,33 +586,6 @@ func TestMapLimit(t *testing.T) {
 		t.Fatalf("Attach after closing: %v", err)
 	}
 	open = append(open, x)
-}
-
-// TestIgnoringEINTR: the retry helper every interruptible call goes
-// through retries EINTR and nothing else.
-func TestIgnoringEINTR(t *testing.T) {
-	calls := 0
-	err := ignoringEINTR(func() error {
-		calls++
-		if calls < 3 {
-			return unix.EINTR
-		}
-		return unix.ENOSPC
-	})
-	if err != unix.ENOSPC || calls != 3 {
-		t.Fatalf("got %v after %d calls, want ENOSPC after 3", err, calls)
-	}
-	calls = 0
-	v, err := ignoringEINTR2(func() (int, error) {
-		calls++
-		if calls < 2 {
-			return -1, unix.EINTR
-		}
-		return 7, nil
-	})
-	if v != 7 || err != nil || calls != 2 {
-		t.Fatalf("got %v, %v after %d calls", v, err, calls)
-	}
 }
 
 // TestEINTRRetried: Create and Attach with Reserve of large segments

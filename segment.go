@@ -5,6 +5,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"unsafe"
+
+	"github.com/shmtensor/shmtensor/internal/sys"
 )
 
 // Segment is a mapped shared-memory object or file holding one tensor. It is
@@ -98,15 +100,15 @@ const (
 // for file:// segments that must reach the disk; shm segments live in memory
 // and every process sees writes at once without it.
 func (s *Segment) Msync(flags SyncFlags) error {
-	return s.memOp("msync", func(b []byte) error { return msync(b, flags) })
+	return s.memOp("msync", func(b []byte) error { return sys.Msync(b, int(flags)) })
 }
 
 // Mlock locks the segment's pages in memory, as mlock(2), so they are never
 // swapped out. It usually needs RLIMIT_MEMLOCK to allow the size.
-func (s *Segment) Mlock() error { return s.memOp("mlock", mlock) }
+func (s *Segment) Mlock() error { return s.memOp("mlock", sys.Mlock) }
 
 // Munlock undoes Mlock.
-func (s *Segment) Munlock() error { return s.memOp("munlock", munlock) }
+func (s *Segment) Munlock() error { return s.memOp("munlock", sys.Munlock) }
 
 func (s *Segment) memOp(op string, f func([]byte) error) error {
 	s.mu.Lock()
@@ -134,7 +136,7 @@ func (s *Segment) Close() error {
 	s.unmapped = true
 	var err error
 	if s.mem != nil {
-		err = unmap(s.mem)
+		err = sys.Unmap(s.mem)
 	}
 	s.releaseLocks()
 	if s.staged != nil {

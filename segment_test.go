@@ -17,10 +17,12 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/shmtensor/shmtensor/internal/sys"
 )
 
 func TestParseName(t *testing.T) {
-	long := strings.Repeat("a", maxShmName+1)
+	long := strings.Repeat("a", sys.MaxShmName+1)
 	tests := []struct {
 		in   string
 		want string // canonical name; "" means invalid
@@ -55,7 +57,7 @@ func TestParseName(t *testing.T) {
 		{"http://x", "", false},
 		{"s3://bucket/x", "", false},
 		{long, "", false},
-		{strings.Repeat("a", maxShmName), "shm://" + strings.Repeat("a", maxShmName), true},
+		{strings.Repeat("a", sys.MaxShmName), "shm://" + strings.Repeat("a", sys.MaxShmName), true},
 	}
 	for _, tt := range tests {
 		n, err := parseName(tt.in)

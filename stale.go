@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/shmtensor/shmtensor/internal/sys"
 )
 
 // StaleAge is how old a temporary file of this package must be before
@@ -33,10 +35,10 @@ const StaleAge = time.Hour
 func RemoveStale(dir string, olderThan time.Duration) ([]string, error) {
 	const op = "removestale"
 	if dir == "" {
-		if shmListDir == "" {
+		if sys.ShmDir == "" {
 			return nil, &Error{Op: op, Err: ErrNotSupported}
 		}
-		dir = shmListDir
+		dir = sys.ShmDir
 	}
 	removed, err := removeStale(dir, olderThan, time.Now())
 	if err != nil {
@@ -97,4 +99,40 @@ func sweepOnce(dir string) {
 	}
 	swept.Store(dir, now)
 	removeStale(dir, StaleAge, now)
+}
+
+// staleTemporary reports whether the file at p is a regular file of the
+// caller's (any, for root) last modified more than age before now.
+func staleTemporary(p string, age time.Duration, now time.Time) (bool, error) {
+	st, err := sys.Lstat(p)
+	if err != nil {
+		return false, err
+	}
+	if st.Kind != sys.Regular {
+		return false, nil
+	}
+	if euid, _ := sys.Geteuid(); euid != 0 && st.UID != euid {
+		return false, nil
+	}
+	return now.Sub(st.ModTime) > age, nil
+}
+
+// scanMappers returns the ids of the processes mapping each file (only
+// the file want, if not nil), from /proc.
+func scanMappers(want *FileID) (map[FileID][]int, error) {
+	m, err := sys.ScanMappers((*sys.ID)(want))
+	if err != nil {
+		return nil, err
+	}
+	table := make(map[FileID][]int, len(m))
+	for id, pids := range m {
+		table[FileID(id)] = pids
+	}
+	return table, nil
+}
+
+// mappedFile reports whether mapped lists a process mapping the file at p.
+func mappedFile(p string, mapped map[FileID][]int) bool {
+	id, err := lstatID(p)
+	return err == nil && len(mapped[id]) > 0
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+
+	"github.com/shmtensor/shmtensor/internal/sys"
 )
 
 // WriteTo writes the segment to w as a standard .npy file, numpy's
@@ -31,7 +33,7 @@ func (s *Segment) WriteTo(w io.Writer) (int64, error) {
 		return total, &Error{Op: op, Name: s.name, Err: err}
 	}
 	data := s.Bytes()
-	k, handled, err := sendData(w, s.fd, s.hdr.dataOff, data)
+	k, handled, err := sys.SendData(w, s.fd, s.hdr.dataOff, data, splitParts)
 	if !handled {
 		n, err = w.Write(data)
 		k = int64(n)
@@ -85,7 +87,7 @@ func Import(name string, r io.Reader, opts ...Option) (*Segment, error) {
 		return nil, &Error{Op: op, Name: n.name, Err: err}
 	}
 	return newSegment(op, name, h.dtype, h.shape, h.fortran, opts, func(fd int, off int64, data []byte) error {
-		k, handled, err := receiveData(r, fd, off, data)
+		k, handled, err := sys.ReceiveData(r, fd, off, data, splitParts)
 		got := int(k)
 		if handled && err == nil && got < len(data) {
 			err = io.ErrUnexpectedEOF
@@ -93,7 +95,7 @@ func Import(name string, r io.Reader, opts ...Option) (*Segment, error) {
 		if !handled {
 			// Faulting the pages in first with one call beats taking a
 			// write fault for every 4 KiB that read(2) fills.
-			populateRange(data)
+			sys.PopulateRange(data)
 			got, err = io.ReadFull(r, data)
 		}
 		switch {
@@ -164,4 +166,10 @@ func readHeaderBytes(r io.Reader, buf []byte, from int) error {
 		return fmt.Errorf("read header: %w", err)
 	}
 	return nil
+}
+
+// splitParts splits the blocks of a kernel copy of size bytes over
+// goroutines, as the other bulk operations split their work.
+func splitParts(size int64, blocks int, f func(a, b int)) {
+	parallelFor(blocks, workers(int(min(size, int64(maxInt)))), 1, f)
 }

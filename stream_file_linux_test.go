@@ -7,6 +7,8 @@ import (
 	"os"
 	"slices"
 	"testing"
+
+	"github.com/shmtensor/shmtensor/internal/sys"
 )
 
 // streamDirs are directories on tmpfs and on the disk, so that the kernel
@@ -14,7 +16,7 @@ import (
 // and across two (sendfile).
 func streamDirs(t *testing.T) map[string]string {
 	t.Helper()
-	shm, err := os.MkdirTemp(shmDir, "shmtensor-test-dir-")
+	shm, err := os.MkdirTemp(sys.ShmDir, "shmtensor-test-dir-")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +119,7 @@ func TestKernelCopyTaken(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		n, handled, err := sendData(f, seg.fd, seg.hdr.dataOff, seg.Bytes())
+		n, handled, err := sys.SendData(f, seg.fd, seg.hdr.dataOff, seg.Bytes(), splitParts)
 		if !handled || err != nil || n != seg.hdr.dataLen {
 			t.Errorf("%s: sendData = %d, %v, %v; want %d, true, nil", kind, n, handled, err, seg.hdr.dataLen)
 		}
@@ -125,7 +127,7 @@ func TestKernelCopyTaken(t *testing.T) {
 	}
 	_, pw, _ := os.Pipe()
 	defer pw.Close()
-	if _, handled, _ := sendData(pw, seg.fd, seg.hdr.dataOff, seg.Bytes()); handled {
+	if _, handled, _ := sys.SendData(pw, seg.fd, seg.hdr.dataOff, seg.Bytes(), splitParts); handled {
 		t.Error("sendData took a pipe")
 	}
 }
@@ -167,12 +169,12 @@ func TestStreamFileParallel(t *testing.T) {
 // splice and at the mapping, so that each way is covered between every
 // pair of filesystems, also split across goroutines.
 func TestStreamFileEveryWay(t *testing.T) {
-	for _, way := range []int32{viaSplice, viaMapping} {
-		old := streamFirstWay
-		streamFirstWay = way
+	for _, way := range []int32{sys.ViaSplice, sys.ViaMapping} {
+		old := sys.StreamFirstWay
+		sys.StreamFirstWay = way
 		TestWriteToFile(t)
 		TestImportFile(t)
 		TestStreamFileParallel(t)
-		streamFirstWay = old
+		sys.StreamFirstWay = old
 	}
 }

@@ -36,6 +36,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/shmtensor/shmtensor/internal/sys"
 )
 
 func init() {
@@ -603,7 +605,7 @@ func countSegmentMaps() int {
 func TestTortureLeaks(t *testing.T) {
 	cycles := scale(100000, 2000)
 	runtime.GC()
-	fd0, maps0, live0 := countFDs(), countSegmentMaps(), liveMappings.Load()
+	fd0, maps0, live0 := countFDs(), countSegmentMaps(), sys.Mappings()
 	name := uniqueName(t)
 	for i := range cycles {
 		var opts []Option
@@ -630,7 +632,7 @@ func TestTortureLeaks(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	fd1, maps1, live1 := countFDs(), countSegmentMaps(), liveMappings.Load()
+	fd1, maps1, live1 := countFDs(), countSegmentMaps(), sys.Mappings()
 	result(t, "cycles", cycles, "fds_before", fd0, "fds_after", fd1, "segment_maps_before", maps0, "segment_maps_after", maps1,
 		"live_mappings_before", live0, "live_mappings_after", live1)
 	if fd1 != fd0 || maps1 != maps0 || live1 != live0 {
@@ -644,8 +646,8 @@ func TestTortureLeaks(t *testing.T) {
 func tortureMapLimit(name string) error {
 	if v := os.Getenv("SHMTENSOR_FAKE_LIMIT"); v != "" {
 		extra, _ := strconv.ParseInt(v, 10, 64)
-		limit := countMaps() + mapHeadroom + extra
-		maxMapCount = func() int64 { return limit }
+		limit := sys.CountMaps() + sys.MapHeadroom + extra
+		sys.MaxMapCount = func() int64 { return limit }
 	}
 	var open []*Segment
 	var refused error

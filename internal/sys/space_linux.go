@@ -1,0 +1,23 @@
+package sys
+
+import (
+	"errors"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// Allocate allocates the pages of the first size bytes of fd, growing the
+// file to size if it is shorter; bytes already written are kept (fallocate
+// with mode 0 allocates only the holes). It fails with ErrNoAllocate where
+// the filesystem cannot.
+func Allocate(fd int, size int64) error {
+	if size == 0 {
+		return nil
+	}
+	err := ignoringEINTR(func() error { return unix.Fallocate(fd, 0, 0, size) })
+	if errors.Is(err, syscall.EOPNOTSUPP) || errors.Is(err, syscall.ENOSYS) {
+		return ErrNoAllocate
+	}
+	return err
+}

@@ -1,0 +1,6 @@
+//go:build !linux && !darwin && !freebsd
+
+package sys
+
+func Allocate(fd int, size int64) error      { return ErrNoAllocate }
+func FreeBytes(fd int) (free int64, ok bool) { return 0, false }

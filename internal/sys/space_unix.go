@@ -1,0 +1,20 @@
+//go:build linux || darwin || freebsd
+
+package sys
+
+import "golang.org/x/sys/unix"
+
+// FreeBytes returns the bytes available to unprivileged users on the
+// filesystem holding fd. ok is false when the filesystem reports no size at
+// all (ramfs, some FUSE filesystems: f_blocks == 0): it has no limit to
+// check against, so it is not full.
+func FreeBytes(fd int) (free int64, ok bool) {
+	var st unix.Statfs_t
+	if err := ignoringEINTR(func() error { return unix.Fstatfs(fd, &st) }); err != nil {
+		return 0, false
+	}
+	if st.Blocks == 0 {
+		return 0, false
+	}
+	return int64(st.Bavail) * int64(st.Bsize), true
+}

@@ -1,7 +1,0 @@
-//go:build !linux
-
-package shmtensor
-
-// checkMapLimit has nothing to check: only Linux limits the number of
-// mappings of a process (vm.max_map_count).
-func checkMapLimit() error { return nil }
