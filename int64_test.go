@@ -2,91 +2,14 @@
 
 package shmtensor
 
-// Tests whose tables hold sizes and addresses only a 64-bit int holds:
-// the overflow checks at 1<<62 elements and more, and smaps of a 64-bit
-// address space. The rest of the package's tests build everywhere.
+// Tests whose tables hold addresses only a 64-bit int holds: smaps of a
+// 64-bit address space (internal/strided has the overflow checks at 1<<62
+// elements and more). The rest of the package's tests build everywhere.
 
 import (
-	"errors"
-	"math"
-	"slices"
 	"strings"
 	"testing"
 )
-
-func TestNumElements(t *testing.T) {
-	for _, tc := range []struct {
-		shape []int
-		n     int
-		ok    bool
-	}{
-		{nil, 1, true},
-		{[]int{}, 1, true},
-		{[]int{0}, 0, true},
-		{[]int{2, 3, 4}, 24, true},
-		{[]int{3, 0, 5}, 0, true},
-		{[]int{-1}, 0, false},
-		{[]int{2, -3}, 0, false},
-		{[]int{math.MaxInt}, math.MaxInt, true},
-		{[]int{math.MaxInt, 2}, 0, false},
-		{[]int{1 << 32, 1 << 31}, 0, false},
-		{[]int{1 << 32, 1 << 30}, 1 << 62, true},
-		// Empty, but the strides of the other axes would overflow.
-		{[]int{0, 1 << 40, 1 << 40}, 0, false},
-		{[]int{1 << 40, 0, 1 << 20}, 0, true},
-		{make([]int, MaxDims+1), 0, false},
-		{slices.Repeat([]int{1}, MaxDims), 1, true},
-	} {
-		n, ok := numElements(tc.shape)
-		if n != tc.n || ok != tc.ok {
-			t.Errorf("numElements(%v) = %d, %v; want %d, %v", tc.shape, n, ok, tc.n, tc.ok)
-		}
-	}
-}
-
-func TestByteSizeOverflow(t *testing.T) {
-	if n, err := byteSize([]int{3, 4}, 8); n != 96 || err != nil {
-		t.Errorf("byteSize(3x4 float64) = %d, %v", n, err)
-	}
-	if _, err := byteSize([]int{1 << 62}, 8); !errors.Is(err, ErrShape) {
-		t.Errorf("byteSize overflow: %v, want ErrShape", err)
-	}
-}
-
-func TestResolveShape(t *testing.T) {
-	for _, tc := range []struct {
-		shape []int
-		n     int
-		want  []int // nil: ErrShape
-	}{
-		{[]int{2, 3}, 6, []int{2, 3}},
-		{[]int{-1}, 6, []int{6}},
-		{[]int{-1, 3}, 6, []int{2, 3}},
-		{[]int{2, -1, 1}, 6, []int{2, 3, 1}},
-		{[]int{}, 1, []int{}},
-		{[]int{-1}, 0, []int{0}},
-		{[]int{3, -1}, 0, []int{3, 0}},
-		{[]int{0, -1}, 0, nil}, // ambiguous, as in numpy
-		{[]int{-1, -1}, 4, nil},
-		{[]int{4, -1}, 6, nil},
-		{[]int{2, 2}, 6, nil},
-		{[]int{-2, 3}, 6, nil},
-		{[]int{}, 2, nil},
-		{[]int{math.MaxInt, 2, -1}, 6, nil},
-		{[]int{0, 1 << 40, 1 << 40}, 0, nil},
-	} {
-		got, err := resolveShape(tc.shape, tc.n)
-		if tc.want == nil {
-			if !errors.Is(err, ErrShape) {
-				t.Errorf("resolveShape(%v, %d) = %v, %v; want ErrShape", tc.shape, tc.n, got, err)
-			}
-			continue
-		}
-		if err != nil || !slices.Equal(got, tc.want) {
-			t.Errorf("resolveShape(%v, %d) = %v, %v; want %v", tc.shape, tc.n, got, err, tc.want)
-		}
-	}
-}
 
 func TestSmapsSum(t *testing.T) {
 	const smaps = `00400000-00452000 r-xp 00000000 08:02 173521      /usr/bin/prog

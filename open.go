@@ -6,6 +6,8 @@ import (
 	"slices"
 	"time"
 	"unsafe"
+
+	"github.com/shmtensor/shmtensor/internal/strided"
 )
 
 // Attach maps an existing segment read-write (or read-only with ReadOnly)
@@ -64,7 +66,7 @@ func viewAs[T Number](s *Segment, op string) (*Tensor[T], error) {
 		data = unsafe.Slice((*T)(p), n)
 	}
 	shape := slices.Clone(s.hdr.shape)
-	strides := layoutStrides(shape, s.hdr.fortran)
+	strides := strided.Strides(shape, s.hdr.fortran)
 	return newTensor(data, 0, shape, strides, s, s.readOnly), nil
 }
 

@@ -5,6 +5,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"unsafe"
+
+	"github.com/shmtensor/shmtensor/internal/strided"
 )
 
 // Segment is a mapped shared-memory object or file holding one tensor. It is
@@ -48,7 +50,7 @@ func (s *Segment) Fortran() bool { return s.hdr.fortran }
 // Strides returns the strides, in elements, of the data as stored: C order,
 // or column-major for a Fortran-order segment. Multiply by DType().Size()
 // for numpy's byte strides.
-func (s *Segment) Strides() []int { return layoutStrides(s.hdr.shape, s.hdr.fortran) }
+func (s *Segment) Strides() []int { return strided.Strides(s.hdr.shape, s.hdr.fortran) }
 
 // ID returns the identity of the file behind the segment.
 func (s *Segment) ID() FileID { return s.id }

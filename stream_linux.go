@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"syscall"
 
+	"github.com/shmtensor/shmtensor/internal/strided"
 	"golang.org/x/sys/unix"
 )
 
@@ -134,7 +135,7 @@ const (
 var streamFirstWay int32 = viaCopyFileRange
 
 // splitCopy copies n bytes from file in at inOff to file out at outOff in
-// parts of whole 2 MiB blocks, one per goroutine (see workers). Each part
+// parts of whole 2 MiB blocks, one per goroutine (see strided.Workers). Each part
 // is copied with copy_file_range; where the kernel refuses that between
 // the two files (another filesystem), with splice(2) through a pipe of its
 // own, which moves page-cache pages between any two files with one copy;
@@ -150,9 +151,9 @@ func splitCopy(in int, inOff int64, out int, outOff int64, n int64, through func
 		lo, hi, done int64
 		err          error
 	}
-	w := workers(int(min(n, int64(maxInt))))
+	w := strided.Workers(int(min(n, int64(maxInt))))
 	results := make(chan part, w)
-	parallelFor(int((n+streamAlign-1)/streamAlign), w, 1, func(a, b int) {
+	strided.ParallelFor(int((n+streamAlign-1)/streamAlign), w, 1, func(a, b int) {
 		p := part{lo: int64(a) * streamAlign, hi: min(int64(b)*streamAlign, n)}
 		at := p.lo
 		for at < p.hi {
