@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"testing"
 
+	"github.com/shmtensor/shmtensor/internal/strided"
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/shmtensor/shmtensor/internal/sys"
@@ -20,9 +21,9 @@ import (
 
 // serialBulk makes the bulk operations single-goroutine until b ends.
 func serialBulk(b *testing.B) {
-	old := parallelMin
-	parallelMin = maxInt
-	b.Cleanup(func() { parallelMin = old })
+	old := strided.ParallelMin
+	strided.ParallelMin = maxInt
+	b.Cleanup(func() { strided.ParallelMin = old })
 }
 
 // bulkModes runs f once single-goroutine and once split across
@@ -100,27 +101,27 @@ func BenchmarkBulk(b *testing.B) {
 			w := runtime.GOMAXPROCS(0)
 			b.SetBytes(bulkBytes)
 			for b.Loop() {
-				parallelFor(n, w, 512, func(lo, hi int) { copy(dst[lo:hi], src[lo:hi]) })
+				strided.ParallelFor(n, w, 512, func(lo, hi int) { copy(dst[lo:hi], src[lo:hi]) })
 			}
 		})
 	})
 }
 
 // BenchmarkThreshold times Fill of contiguous float64 tensors of growing
-// size on one goroutine and split in two, to place parallelMin.
+// size on one goroutine and split in two, to place strided.ParallelMin.
 func BenchmarkThreshold(b *testing.B) {
 	for _, kib := range []int{256, 512, 1024, 2048, 4096, 8192} {
 		n := kib << 10 / 8
 		t := New[float64](n)
 		fillSeq(t.Data())
-		old := parallelMin
+		old := strided.ParallelMin
 		for _, mode := range []struct {
 			name string
 			min  int
 		}{{"serial", maxInt}, {"split", 1}} {
 			b.Run(fmt.Sprintf("%dKiB/%s", kib, mode.name), func(b *testing.B) {
-				parallelMin = mode.min
-				defer func() { parallelMin = old }()
+				strided.ParallelMin = mode.min
+				defer func() { strided.ParallelMin = old }()
 				b.SetBytes(int64(8 * n))
 				for b.Loop() {
 					t.Fill(2.5)

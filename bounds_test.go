@@ -5,6 +5,8 @@ package shmtensor
 import (
 	"errors"
 	"testing"
+
+	"github.com/shmtensor/shmtensor/internal/strided"
 )
 
 // Run with: go test -tags shmtensor_bounds ./...
@@ -28,8 +30,8 @@ func TestBoundsTagAssertsViews(t *testing.T) {
 	} {
 		err := recoverError(t, c.name, func() { a.view(c.off, c.shape, c.strides) })
 		var e *Error
-		if err != nil && (!errors.As(err, &e) || !errors.Is(err, errInvariant)) {
-			t.Errorf("%s: panic %v, want an *Error wrapping errInvariant", c.name, err)
+		if err != nil && (!errors.As(err, &e) || !errors.Is(err, strided.ErrInvariant)) {
+			t.Errorf("%s: panic %v, want an *Error wrapping strided.ErrInvariant", c.name, err)
 		}
 	}
 	// Views the package makes satisfy the invariant.

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/shmtensor/shmtensor/internal/numpytest"
+	"github.com/shmtensor/shmtensor/internal/strided"
 )
 
 func TestStringExamples(t *testing.T) {
@@ -117,7 +118,7 @@ func TestStringMatchesNumpy(t *testing.T) {
 				shape = []int{12, 10, 11}
 			}
 		}
-		n, _ := numElements(shape)
+		n, _ := strided.NumElements(shape)
 		prec, plus := -1, false
 		if i%5 == 0 {
 			prec = rng.IntN(6)

@@ -3,6 +3,7 @@ package shmtensor
 import (
 	"fmt"
 
+	"github.com/shmtensor/shmtensor/internal/strided"
 	"gonum.org/v1/gonum/blas/blas32"
 	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/blas/cblas128"
@@ -171,17 +172,17 @@ func copyMatrix(dst []float64, m mat.Matrix, r, c int) {
 	if rm, ok := m.(mat.RawMatrixer); ok {
 		g := rm.RawMatrix()
 		if g.Stride == c {
-			parallelCopy(dst[:r*c], g.Data[:r*c])
+			strided.ParallelCopy(dst[:r*c], g.Data[:r*c])
 			return
 		}
-		copyLayoutPar(dst, 0, []int{c, 1}, g.Data, 0, []int{g.Stride, 1}, []int{r, c})
+		strided.CopyLayoutPar(dst, 0, []int{c, 1}, g.Data, 0, []int{g.Stride, 1}, []int{r, c})
 		return
 	}
 	if tr, ok := m.(mat.Transpose); ok {
 		if rm, ok := tr.Matrix.(mat.RawMatrixer); ok {
 			// m is the transpose of a raw matrix: a strided copy, tiled.
 			g := rm.RawMatrix()
-			copyLayoutPar(dst, 0, []int{c, 1}, g.Data, 0, []int{1, g.Stride}, []int{r, c})
+			strided.CopyLayoutPar(dst, 0, []int{c, 1}, g.Data, 0, []int{1, g.Stride}, []int{r, c})
 			return
 		}
 	}

@@ -7,6 +7,8 @@ import (
 	"math"
 	"slices"
 	"sync"
+
+	"github.com/shmtensor/shmtensor/internal/strided"
 )
 
 // Layout is the on-segment format of a tensor: where the header is and how
@@ -48,7 +50,7 @@ type header struct {
 // newHeader validates an element type and shape for a new segment of the
 // given layout, once, and returns its header: the data's length and, for
 // NPY, its offset. It fails with ErrDType for an invalid element type and
-// with ErrShape for a shape byteSize refuses, one whose segment would not
+// with ErrShape for a shape strided.ByteSize refuses, one whose segment would not
 // fit in an int64, and one the layout cannot record: more than 32
 // dimensions for SharedArray, or Fortran order where it differs from C
 // order (the SharedArray trailer has no order flag).
@@ -56,7 +58,7 @@ func newHeader(layout Layout, dt DType, shape []int, fortran bool) (header, erro
 	if !dt.valid() {
 		return header{}, fmt.Errorf("%w: invalid element type %v", ErrDType, dt)
 	}
-	n, err := byteSize(shape, dt.Size())
+	n, err := strided.ByteSize(shape, dt.Size())
 	if err != nil {
 		return header{}, err
 	}
@@ -78,7 +80,7 @@ func newHeader(layout Layout, dt DType, shape []int, fortran bool) (header, erro
 				ErrShape, pyTuple(shape), dt, n, saTrailerSize)
 		}
 		if fortran {
-			if !isCContiguous(shape, layoutStrides(shape, true)) {
+			if !strided.IsCContiguous(shape, strided.Strides(shape, true)) {
 				return header{}, fmt.Errorf("%w: Fortran-order data of shape %s cannot be stored in the SharedArray layout, which is C order only",
 					ErrNotContiguous, pyTuple(shape))
 			}

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/shmtensor/shmtensor/internal/strided"
 )
 
 // Info describes a segment, as read from its header by Stat and List.
@@ -53,7 +55,7 @@ type FileID struct {
 
 // Strides returns the strides, in elements, of the segment's data as
 // stored (see Segment.Strides).
-func (in Info) Strides() []int { return layoutStrides(in.Shape, in.Fortran) }
+func (in Info) Strides() []int { return strided.Strides(in.Shape, in.Fortran) }
 
 // Stat reads a segment's header without mapping it.
 func Stat(name string) (Info, error) {

@@ -1,6 +1,10 @@
 package shmtensor
 
-import "iter"
+import (
+	"iter"
+
+	"github.com/shmtensor/shmtensor/internal/strided"
+)
 
 // Values returns an iterator over the elements of t in C order (row-major,
 // last index fastest), whatever its strides.
@@ -67,7 +71,7 @@ func (t *Tensor[T]) nextRun(w *runWalker[T]) []T {
 		}
 		// Merged axes walk the same elements in the same order, with
 		// fewer odometer steps; a 0-d tensor becomes one row of one.
-		nd, cs, st := coalesce(t.shape, t.strides)
+		nd, cs, st := strided.Coalesce(t.shape, t.strides)
 		if nd == 0 {
 			nd, cs[0], st[0][0] = 1, 1, 1
 		}

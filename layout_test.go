@@ -5,98 +5,11 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/shmtensor/shmtensor/internal/strided"
 )
 
-func TestStrides(t *testing.T) {
-	for _, tc := range []struct {
-		shape, c, f []int
-	}{
-		{[]int{}, []int{}, []int{}},
-		{[]int{5}, []int{1}, []int{1}},
-		{[]int{2, 3, 4}, []int{12, 4, 1}, []int{1, 2, 6}},
-		{[]int{2, 0, 4}, []int{4, 4, 1}, []int{1, 2, 2}}, // numpy counts 0 as 1
-		{[]int{1, 1, 3}, []int{3, 3, 1}, []int{1, 1, 1}},
-	} {
-		if got := cStrides(tc.shape); !slices.Equal(got, tc.c) {
-			t.Errorf("cStrides(%v) = %v, want %v", tc.shape, got, tc.c)
-		}
-		if got := fStrides(tc.shape); !slices.Equal(got, tc.f) {
-			t.Errorf("fStrides(%v) = %v, want %v", tc.shape, got, tc.f)
-		}
-	}
-}
-
-func TestContiguityRule(t *testing.T) {
-	for _, tc := range []struct {
-		shape, strides []int
-		c, f           bool
-	}{
-		{[]int{}, []int{}, true, true},
-		{[]int{3, 4}, []int{4, 1}, true, false},
-		{[]int{3, 4}, []int{1, 3}, false, true},
-		{[]int{3, 4}, []int{8, 1}, false, false},      // every other row
-		{[]int{3, 4}, []int{4, -1}, false, false},     // reversed
-		{[]int{1, 4}, []int{99, 1}, true, true},       // length-1 axes do not count
-		{[]int{4, 1}, []int{1, -7}, true, true},       // a column is both
-		{[]int{1, 1}, []int{5, 9}, true, true},        // one element
-		{[]int{3, 0, 4}, []int{-5, 7, 2}, true, true}, // empty is contiguous
-		{[]int{2, 1, 3}, []int{3, 100, 1}, true, false},
-		{[]int{5}, []int{2}, false, false},
-		{[]int{5}, []int{0}, false, false},
-	} {
-		if got := isCContiguous(tc.shape, tc.strides); got != tc.c {
-			t.Errorf("isCContiguous(%v, %v) = %v", tc.shape, tc.strides, got)
-		}
-		if got := isFContiguous(tc.shape, tc.strides); got != tc.f {
-			t.Errorf("isFContiguous(%v, %v) = %v", tc.shape, tc.strides, got)
-		}
-	}
-}
-
-func TestReshapeStrides(t *testing.T) {
-	for _, tc := range []struct {
-		name             string
-		shape, strides   []int
-		newShape, expect []int // expect nil: numpy copies
-	}{
-		{"contiguous", []int{2, 3, 4}, []int{12, 4, 1}, []int{6, 4}, []int{4, 1}},
-		{"same shape", []int{3, 4}, []int{1, 3}, []int{3, 4}, []int{1, 3}},
-		{"same shape with ones", []int{1, 3, 1}, []int{-1, 2, 5}, []int{1, 3, 1}, []int{6, 2, 2}},
-		// a[:, ::2] of a 4×6: rows 6 apart, columns 2 apart.
-		{"a[:, ::2] split columns", []int{4, 3}, []int{6, 2}, []int{4, 3, 1}, []int{6, 2, 2}},
-		{"a[:, ::2] split rows", []int{4, 3}, []int{6, 2}, []int{2, 2, 3}, []int{12, 6, 2}},
-		{"a[:, ::2] flatten", []int{4, 3}, []int{6, 2}, []int{12}, []int{2}}, // all even offsets
-		{"a[:, :2] flatten", []int{4, 2}, []int{6, 1}, []int{8}, nil},
-		{"a[:, :2] regroup", []int{4, 2}, []int{6, 1}, []int{2, 2, 2}, []int{12, 6, 1}},
-		// a[::2] of a 4×3×2: the last two axes still group.
-		{"a[::2] merge inner", []int{2, 3, 2}, []int{12, 2, 1}, []int{2, 6}, []int{12, 1}},
-		{"a[::2] merge outer", []int{2, 3, 2}, []int{12, 2, 1}, []int{6, 2}, nil},
-		{"a[::2] split inner", []int{2, 3, 2}, []int{12, 2, 1}, []int{2, 3, 2, 1}, []int{12, 2, 1, 1}},
-		{"transposed 3x4 flatten", []int{4, 3}, []int{1, 4}, []int{12}, nil},
-		{"transposed 3x4 regroup", []int{4, 3}, []int{1, 4}, []int{2, 2, 3}, []int{2, 1, 4}},
-		{"transposed 3x4 to 3x4", []int{4, 3}, []int{1, 4}, []int{3, 4}, nil},
-		{"reversed 1-D", []int{6}, []int{-1}, []int{2, 3}, []int{-3, -1}},
-		{"reversed 1-D with ones", []int{6}, []int{-1}, []int{1, 2, 1, 3, 1}, []int{-6, -3, -3, -1, -1}},
-		{"unit axes ignored", []int{3, 1, 4}, []int{8, 99, 2}, []int{12}, []int{2}},
-		{"unit axes ignored 2", []int{3, 1, 4}, []int{9, 99, 2}, []int{12}, nil},
-		{"unit axes ignored 3", []int{3, 1, 4}, []int{9, 99, 2}, []int{3, 2, 2}, []int{9, 4, 2}},
-		{"strided to ones", []int{1, 5}, []int{10, 2}, []int{5, 1}, []int{2, 2}},
-		{"empty strided", []int{3, 0}, []int{7, 3}, []int{0, 5}, []int{5, 1}},
-	} {
-		got, ok := reshapeStrides(tc.shape, tc.strides, tc.newShape)
-		if tc.expect == nil {
-			if ok {
-				t.Errorf("%s: reshapeStrides(%v, %v, %v) = %v, want no view", tc.name, tc.shape, tc.strides, tc.newShape, got)
-			}
-			continue
-		}
-		if !ok || !slices.Equal(got, tc.expect) {
-			t.Errorf("%s: reshapeStrides(%v, %v, %v) = %v, %v; want %v", tc.name, tc.shape, tc.strides, tc.newShape, got, ok, tc.expect)
-		}
-	}
-}
-
-// TestReshapeViewIffAffine checks reshapeStrides against brute force: a
+// TestReshapeViewIffAffine checks strided.ReshapeStrides against brute force: a
 // view exists exactly when the base offsets of the elements in C order are
 // an affine function of the new index, and then the strides found must
 // reproduce every offset.
@@ -112,10 +25,10 @@ func TestReshapeViewIffAffine(t *testing.T) {
 			offs = append(offs, x)
 		}
 		ns := randFactorShape(rng, n, 4)
-		strides, ok := reshapeStrides(v.shape, v.strides, ns)
+		strides, ok := strided.ReshapeStrides(v.shape, v.strides, ns)
 		affine := affineStrides(offs, ns)
 		if ok != (affine != nil) {
-			t.Fatalf("view %v strides %v → %v: reshapeStrides ok=%v, brute force affine=%v", v.shape, v.strides, ns, ok, affine)
+			t.Fatalf("view %v strides %v → %v: strided.ReshapeStrides ok=%v, brute force affine=%v", v.shape, v.strides, ns, ok, affine)
 		}
 		if !ok {
 			continue
@@ -137,7 +50,7 @@ func affineStrides(offs []int, shape []int) []int {
 	if len(offs) == 0 {
 		return []int{}
 	}
-	cs := cStrides(shape)
+	cs := strided.CStrides(shape)
 	s := make([]int, len(shape))
 	for k, d := range shape {
 		if d > 1 {
@@ -155,18 +68,6 @@ func affineStrides(offs []int, shape []int) []int {
 		}
 	}
 	return s
-}
-
-func TestCoalesce(t *testing.T) {
-	// Axes 0 and 1 merge in both stride sets; 1 and 3 only in the first.
-	nd, sh, st := coalesce([]int{2, 3, 1, 4}, []int{12, 4, 77, 1}, []int{6, 2, 0, 24})
-	if nd != 2 || !slices.Equal(sh[:nd], []int{6, 4}) || !slices.Equal(st[0][:nd], []int{4, 1}) || !slices.Equal(st[1][:nd], []int{2, 24}) {
-		t.Errorf("coalesce = %d %v %v %v", nd, sh[:nd], st[0][:nd], st[1][:nd])
-	}
-	nd, _, _ = coalesce([]int{1, 1}, []int{5, 3})
-	if nd != 0 {
-		t.Errorf("coalesce of a single element kept %d axes", nd)
-	}
 }
 
 // pySliceRef lists the indices that Python's range(length)[start:stop:step]

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+
+	"github.com/shmtensor/shmtensor/internal/strided"
 )
 
 // Unpublished makes Create build the segment, header and data, without a
@@ -157,7 +159,7 @@ func AttachOrCreate[T Number](name string, shape []int, init func(*Tensor[T]) er
 	if o.modeErr != nil {
 		return nil, false, &Error{Op: op, Name: n.name, Err: o.modeErr}
 	}
-	if _, err := byteSize(shape, DTypeOf[T]().Size()); err != nil {
+	if _, err := strided.ByteSize(shape, DTypeOf[T]().Size()); err != nil {
 		return nil, false, &Error{Op: op, Name: n.name, Err: err}
 	}
 	// attach returns the published tensor, or an error wrapping

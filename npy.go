@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math"
 	"unicode/utf8"
+
+	"github.com/shmtensor/shmtensor/internal/strided"
 )
 
 // npyDataOffset is where Create's NPY segments put the data: one page in,
@@ -214,7 +216,7 @@ func npyHeaderFor(descr string, fortran bool, dims []int, dataOff, fileSize int6
 	if err != nil {
 		return header{}, npyDTypeErr("%v", err)
 	}
-	dataLen, err := byteSize(dims, dt.Size())
+	dataLen, err := strided.ByteSize(dims, dt.Size())
 	if err != nil {
 		return header{}, npyErr("shape %s of %v overflows", pyTuple(dims), dt)
 	}

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/shmtensor/shmtensor/internal/strided"
 )
 
 // The differential test applies the same random sequences of views in Go
@@ -124,7 +126,7 @@ func TestViewsMatchNumpy(t *testing.T) {
 	for i := range seqs {
 		base := randShape(rng, 4, 6)
 		seqs[i] = npSeq{Base: base, Off: total}
-		n, _ := numElements(base)
+		n, _ := strided.NumElements(base)
 		total += n
 		a := arange[int64](base...)
 		v := a
@@ -155,7 +157,7 @@ func TestViewsMatchNumpy(t *testing.T) {
 		}
 		t.Cleanup(func() { Delete(name) })
 		for _, s := range seqs {
-			n, _ := numElements(s.Base)
+			n, _ := strided.NumElements(s.Base)
 			region, err := seg.Slice(Span(s.Off, s.Off+n))
 			if err != nil {
 				t.Fatal(err)
@@ -311,7 +313,7 @@ func randomOp[T Number](rng *rand.Rand, v *Tensor[T]) npOp {
 	case 1:
 		op := npOp{Op: "index", Axis: rng.IntN(2*nd+3) - nd - 1}
 		n := 3
-		if ax, ok := normAxis(op.Axis, nd); ok {
+		if ax, ok := strided.NormAxis(op.Axis, nd); ok {
 			n = v.shape[ax]
 		}
 		op.I = rng.IntN(2*n+3) - n - 1

@@ -7,6 +7,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/shmtensor/shmtensor/internal/strided"
 	"github.com/shmtensor/shmtensor/internal/sys"
 )
 
@@ -66,7 +67,7 @@ func viewAs[T Number](s *Segment, op string) (*Tensor[T], error) {
 		data = unsafe.Slice((*T)(p), n)
 	}
 	shape := slices.Clone(s.hdr.shape)
-	strides := layoutStrides(shape, s.hdr.fortran)
+	strides := strided.Strides(shape, s.hdr.fortran)
 	return newTensor(data, 0, shape, strides, s, s.readOnly), nil
 }
 

@@ -5,8 +5,8 @@ import (
 	"runtime"
 	"slices"
 	"testing"
-	"unsafe"
 
+	"github.com/shmtensor/shmtensor/internal/strided"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -16,35 +16,9 @@ import (
 // not run in parallel with others.
 func forceParallel(t *testing.T) {
 	t.Helper()
-	old, procs := parallelMin, runtime.GOMAXPROCS(4)
-	parallelMin = 1
-	t.Cleanup(func() { parallelMin = old; runtime.GOMAXPROCS(procs) })
-}
-
-func TestParallelFor(t *testing.T) {
-	for _, c := range []struct{ n, w, align int }{
-		{10, 4, 1}, {10, 4, 3}, {1000, 3, 256}, {5, 8, 1}, {1, 4, 1}, {513, 2, 256}, {100, 1, 7},
-	} {
-		var parts [][2]int
-		ch := make(chan [2]int, 64)
-		parallelFor(c.n, c.w, c.align, func(lo, hi int) { ch <- [2]int{lo, hi} })
-		close(ch)
-		for p := range ch {
-			parts = append(parts, p)
-		}
-		slices.SortFunc(parts, func(a, b [2]int) int { return a[0] - b[0] })
-		at := 0
-		for _, p := range parts {
-			if p[0] != at || p[1] <= p[0] || (p[0]%c.align != 0) {
-				t.Errorf("parallelFor(%d, %d, %d): parts %v", c.n, c.w, c.align, parts)
-				break
-			}
-			at = p[1]
-		}
-		if at != c.n || len(parts) > c.w {
-			t.Errorf("parallelFor(%d, %d, %d): parts %v", c.n, c.w, c.align, parts)
-		}
-	}
+	old, procs := strided.ParallelMin, runtime.GOMAXPROCS(4)
+	strided.ParallelMin = 1
+	t.Cleanup(func() { strided.ParallelMin = old; runtime.GOMAXPROCS(procs) })
 }
 
 // TestCopyFromParallel runs the CopyFrom tests, overlapping views of one
@@ -60,9 +34,9 @@ func TestCopyFromParallel(t *testing.T) {
 func TestParallelMatchesSerial(t *testing.T) {
 	rng := rand.New(rand.NewPCG(14, 2))
 	serial := func(f func()) {
-		old := parallelMin
-		parallelMin = maxInt
-		defer func() { parallelMin = old }()
+		old := strided.ParallelMin
+		strided.ParallelMin = maxInt
+		defer func() { strided.ParallelMin = old }()
 		f()
 	}
 	forceParallel(t)
@@ -148,7 +122,7 @@ func TestFromMatrixParallel(t *testing.T) {
 // memory left full of garbage, so that an element the copy missed in the
 // unzeroed result would show.
 func TestCloneLarge(t *testing.T) {
-	const n = 3<<20/8 + 5 // past noZeroMin, not a whole page
+	const n = 3<<20/8 + 5 // past strided's noZeroMin, not a whole page
 	for range 4 {
 		junk := make([]float64, 2*n)
 		for i := range junk {
@@ -183,25 +157,5 @@ func TestCloneLarge(t *testing.T) {
 				t.Fatalf("Clone of a transposed view: [%d, %d] is %v, want %v", i, j, got, want)
 			}
 		}
-	}
-}
-
-func TestMakeNoZero(t *testing.T) {
-	for _, n := range []int{0, 1, noZeroMin/8 - 1, noZeroMin / 8, 5<<20/8 + 3} {
-		s := makeNoZero[float64](n)
-		if len(s) != n || cap(s) < n {
-			t.Fatalf("makeNoZero(%d): len %d cap %d", n, len(s), cap(s))
-		}
-		if n > 0 && uintptr(unsafe.Pointer(&s[0]))%8 != 0 {
-			t.Fatalf("makeNoZero(%d): %p is not aligned", n, &s[0])
-		}
-		for i := range s { // every element is writable
-			s[i] = float64(i)
-		}
-		runtime.KeepAlive(s)
-	}
-	c := makeNoZero[complex128](noZeroMin)
-	if uintptr(unsafe.Pointer(&c[0]))%unsafe.Alignof(c[0]) != 0 {
-		t.Fatalf("makeNoZero[complex128]: %p is not aligned", &c[0])
 	}
 }

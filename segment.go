@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"unsafe"
 
+	"github.com/shmtensor/shmtensor/internal/strided"
 	"github.com/shmtensor/shmtensor/internal/sys"
 )
 
@@ -50,7 +51,7 @@ func (s *Segment) Fortran() bool { return s.hdr.fortran }
 // Strides returns the strides, in elements, of the data as stored: C order,
 // or column-major for a Fortran-order segment. Multiply by DType().Size()
 // for numpy's byte strides.
-func (s *Segment) Strides() []int { return layoutStrides(s.hdr.shape, s.hdr.fortran) }
+func (s *Segment) Strides() []int { return strided.Strides(s.hdr.shape, s.hdr.fortran) }
 
 // ID returns the identity of the file behind the segment.
 func (s *Segment) ID() FileID { return s.id }

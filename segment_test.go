@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/shmtensor/shmtensor/internal/strided"
 	"golang.org/x/sys/unix"
 
 	"github.com/shmtensor/shmtensor/internal/sys"
@@ -150,7 +151,7 @@ func TestCreateShapes(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Create %v: %v", shape, err)
 			}
-			n, _ := numElements(shape)
+			n, _ := strided.NumElements(shape)
 			if a.Len() != n || len(a.Data()) != n {
 				t.Fatalf("shape %v: Len %d, len(Data) %d, want %d", shape, a.Len(), len(a.Data()), n)
 			}

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+
+	"github.com/shmtensor/shmtensor/internal/strided"
 )
 
 // saTrailerSize and the constants after it describe the trailer of Python's
@@ -137,7 +139,7 @@ func parseSATrailer(tail []byte, fileSize int64) (header, error) {
 		}
 		shape[i] = int(d)
 	}
-	dataLen, err := byteSize(shape, dt.Size())
+	dataLen, err := strided.ByteSize(shape, dt.Size())
 	if err != nil {
 		return header{}, saErr("shape %s of %v overflows", pyTuple(shape), dt)
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 
+	"github.com/shmtensor/shmtensor/internal/strided"
 	"github.com/shmtensor/shmtensor/internal/sys"
 )
 
@@ -171,5 +172,5 @@ func readHeaderBytes(r io.Reader, buf []byte, from int) error {
 // splitParts splits the blocks of a kernel copy of size bytes over
 // goroutines, as the other bulk operations split their work.
 func splitParts(size int64, blocks int, f func(a, b int)) {
-	parallelFor(blocks, workers(int(min(size, int64(maxInt)))), 1, f)
+	strided.ParallelFor(blocks, strided.Workers(int(min(size, int64(math.MaxInt)))), 1, f)
 }

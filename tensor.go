@@ -6,6 +6,8 @@ import (
 	"math/bits"
 	"slices"
 	"unsafe"
+
+	"github.com/shmtensor/shmtensor/internal/strided"
 )
 
 // Tensor is an N-dimensional array of T with a shape and strides (in
@@ -33,7 +35,7 @@ type Tensor[T Number] struct {
 var neverClosed bool
 
 // newTensor builds a view; the caller has checked that every index reachable
-// through shape and strides from off lies inside data (checkView asserts it
+// through shape and strides from off lies inside data (strided.CheckView asserts it
 // under the shmtensor_bounds build tag). Every Tensor is made here, which
 // sets the fields derived from the others.
 func newTensor[T Number](data []T, off int, shape, strides []int, seg *Segment, ro bool) *Tensor[T] {
@@ -42,7 +44,7 @@ func newTensor[T Number](data []T, off int, shape, strides []int, seg *Segment, 
 		closed = &seg.unmapped
 	}
 	if boundsTag {
-		if err := checkView(len(data), off, shape, strides); err != nil {
+		if err := strided.CheckView(len(data), off, shape, strides); err != nil {
 			panic(&Error{Op: "view", Err: err})
 		}
 	}
@@ -58,12 +60,12 @@ func newTensor[T Number](data []T, off int, shape, strides []int, seg *Segment, 
 // Like make, it panics if a dimension is negative or the size overflows,
 // with an *Error wrapping ErrShape.
 func New[T Number](shape ...int) *Tensor[T] {
-	n, ok := numElements(shape)
+	n, ok := strided.NumElements(shape)
 	if !ok {
 		panic(&Error{Op: "new", Err: fmt.Errorf("%w: %v: negative, more than %d dimensions, or too large", ErrShape, shape, MaxDims)})
 	}
 	shape = slices.Clone(shape)
-	return newTensor(make([]T, n), 0, shape, cStrides(shape), nil, false)
+	return newTensor(make([]T, n), 0, shape, strided.CStrides(shape), nil, false)
 }
 
 // FromSlice returns a C-ordered tensor of the given shape that aliases data:
@@ -74,12 +76,12 @@ func FromSlice[T Number](data []T, shape ...int) (*Tensor[T], error) {
 	if shape == nil {
 		shape = []int{len(data)}
 	}
-	n, ok := numElements(shape)
+	n, ok := strided.NumElements(shape)
 	if !ok || n != len(data) {
 		return nil, &Error{Op: "fromslice", Err: fmt.Errorf("%w: %v does not hold %d elements", ErrShape, shape, len(data))}
 	}
 	shape = slices.Clone(shape)
-	return newTensor(data[:n:n], 0, shape, cStrides(shape), nil, false), nil
+	return newTensor(data[:n:n], 0, shape, strided.CStrides(shape), nil, false), nil
 }
 
 // check panics if the tensor's segment has been closed: the memory behind
@@ -124,7 +126,7 @@ func (t *Tensor[T]) NDim() int { return len(t.shape) }
 
 // Len returns the number of elements, the product of the shape.
 func (t *Tensor[T]) Len() int {
-	n, _ := numElements(t.shape)
+	n, _ := strided.NumElements(t.shape)
 	return n
 }
 
@@ -210,7 +212,7 @@ func (t *Tensor[T]) Set(v T, idx ...int) {
 // IsContiguous reports whether t is C-contiguous (row-major without gaps),
 // by numpy's rule: axes of length 1 and empty tensors do not break it.
 func (t *Tensor[T]) IsContiguous() bool {
-	return isCContiguous(t.shape, t.strides)
+	return strided.IsCContiguous(t.shape, t.strides)
 }
 
 // Data returns t's elements as a slice in C order when t is contiguous, and
@@ -253,11 +255,11 @@ func (t *Tensor[T]) Reshape(shape ...int) (*Tensor[T], error) {
 		// numpy's shortcut, which keeps the strides of length-1 axes.
 		return t.view(t.off, slices.Clone(t.shape), slices.Clone(t.strides)), nil
 	}
-	newShape, err := resolveShape(shape, t.Len())
+	newShape, err := strided.ResolveShape(shape, t.Len())
 	if err != nil {
 		return nil, viewErr("reshape", err)
 	}
-	strides, ok := reshapeStrides(t.shape, t.strides, newShape)
+	strides, ok := strided.ReshapeStrides(t.shape, t.strides, newShape)
 	if !ok {
 		return nil, viewErr("reshape", fmt.Errorf("%w: cannot view shape %v with strides %v as %v without copying", ErrNotContiguous, t.shape, t.strides, newShape))
 	}
@@ -388,7 +390,7 @@ func abs(i int) int {
 // out of range with ErrIndex.
 func (t *Tensor[T]) Index(axis, i int) (*Tensor[T], error) {
 	t.check()
-	ax, ok := normAxis(axis, len(t.shape))
+	ax, ok := strided.NormAxis(axis, len(t.shape))
 	if !ok {
 		return nil, viewErr("index", fmt.Errorf("%w: axis %d out of range for a %d-dimensional tensor", ErrShape, axis, len(t.shape)))
 	}
@@ -426,7 +428,7 @@ func (t *Tensor[T]) Transpose(axes ...int) (*Tensor[T], error) {
 	}
 	var seen [MaxDims]bool
 	for k, a := range axes {
-		ax, ok := normAxis(a, nd)
+		ax, ok := strided.NormAxis(a, nd)
 		if !ok || seen[ax] {
 			return nil, viewErr("transpose", fmt.Errorf("%w: axes %v are not a permutation of %d axes", ErrShape, axes, nd))
 		}

@@ -121,7 +121,7 @@ goroutine costs about a microsecond; below 1 MiB a tensor sits in the caches of 
 so splitting cannot gain. These tensors are hot: filled again and again, they stay in the caches (up to
 8 MiB here), where a second core gains nothing and ratios a little above 1 are the price of moving
 cache lines to it. Big or cold tensors are memory-bound and gain (the 256 MiB rows above). Bulk work
-splits once every goroutine gets at least 1 MiB (` + "`parallelMin`" + `), where starting the goroutines costs
+splits once every goroutine gets at least 1 MiB (` + "`strided.ParallelMin`" + `), where starting the goroutines costs
 under 1% of the time.
 
 `

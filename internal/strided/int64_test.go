@@ -1,16 +1,18 @@
 //go:build amd64 || arm64 || loong64 || mips64 || mips64le || ppc64 || ppc64le || riscv64 || s390x || wasm
 
-package shmtensor
+package strided
 
-// Tests whose tables hold sizes and addresses only a 64-bit int holds:
-// the overflow checks at 1<<62 elements and more, and smaps of a 64-bit
-// address space. The rest of the package's tests build everywhere.
+// Tests whose tables hold sizes only a 64-bit int holds: the overflow
+// checks at 1<<62 elements and more. The rest of the package's tests build
+// everywhere.
 
 import (
 	"errors"
 	"math"
 	"slices"
 	"testing"
+
+	"github.com/shmtensor/shmtensor/internal/errs"
 )
 
 func TestNumElements(t *testing.T) {
@@ -36,19 +38,19 @@ func TestNumElements(t *testing.T) {
 		{make([]int, MaxDims+1), 0, false},
 		{slices.Repeat([]int{1}, MaxDims), 1, true},
 	} {
-		n, ok := numElements(tc.shape)
+		n, ok := NumElements(tc.shape)
 		if n != tc.n || ok != tc.ok {
-			t.Errorf("numElements(%v) = %d, %v; want %d, %v", tc.shape, n, ok, tc.n, tc.ok)
+			t.Errorf("NumElements(%v) = %d, %v; want %d, %v", tc.shape, n, ok, tc.n, tc.ok)
 		}
 	}
 }
 
 func TestByteSizeOverflow(t *testing.T) {
-	if n, err := byteSize([]int{3, 4}, 8); n != 96 || err != nil {
-		t.Errorf("byteSize(3x4 float64) = %d, %v", n, err)
+	if n, err := ByteSize([]int{3, 4}, 8); n != 96 || err != nil {
+		t.Errorf("ByteSize(3x4 float64) = %d, %v", n, err)
 	}
-	if _, err := byteSize([]int{1 << 62}, 8); !errors.Is(err, ErrShape) {
-		t.Errorf("byteSize overflow: %v, want ErrShape", err)
+	if _, err := ByteSize([]int{1 << 62}, 8); !errors.Is(err, errs.ErrShape) {
+		t.Errorf("ByteSize overflow: %v, want errs.ErrShape", err)
 	}
 }
 
@@ -56,7 +58,7 @@ func TestResolveShape(t *testing.T) {
 	for _, tc := range []struct {
 		shape []int
 		n     int
-		want  []int // nil: ErrShape
+		want  []int // nil: errs.ErrShape
 	}{
 		{[]int{2, 3}, 6, []int{2, 3}},
 		{[]int{-1}, 6, []int{6}},
@@ -74,15 +76,15 @@ func TestResolveShape(t *testing.T) {
 		{[]int{math.MaxInt, 2, -1}, 6, nil},
 		{[]int{0, 1 << 40, 1 << 40}, 0, nil},
 	} {
-		got, err := resolveShape(tc.shape, tc.n)
+		got, err := ResolveShape(tc.shape, tc.n)
 		if tc.want == nil {
-			if !errors.Is(err, ErrShape) {
-				t.Errorf("resolveShape(%v, %d) = %v, %v; want ErrShape", tc.shape, tc.n, got, err)
+			if !errors.Is(err, errs.ErrShape) {
+				t.Errorf("ResolveShape(%v, %d) = %v, %v; want errs.ErrShape", tc.shape, tc.n, got, err)
 			}
 			continue
 		}
 		if err != nil || !slices.Equal(got, tc.want) {
-			t.Errorf("resolveShape(%v, %d) = %v, %v; want %v", tc.shape, tc.n, got, err, tc.want)
+			t.Errorf("ResolveShape(%v, %d) = %v, %v; want %v", tc.shape, tc.n, got, err, tc.want)
 		}
 	}
 }

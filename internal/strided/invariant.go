@@ -1,4 +1,4 @@
-package shmtensor
+package strided
 
 import (
 	"errors"
@@ -6,21 +6,22 @@ import (
 	"math/bits"
 )
 
-// errInvariant is what the panics of a broken internal invariant wrap: a
-// bug in this package, never in its caller. Built with the
-// shmtensor_bounds tag, newTensor asserts that every view's elements lie
-// inside its data, which the default At relies on without checking.
-var errInvariant = errors.New("internal error: broken invariant")
+// ErrInvariant is what the panics of a broken internal invariant wrap: a
+// bug in shmtensor, never in its caller. Built with the shmtensor_bounds
+// tag, shmtensor's newTensor asserts with CheckView that every view's
+// elements lie inside its data, which the default At relies on without
+// checking.
+var ErrInvariant = errors.New("internal error: broken invariant")
 
-// checkView returns an error unless every element reachable from off
-// through shape and strides lies in [0, n): the invariant newTensor's
-// callers guarantee. An empty view reaches nothing, and its off may lie past
+// CheckView returns an error unless every element reachable from off
+// through shape and strides lies in [0, n): the invariant the callers of
+// shmtensor's newTensor guarantee. An empty view reaches nothing, and its off may lie past
 // the data (slices of an empty tensor keep the offsets they would have in a
 // full one), but not before it: newTensor takes &data[off] when off < n.
-func checkView(n, off int, shape, strides []int) error {
+func CheckView(n, off int, shape, strides []int) error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: view of %d elements at offset %d with shape %v and strides %v: "+format,
-			append([]any{errInvariant, n, off, shape, strides}, args...)...)
+			append([]any{ErrInvariant, n, off, shape, strides}, args...)...)
 	}
 	if len(shape) != len(strides) {
 		return bad("shape and strides differ in length")

@@ -1,4 +1,4 @@
-package shmtensor
+package strided
 
 import (
 	"errors"
@@ -30,8 +30,8 @@ func TestCheckView(t *testing.T) {
 		{"huge stride", 12, 0, []int{2}, []int{math.MaxInt}, false},
 		{"huge negative stride", 12, 11, []int{2}, []int{math.MinInt}, false},
 	} {
-		err := checkView(c.n, c.off, c.shape, c.strides)
-		if (err == nil) != c.ok || err != nil && !errors.Is(err, errInvariant) {
+		err := CheckView(c.n, c.off, c.shape, c.strides)
+		if (err == nil) != c.ok || err != nil && !errors.Is(err, ErrInvariant) {
 			t.Errorf("%s: %v, want ok=%v", c.name, err, c.ok)
 		}
 	}
