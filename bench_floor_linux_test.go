@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/shmtensor/shmtensor/internal/codec"
 )
 
 // BenchmarkFloorAttach is the least any attach does: open, fstat, mmap of
@@ -60,7 +62,7 @@ func BenchmarkFloorCreate(b *testing.B) {
 		b.Run(v.name, func(b *testing.B) {
 			for _, s := range v.sizes {
 				b.Run(s.name, func(b *testing.B) {
-					n := s.bytes + npyDataOffset
+					n := s.bytes + codec.NPYDataOffset
 					b.SetBytes(s.bytes)
 					b.ReportAllocs()
 					for b.Loop() {

@@ -5,8 +5,8 @@ import (
 	"math"
 	"math/bits"
 	"slices"
-	"strconv"
-	"strings"
+
+	"github.com/shmtensor/shmtensor/internal/codec"
 )
 
 // This file holds the shape and stride arithmetic every view shares. Shapes
@@ -288,7 +288,7 @@ func coalesce(shape []int, strides ...[]int) (nd int, cshape [MaxDims]int, cstri
 
 // FormatShape formats shape as numpy prints one, a Python tuple: "()",
 // "(5,)", "(3, 4)".
-func FormatShape(shape []int) string { return pyTuple(shape) }
+func FormatShape(shape []int) string { return codec.Tuple(shape) }
 
 // layoutStrides returns the element strides of data stored contiguously in
 // C order, or in Fortran order when fortran is set.
@@ -297,30 +297,4 @@ func layoutStrides(shape []int, fortran bool) []int {
 		return fStrides(shape)
 	}
 	return cStrides(shape)
-}
-
-// pyBool is Python's repr of a bool.
-func pyBool(b bool) string {
-	if b {
-		return "True"
-	}
-	return "False"
-}
-
-// pyTuple is Python's repr of a tuple of ints: "()", "(5,)", "(3, 4)".
-// numpy writes shapes this way, and error messages use it too.
-func pyTuple(shape []int) string {
-	var b strings.Builder
-	b.WriteByte('(')
-	for i, d := range shape {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(strconv.Itoa(d))
-	}
-	if len(shape) == 1 {
-		b.WriteByte(',')
-	}
-	b.WriteByte(')')
-	return b.String()
 }

@@ -117,15 +117,15 @@ func TestKernelCopyTaken(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		n, handled, err := sendData(f, seg.fd, seg.hdr.dataOff, seg.Bytes())
-		if !handled || err != nil || n != seg.hdr.dataLen {
-			t.Errorf("%s: sendData = %d, %v, %v; want %d, true, nil", kind, n, handled, err, seg.hdr.dataLen)
+		n, handled, err := sendData(f, seg.fd, seg.hdr.DataOff, seg.Bytes())
+		if !handled || err != nil || n != seg.hdr.DataLen {
+			t.Errorf("%s: sendData = %d, %v, %v; want %d, true, nil", kind, n, handled, err, seg.hdr.DataLen)
 		}
 		f.Close()
 	}
 	_, pw, _ := os.Pipe()
 	defer pw.Close()
-	if _, handled, _ := sendData(pw, seg.fd, seg.hdr.dataOff, seg.Bytes()); handled {
+	if _, handled, _ := sendData(pw, seg.fd, seg.hdr.DataOff, seg.Bytes()); handled {
 		t.Error("sendData took a pipe")
 	}
 }
