@@ -46,15 +46,6 @@ func runPython(t testing.TB, script string, args ...string) string {
 // removeShm unlinks /dev/shm/name, whatever it holds.
 func removeShm(name string) { os.Remove(filepath.Join("/dev/shm", name)) }
 
-// product multiplies shape without overflow checks (tests use small shapes).
-func product(shape []int) int64 {
-	n := int64(1)
-	for _, d := range shape {
-		n *= int64(d)
-	}
-	return n
-}
-
 // repeatDims returns n dimensions of 1 with a 2 at every seventh axis, so a
 // many-dimensional shape still has a small size.
 func repeatDims(n int) []int {

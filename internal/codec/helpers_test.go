@@ -10,22 +10,7 @@ import (
 	"testing"
 
 	"github.com/shmtensor/shmtensor/internal/errs"
-	"github.com/shmtensor/shmtensor/internal/numpytest"
 )
-
-// needNumpy returns a Python interpreter that can import numpy, skipping
-// the test without one (failing it under CI=true).
-func needNumpy(t testing.TB) string {
-	t.Helper()
-	return numpytest.Need(t)
-}
-
-// runPython runs script with numpy available and returns its standard
-// output; the test fails with the script's standard error if it fails.
-func runPython(t testing.TB, script string, args ...string) string {
-	t.Helper()
-	return numpytest.Run(t, script, args...)
-}
 
 // allDTypes lists every valid DType, so tests cover new ones automatically.
 var allDTypes = func() []DType {

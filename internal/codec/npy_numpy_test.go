@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/shmtensor/shmtensor/internal/errs"
+	"github.com/shmtensor/shmtensor/internal/numpytest"
 )
 
 // npyResult is what the Python side reports about one .npy file.
@@ -47,7 +48,7 @@ func decodeResults(t *testing.T, out string) map[string]npyResult {
 // mmap_mode="r+", sees the same dtype, shape and order, maps the data at
 // byte 4096, and would format the same dict itself.
 func TestNPYEncoderNumpy(t *testing.T) {
-	needNumpy(t)
+	numpytest.Need(t)
 	cases := []struct {
 		dt       DType
 		shape    []int
@@ -110,7 +111,7 @@ for path in sys.argv[1:]:
                       "ref": ref.getvalue()[10:].decode("latin1").rstrip(" \n")}))
     del a
 `
-	res := decodeResults(t, runPython(t, script, paths...))
+	res := decodeResults(t, numpytest.Run(t, script, paths...))
 	for i, c := range cases {
 		r, ok := res[filepath.Base(paths[i])]
 		if !ok {
@@ -144,7 +145,7 @@ for path in sys.argv[1:]:
 // TestParseNumpyFiles parses files that numpy itself writes, in every
 // version, order and a range of dtypes, including ones we must refuse.
 func TestParseNumpyFiles(t *testing.T) {
-	needNumpy(t)
+	numpytest.Need(t)
 	type spec struct {
 		Name    string `json:"name"`
 		DType   any    `json:"dtype"` // a string, or a list of [name, descr] fields
@@ -216,7 +217,7 @@ for s in specs:
     print(json.dumps({"name": s["name"], "version": version[0], "fortran": bool(fortran),
                       "offset": size - a.nbytes}))
 `
-	res := decodeResults(t, runPython(t, script, dir, string(js)))
+	res := decodeResults(t, numpytest.Run(t, script, dir, string(js)))
 	for _, c := range cases {
 		r := res[c.Name]
 		if r.Unsupported {

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/shmtensor/shmtensor/internal/errs"
+	"github.com/shmtensor/shmtensor/internal/numpytest"
 )
 
 // TestParseNPYHeaderVariants feeds header dicts that numpy does not write
@@ -106,7 +107,7 @@ func TestParseNPYHeaderVariants(t *testing.T) {
 		paths = append(paths, p)
 	}
 
-	needNumpy(t)
+	numpytest.Need(t)
 	const script = `
 import json, os, sys, warnings, numpy as np
 warnings.simplefilter("ignore")
@@ -118,7 +119,7 @@ for path in sys.argv[1:]:
     except Exception as e:
         print(json.dumps({"name": os.path.basename(path), "err": "%s: %s" % (type(e).__name__, e)}))
 `
-	res := decodeResults(t, runPython(t, script, paths...))
+	res := decodeResults(t, numpytest.Run(t, script, paths...))
 	for i, c := range cases {
 		r, ok := res[filepath.Base(paths[i])]
 		if !ok {
