@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/shmtensor/shmtensor/internal/codec"
 	"github.com/shmtensor/shmtensor/internal/sys"
 )
 
@@ -62,7 +63,7 @@ func BenchmarkFloorCreate(b *testing.B) {
 		b.Run(v.name, func(b *testing.B) {
 			for _, s := range v.sizes {
 				b.Run(s.name, func(b *testing.B) {
-					n := s.bytes + npyDataOffset
+					n := s.bytes + codec.NPYDataOffset
 					b.SetBytes(s.bytes)
 					b.ReportAllocs()
 					for b.Loop() {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shmtensor/shmtensor/internal/codec"
 	"github.com/shmtensor/shmtensor/internal/sys"
 )
 
@@ -44,7 +45,7 @@ func ListBroken() ([]Broken, error) {
 		if err != nil {
 			continue
 		}
-		if _, err := readHeader(f); err != nil && hasTensorMagic(f) {
+		if _, err := readHeader(f); err != nil && codec.HasMagic(f, f.size) {
 			out = append(out, Broken{
 				Name: n.name, Size: f.size, Mode: f.perm, UID: f.uid, GID: f.gid,
 				ModTime: f.modTime, Err: err,
@@ -54,22 +55,6 @@ func ListBroken() ([]Broken, error) {
 	}
 	slices.SortFunc(out, func(a, b Broken) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil
-}
-
-// hasTensorMagic reports whether f starts with numpy's magic or holds
-// SharedArray's where a 292- or 548-byte trailer would start.
-func hasTensorMagic(f *file) bool {
-	var head [npyMagicLen]byte
-	if f.size >= npyMagicLen && readAt(f, head[:], 0) == nil && isNPY(head[:]) {
-		return true
-	}
-	for _, size := range []int64{saTrailerSize, saTrailerSizeNumpy2} {
-		var m [saMagicLen]byte
-		if f.size >= size && readAt(f, m[:], f.size-size) == nil && hasSAMagic(m[:]) {
-			return true
-		}
-	}
-	return false
 }
 
 // DeleteBroken removes a segment that Delete refuses because its header is
@@ -90,7 +75,7 @@ func DeleteBroken(name string) error {
 		return &Error{Op: op, Name: n.name, Err: err}
 	}
 	defer f.close()
-	if !hasTensorMagic(f) {
+	if !codec.HasMagic(f, f.size) {
 		return &Error{Op: op, Name: n.name, Err: fmt.Errorf("%w: carries no tensor magic, so it is not a broken segment", ErrNotTensor)}
 	}
 	if me, ok := sys.Geteuid(); ok && f.uid != me {

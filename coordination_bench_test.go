@@ -82,7 +82,7 @@ func BenchmarkLock(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer unix.Close(fd)
-		lk := unix.Flock_t{Type: unix.F_WRLCK, Start: s.hdr.dataOff, Len: s.hdr.dataLen}
+		lk := unix.Flock_t{Type: unix.F_WRLCK, Start: s.hdr.DataOff, Len: s.hdr.DataLen}
 		un := lk
 		un.Type = unix.F_UNLCK
 		for b.Loop() {

@@ -3,6 +3,7 @@ package shmtensor
 import (
 	"fmt"
 
+	"github.com/shmtensor/shmtensor/internal/codec"
 	"github.com/shmtensor/shmtensor/internal/sys"
 )
 
@@ -67,20 +68,20 @@ func newSegment(op, name string, dt DType, shape []int, fortran bool, opts []Opt
 	)
 	switch o.layout {
 	case SharedArray:
-		hdr = encodeSATrailer(h)
-		hdrAt = h.dataLen
-		size = h.dataLen + int64(len(hdr))
-		magic = saMagicLen
+		hdr = codec.EncodeSATrailer(h)
+		hdrAt = h.DataLen
+		size = h.DataLen + int64(len(hdr))
+		magic = codec.SAMagicLen
 	default:
-		hdr = encodeNPYHeader(h, npyDataOffset)
-		size = npyDataOffset + h.dataLen
-		if h.dataLen == 0 {
+		hdr = codec.EncodeNPYHeader(h, codec.NPYDataOffset)
+		size = codec.NPYDataOffset + h.DataLen
+		if h.DataLen == 0 {
 			// numpy cannot mmap a file that ends where its data starts
 			// ("mmap offset is greater than file size"): one spare byte
 			// lets np.load(mmap_mode="r+") open empty segments too.
 			size++
 		}
-		magic = npyMagicLen
+		magic = codec.NPYMagicLen
 	}
 	if size > int64(maxInt) {
 		return nil, &Error{Op: op, Name: n.name, Err: fmt.Errorf("%w: segment of %d bytes cannot be mapped", ErrShape, size)}
@@ -149,7 +150,7 @@ func newSegment(op, name string, dt DType, shape []int, fortran bool, opts []Opt
 	// written (BSD shm), a reader sees no magic until the segment is whole.
 	copy(mem[hdrAt+int64(magic):], hdr[magic:])
 	if fill != nil {
-		if err := fill(c.descriptor(), h.dataOff, mem[h.dataOff:h.dataOff+h.dataLen:h.dataOff+h.dataLen]); err != nil {
+		if err := fill(c.descriptor(), h.DataOff, mem[h.DataOff:h.DataOff+h.DataLen:h.DataOff+h.DataLen]); err != nil {
 			sys.Unmap(mem)
 			return fail(err)
 		}

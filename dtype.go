@@ -1,10 +1,10 @@
 package shmtensor
 
 import (
-	"encoding/binary"
-	"fmt"
 	"reflect"
 	"strconv"
+
+	"github.com/shmtensor/shmtensor/internal/codec"
 )
 
 // Number is the set of Go element types a Tensor can hold. Each maps to one
@@ -58,58 +58,17 @@ const (
 	Complex128
 )
 
-// dtypeInfo holds what each format needs to know about a DType: numpy's name,
-// its .npy descriptor (little-endian or byte-order-free) and numpy's type
-// number as written in SharedArray's trailer on x86-64 Linux.
-var dtypeInfo = [...]struct {
-	name    string
-	descr   string
-	size    int
-	typeNum int32
-}{
-	Invalid:    {"invalid", "", 0, -1},
-	Bool:       {"bool", "|b1", 1, 0},
-	Int8:       {"int8", "|i1", 1, 1},
-	Int16:      {"int16", "<i2", 2, 3},
-	Int32:      {"int32", "<i4", 4, 5},
-	Int64:      {"int64", "<i8", 8, 7},
-	Uint8:      {"uint8", "|u1", 1, 2},
-	Uint16:     {"uint16", "<u2", 2, 4},
-	Uint32:     {"uint32", "<u4", 4, 6},
-	Uint64:     {"uint64", "<u8", 8, 8},
-	Float16:    {"float16", "<f2", 2, 23},
-	Float32:    {"float32", "<f4", 4, 11},
-	Float64:    {"float64", "<f8", 8, 12},
-	Complex64:  {"complex64", "<c8", 8, 14},
-	Complex128: {"complex128", "<c16", 16, 15},
-}
-
 // String returns numpy's name for d: "float64", "int32", "bool", ...
-func (d DType) String() string {
-	if d.valid() {
-		return dtypeInfo[d].name
-	}
-	return fmt.Sprintf("DType(%d)", uint8(d))
-}
+func (d DType) String() string { return codec.DType(d).String() }
 
 // Size returns the number of bytes of one element of type d, or 0 for an
 // invalid DType.
-func (d DType) Size() int {
-	if d.valid() {
-		return dtypeInfo[d].size
-	}
-	return 0
-}
+func (d DType) Size() int { return codec.DType(d).Size() }
 
 // Descr returns the .npy descriptor of d, such as "<f8" or "|u1".
-func (d DType) Descr() string {
-	if d.valid() {
-		return dtypeInfo[d].descr
-	}
-	return ""
-}
+func (d DType) Descr() string { return codec.DType(d).Descr() }
 
-func (d DType) valid() bool { return d > Invalid && int(d) < len(dtypeInfo) }
+func (d DType) valid() bool { return codec.DType(d).Valid() }
 
 // ParseDType returns the DType with numpy's name s ("float64", "uint8", ...),
 // one of numpy's common aliases ("int", "int_", "uint", "float", "float_",
@@ -118,19 +77,17 @@ func (d DType) valid() bool { return d > Invalid && int(d) < len(dtypeInfo) }
 // including big-endian descriptors ('>') of multi-byte types, is refused
 // with an *Error wrapping ErrDType.
 func ParseDType(s string) (DType, error) {
-	for d := Bool; d.valid(); d++ {
-		if s == dtypeInfo[d].name {
-			return d, nil
-		}
+	if d, ok := codec.DTypeNamed(s); ok {
+		return DType(d), nil
 	}
 	if d, ok := dtypeAliases[s]; ok {
 		return d, nil
 	}
-	d, err := dtypeFromDescr(s)
+	d, err := codec.DTypeFromDescr(s)
 	if err != nil {
 		return Invalid, &Error{Op: "parse dtype", Err: err}
 	}
-	return d, nil
+	return DType(d), nil
 }
 
 // dtypeAliases are the names numpy.dtype accepts for its default integer,
@@ -145,90 +102,6 @@ var dtypeAliases = map[string]DType{
 	"double":  Float64,
 	"complex": Complex128,
 }
-
-// dtypeError is an ErrDType error whose message does not repeat the
-// sentinel's ("element type mismatch"), which would mislead where nothing
-// was matched.
-type dtypeError string
-
-func (e dtypeError) Error() string { return string(e) }
-func (e dtypeError) Unwrap() error { return ErrDType }
-
-// dtypeFromDescr maps a .npy descr string to a DType. numpy writes '<' or
-// '|'; '=' (native) is accepted because every platform Go supports for this
-// package is little-endian here, and '>' is refused for multi-byte types.
-func dtypeFromDescr(s string) (DType, error) {
-	if s == "" {
-		return Invalid, dtypeError("empty element type")
-	}
-	order := byte('=')
-	body := s
-	switch s[0] {
-	case '<', '>', '|', '=':
-		order, body = s[0], s[1:]
-	}
-	var d DType
-	switch body {
-	case "b1", "?":
-		d = Bool
-	case "i1", "b":
-		d = Int8
-	case "u1", "B":
-		d = Uint8
-	case "i2":
-		d = Int16
-	case "u2":
-		d = Uint16
-	case "i4":
-		d = Int32
-	case "u4":
-		d = Uint32
-	case "i8":
-		d = Int64
-	case "u8":
-		d = Uint64
-	case "f2", "e":
-		d = Float16
-	case "f4":
-		d = Float32
-	case "f8":
-		d = Float64
-	case "c8":
-		d = Complex64
-	case "c16":
-		d = Complex128
-	default:
-		return Invalid, dtypeError(fmt.Sprintf("unknown element type %q", s))
-	}
-	if order == '>' && d.Size() > 1 {
-		return Invalid, dtypeError(fmt.Sprintf("big-endian element type %q is not supported", s))
-	}
-	if !littleEndian && d.Size() > 1 {
-		return Invalid, dtypeError(fmt.Sprintf("element type %q on a big-endian host is not supported", s))
-	}
-	return d, nil
-}
-
-// dtypeFromTypeNum maps numpy's type number (as SharedArray stores it) to a
-// DType. 7 and 9 are both int64 (long and longlong on LP64), 8 and 10 both
-// uint64.
-func dtypeFromTypeNum(n int32) (DType, bool) {
-	switch n {
-	case 9:
-		return Int64, true
-	case 10:
-		return Uint64, true
-	}
-	for d := Bool; d.valid(); d++ {
-		if dtypeInfo[d].typeNum == n {
-			return d, true
-		}
-	}
-	return Invalid, false
-}
-
-// typeNum returns numpy's type number for d, as SharedArray writes it.
-func (d DType) typeNum() int32 { return dtypeInfo[d].typeNum }
 
 // DTypeOf returns the DType that holds elements of Go type T. int and uint
 // map to the 64-bit kinds on 64-bit platforms; named types (~float64 and so
@@ -258,6 +131,3 @@ func uintDType(bits int) DType {
 	}
 	return Uint64
 }
-
-// littleEndian reports the host byte order; segments hold native-order data.
-var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1

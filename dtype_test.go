@@ -5,54 +5,19 @@ import (
 	"strconv"
 	"testing"
 	"unsafe"
+
+	"github.com/shmtensor/shmtensor/internal/codec"
 )
 
+// TestDTypeTable checks ParseDType on every DType's name and descriptors;
+// internal/codec's TestDTypeTable pins the names, descriptors and sizes,
+// and TestCodecTypes that the root's DType reads them.
 func TestDTypeTable(t *testing.T) {
-	tests := []struct {
-		d     DType
-		name  string
-		descr string
-		size  int
-		num   int32
-	}{
-		{Bool, "bool", "|b1", 1, 0},
-		{Int8, "int8", "|i1", 1, 1},
-		{Int16, "int16", "<i2", 2, 3},
-		{Int32, "int32", "<i4", 4, 5},
-		{Int64, "int64", "<i8", 8, 7},
-		{Uint8, "uint8", "|u1", 1, 2},
-		{Uint16, "uint16", "<u2", 2, 4},
-		{Uint32, "uint32", "<u4", 4, 6},
-		{Uint64, "uint64", "<u8", 8, 8},
-		{Float16, "float16", "<f2", 2, 23},
-		{Float32, "float32", "<f4", 4, 11},
-		{Float64, "float64", "<f8", 8, 12},
-		{Complex64, "complex64", "<c8", 8, 14},
-		{Complex128, "complex128", "<c16", 16, 15},
-	}
-	for _, tt := range tests {
-		if tt.d.String() != tt.name || tt.d.Descr() != tt.descr || tt.d.Size() != tt.size || tt.d.typeNum() != tt.num {
-			t.Errorf("%d: %s %s %d %d", tt.d, tt.d, tt.d.Descr(), tt.d.Size(), tt.d.typeNum())
-		}
-		for _, s := range []string{tt.name, tt.descr, tt.descr[1:], "=" + tt.descr[1:]} {
-			if d, err := ParseDType(s); err != nil || d != tt.d {
-				t.Errorf("ParseDType(%q) = %v, %v; want %v", s, d, err, tt.d)
+	for d := Bool; d.valid(); d++ {
+		for _, s := range []string{d.String(), d.Descr(), d.Descr()[1:], "=" + d.Descr()[1:]} {
+			if got, err := ParseDType(s); err != nil || got != d {
+				t.Errorf("ParseDType(%q) = %v, %v; want %v", s, got, err, d)
 			}
-		}
-		if d, ok := dtypeFromTypeNum(tt.num); !ok || d != tt.d {
-			t.Errorf("type number %d = %v", tt.num, d)
-		}
-	}
-	// numpy's long long and unsigned long long numbers are the 64-bit kinds.
-	if d, _ := dtypeFromTypeNum(9); d != Int64 {
-		t.Error("type number 9 is not int64")
-	}
-	if d, _ := dtypeFromTypeNum(10); d != Uint64 {
-		t.Error("type number 10 is not uint64")
-	}
-	for _, n := range []int32{-1, 13, 16, 17, 18, 22, 24, 1000} {
-		if _, ok := dtypeFromTypeNum(n); ok {
-			t.Errorf("type number %d accepted", n)
 		}
 	}
 	for _, s := range []string{"", "<", ">f8", ">i4", "<f16", "S10", "O", "<M8[ns]", "Float64", "int8 ", "long double"} {
@@ -79,6 +44,33 @@ func TestDTypeTable(t *testing.T) {
 	}
 	if Invalid.Size() != 0 || DType(200).String() != "DType(200)" {
 		t.Error("invalid DTypes")
+	}
+}
+
+// TestCodecTypes checks that the root's DType and Layout convert to the
+// codec's, which numbers them the same, and that both agree on MaxDims:
+// the root's methods read the codec's table.
+func TestCodecTypes(t *testing.T) {
+	for d := Invalid; d <= Complex128+1; d++ {
+		c := codec.DType(d)
+		if d.String() != c.String() || d.Size() != c.Size() || d.Descr() != c.Descr() || d.valid() != c.Valid() {
+			t.Errorf("DType %d: root %s %d %q, codec %s %d %q", d, d, d.Size(), d.Descr(), c, c.Size(), c.Descr())
+		}
+	}
+	if Complex128.valid() && codec.DType(Complex128+1).Valid() {
+		t.Error("the codec knows more element types than the root")
+	}
+	for _, c := range []struct {
+		l    Layout
+		c    codec.Layout
+		name string
+	}{{NPY, codec.NPY, "npy"}, {SharedArray, codec.SharedArray, "sharedarray"}, {0, 0, "invalid"}, {3, 3, "invalid"}} {
+		if codec.Layout(c.l) != c.c || c.l.String() != c.name || c.c.String() != c.name {
+			t.Errorf("Layout %d: root %v, codec %v, want %s", c.l, c.l, c.c, c.name)
+		}
+	}
+	if MaxDims != codec.MaxDims {
+		t.Errorf("MaxDims %d, codec.MaxDims %d", MaxDims, codec.MaxDims)
 	}
 }
 

@@ -1,175 +1,19 @@
 package shmtensor
 
-// The fuzz targets of the package: the header parsers and Import, which
-// read what other programs wrote. Their seeds are the files in testdata
-// (written by numpy and SharedArray), encoder output and hand-written
-// corner cases; .ci/run runs each for a fixed count.
+// The fuzz target of the package: Import, which reads what other programs
+// wrote (internal/codec fuzzes the header parsers). Its seeds are the files
+// in testdata/npy (written by numpy), encoder output and a hand-written
+// corner case; .ci/run runs each fuzz target for a fixed count.
 
 import (
 	"bytes"
-	"math"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/shmtensor/shmtensor/internal/codec"
 )
-
-// FuzzParseNPYHeader feeds parseNPYHeader any prefix and file size: it
-// refuses with a codec error or returns a header that fits the file and
-// re-encodes to the same tensor.
-func FuzzParseNPYHeader(f *testing.F) {
-	for _, dt := range allDTypes {
-		for _, shape := range [][]int{{}, {0}, {3, 4}, {2, 3, 1}} {
-			enc, err := encodeNPY(dt, shape, len(shape) > 1)
-			if err != nil {
-				f.Fatal(err)
-			}
-			f.Add(enc, npyDataOffset+int64(dt.Size())*product(shape))
-		}
-	}
-	enc, _ := encodeNPY(Uint8, repeatDims(MaxDims), true)
-	f.Add(enc, int64(npyDataOffset+1<<10))
-	for _, nf := range numpyFiles {
-		b := readNumpyFile(f, nf.file)
-		f.Add(npyPrefix(b), int64(len(b)))
-	}
-	for _, file := range [][]byte{
-		npyFile(2, "{'shape': (3L, 4L,), \"fortran_order\": True, u'descr': '=f8'  # c\n}", 96),
-		npyFile(3, "{'descr': [('\u03b1', '<f8', (2,))], 'fortran_order': False, 'shape': (1_0,), }", 160),
-	} {
-		f.Add(file, int64(len(file)))
-	}
-
-	f.Fuzz(func(t *testing.T, prefix []byte, fileSize int64) {
-		h, err := parseNPYHeader(prefix, fileSize)
-		if err != nil {
-			checkErr(t, err, "npy header")
-			return
-		}
-		checkHeader(t, h, fileSize)
-		if h.layout != NPY || h.dataOff < 10 || h.dataOff > int64(len(prefix)) || h.dataOff > npyMaxPrefix {
-			t.Fatalf("bad header %+v for a %d-byte prefix", h, len(prefix))
-		}
-		enc, err := encodeNPY(h.dtype, h.shape, h.fortran)
-		if err != nil {
-			if h.dataLen <= math.MaxInt64-npyDataOffset {
-				t.Fatalf("re-encoding %+v: %v", h, err)
-			}
-			return
-		}
-		h2, err := parseNPYHeader(enc, npyDataOffset+h.dataLen)
-		if err != nil {
-			t.Fatalf("parsing re-encoded %+v: %v", h, err)
-		}
-		if h2.dtype != h.dtype || !slices.Equal(h2.shape, h.shape) || h2.fortran != h.fortran || h2.dataLen != h.dataLen {
-			t.Fatalf("re-encoded %+v parses as %+v", h, h2)
-		}
-	})
-}
-
-// FuzzParseNPYDict fuzzes the header dict alone, wrapped in a consistent
-// file, so that mutations exercise the literal parser instead of mostly
-// breaking the length fields FuzzParseNPYHeader also covers.
-func FuzzParseNPYDict(f *testing.F) {
-	for _, text := range []string{
-		"{'descr': '<f8', 'fortran_order': False, 'shape': (3, 4), }",
-		"{'shape': (3L, 4L,), \"fortran_order\": True, u'descr': '=f8'  # c\n}",
-		"{'descr': [('a', '<f8', (2,)), ('b', [('c', '|i1')])], 'fortran_order': False, 'shape': (1_0,), }",
-		"{'descr': ('<f8', (2,)), 'fortran_order': None, 'shape': (-1, +2, 00)}",
-		"  {\n\t'descr':'|b1','fortran_order':True,'shape':()}\n",
-	} {
-		for major := range byte(3) {
-			f.Add(text, major+1)
-		}
-	}
-	f.Fuzz(func(t *testing.T, text string, major byte) {
-		major = major%3 + 1
-		if major == 1 && len(text) > math.MaxUint16 {
-			return
-		}
-		file := npyFile(major, text, 0)
-		const room = 1 << 40 // data bytes the file claims to hold
-		h, err := parseNPYHeader(npyPrefix(file), int64(len(file))+room)
-		if err != nil {
-			checkErr(t, err, "npy header")
-			return
-		}
-		checkHeader(t, h, int64(len(file))+room)
-		if h.dataOff != int64(len(file)) {
-			t.Fatalf("dataOff %d, want %d", h.dataOff, len(file))
-		}
-		enc, err := encodeNPY(h.dtype, h.shape, h.fortran)
-		if err != nil {
-			t.Fatalf("re-encoding %+v: %v", h, err)
-		}
-		h2, err := parseNPYHeader(enc, npyDataOffset+h.dataLen)
-		if err != nil || h2.dtype != h.dtype || !slices.Equal(h2.shape, h.shape) || h2.fortran != h.fortran {
-			t.Fatalf("re-encoded %+v parses as %+v, %v", h, h2, err)
-		}
-	})
-}
-
-// FuzzCanonicalNPYDict checks that whatever the fast path accepts, the
-// general parser reads the same way.
-func FuzzCanonicalNPYDict(f *testing.F) {
-	for _, c := range canonicalDicts {
-		f.Add(c.text)
-	}
-	f.Fuzz(func(t *testing.T, text string) {
-		if len(text) > 60000 {
-			return
-		}
-		checkSameAsGeneralParser(t, text)
-	})
-}
-
-// FuzzParseSATrailer feeds parseSATrailer any tail and file size: it
-// refuses with a codec error or returns a header whose data lies before the
-// trailer and that re-encodes to the same tensor.
-func FuzzParseSATrailer(f *testing.F) {
-	for _, fx := range saFixtures {
-		b := readSAFixture(f, fx.file)
-		f.Add(saTail(b), int64(len(b)))
-	}
-	for _, dt := range allDTypes {
-		for _, shape := range [][]int{{}, {0}, {3, 4}, repeatDims(32)} {
-			tr, err := encodeSA(dt, shape)
-			if err != nil {
-				f.Fatal(err)
-			}
-			f.Add(tr, int64(dt.Size())*product(shape)+saTrailerSize+int64(dt)) // some with a gap
-		}
-	}
-	tr := saTrailer548(Int32, repeatDims(40))
-	f.Add(tr, int64(len(tr))+4*product(repeatDims(40)))
-
-	f.Fuzz(func(t *testing.T, tail []byte, fileSize int64) {
-		h, err := parseSATrailer(tail, fileSize)
-		if err != nil {
-			checkErr(t, err, "sharedarray trailer")
-			return
-		}
-		checkHeader(t, h, fileSize)
-		if h.layout != SharedArray || h.dataOff != 0 || h.fortran || h.dataLen > fileSize-saTrailerSize {
-			t.Fatalf("bad header %+v for a file of %d bytes", h, fileSize)
-		}
-		if !isSATrailer(tail, fileSize) {
-			t.Fatalf("parsed, but isSATrailer is false")
-		}
-		if len(h.shape) > saMaxDims {
-			return // only the 548-byte trailer holds these
-		}
-		enc, err := encodeSA(h.dtype, h.shape)
-		if err != nil {
-			t.Fatalf("re-encoding %+v: %v", h, err)
-		}
-		h2, err := parseSATrailer(enc, h.dataLen+saTrailerSize)
-		if err != nil {
-			t.Fatalf("parsing re-encoded %+v: %v", h, err)
-		}
-		if h2.dtype != h.dtype || !slices.Equal(h2.shape, h.shape) || h2.dataLen != h.dataLen {
-			t.Fatalf("re-encoded %+v parses as %+v", h, h2)
-		}
-	})
-}
 
 // FuzzImport: no stream makes Import panic; a failed Import leaves nothing
 // behind, and a successful one gives a segment that WriteTo writes back as
@@ -177,11 +21,19 @@ func FuzzParseSATrailer(f *testing.F) {
 func FuzzImport(f *testing.F) {
 	for _, shape := range [][]int{{}, {3}, {2, 3}} {
 		h, _ := newHeader(NPY, Int16, shape, len(shape) > 1)
-		f.Add(append(encodeNPYHeader(h, npyStreamAlign), make([]byte, h.dataLen)...))
+		f.Add(append(codec.EncodeNPYHeader(h, codec.NPYStreamAlign), make([]byte, h.DataLen)...))
 	}
 	f.Add(npyFromDict("{'shape': (2,), 'descr': '|b1', 'fortran_order': False}", 2))
-	for _, nf := range numpyFiles {
-		f.Add(readNumpyFile(f, nf.file))
+	files, err := filepath.Glob("testdata/npy/*.npy")
+	if err != nil || len(files) == 0 {
+		f.Fatalf("no seeds in testdata/npy: %v", err)
+	}
+	for _, file := range files {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, stream []byte) {
 		name := tempFileName(t, "f.npy")
@@ -195,9 +47,9 @@ func FuzzImport(f *testing.F) {
 		if _, err := seg.WriteTo(&out); err != nil {
 			t.Fatal(err)
 		}
-		h, err := parseNPYHeader(out.Bytes(), int64(out.Len()))
-		if err != nil || h.dtype != seg.DType() || !slices.Equal(h.shape, seg.Shape()) || h.fortran != seg.Fortran() ||
-			!bytes.Equal(out.Bytes()[h.dataOff:], seg.Bytes()) {
+		h, err := codec.ParseNPYHeader(out.Bytes(), int64(out.Len()))
+		if err != nil || DType(h.DType) != seg.DType() || !slices.Equal(h.Shape, seg.Shape()) || h.Fortran != seg.Fortran() ||
+			!bytes.Equal(out.Bytes()[h.DataOff:], seg.Bytes()) {
 			t.Fatalf("WriteTo of an imported segment reads back as %+v, %v", h, err)
 		}
 	})

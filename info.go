@@ -86,13 +86,13 @@ func statName(n segName) (Info, error) {
 func makeInfo(n segName, h header, f *file) Info {
 	return Info{
 		Name:       n.name,
-		DType:      h.dtype,
-		Shape:      h.shape,
+		DType:      DType(h.DType),
+		Shape:      h.Shape,
 		Size:       f.size,
-		Layout:     h.layout,
+		Layout:     Layout(h.Layout),
 		Mode:       f.perm,
-		Fortran:    h.fortran,
-		DataOffset: h.dataOff,
+		Fortran:    h.Fortran,
+		DataOffset: h.DataOff,
 		ModTime:    f.modTime,
 		UID:        f.uid,
 		GID:        f.gid,

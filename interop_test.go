@@ -159,6 +159,10 @@ save("big.npy", np.arange(4, dtype=">f8"))
 	}
 }
 
+// saFixtureDir holds segments written by Python's SharedArray 3.2.3; its
+// README.md says how they were made. internal/codec parses its own copy.
+const saFixtureDir = "testdata/sharedarray"
+
 // TestSharedArrayFixtures attaches every segment Python's SharedArray wrote
 // and checks Go writes byte-identical ones.
 func TestSharedArrayFixtures(t *testing.T) {

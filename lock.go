@@ -320,9 +320,9 @@ func jitter(d time.Duration) time.Duration {
 // empty tensor still gets one byte, since a length of 0 means "to the end of
 // the file, however far it grows" to fcntl.
 func (s *Segment) lockRange(rows bool, start, stop int) (off, n int64, err error) {
-	off, n = s.hdr.dataOff, s.hdr.dataLen
+	off, n = s.hdr.DataOff, s.hdr.DataLen
 	if rows {
-		sh := s.hdr.shape
+		sh := s.hdr.Shape
 		if len(sh) == 0 {
 			return 0, 0, fmt.Errorf("%w: a 0-d tensor has no rows", ErrIndex)
 		}
@@ -332,7 +332,7 @@ func (s *Segment) lockRange(rows bool, start, stop int) (off, n int64, err error
 		if start == stop {
 			return 0, 0, nil
 		}
-		if n > 0 && (!s.hdr.fortran || len(sh) == 1) {
+		if n > 0 && (!s.hdr.Fortran || len(sh) == 1) {
 			row := n / int64(sh[0])
 			off += int64(start) * row
 			n = int64(stop-start) * row

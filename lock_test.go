@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/shmtensor/shmtensor/internal/codec"
 )
 
 // twoAttaches creates an int32 segment of the given shape and attaches it a
@@ -156,7 +158,7 @@ func TestLockRowsFortran(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hdr := encodeNPYHeader(h, npyDataOffset)
+	hdr := codec.EncodeNPYHeader(h, codec.NPYDataOffset)
 	path := filepath.Join(t.TempDir(), "f.npy")
 	if err := os.WriteFile(path, append(hdr, make([]byte, 6*5*4)...), 0o600); err != nil {
 		t.Fatal(err)

@@ -52,22 +52,22 @@ func viewAs[T Number](s *Segment, op string) (*Tensor[T], error) {
 		return nil, &Error{Op: op, Name: s.name, Err: ErrClosed}
 	}
 	want := DTypeOf[T]()
-	if s.hdr.dtype != want {
-		return nil, &Error{Op: op, Name: s.name, Err: fmt.Errorf("%w: segment holds %v, want %v", ErrDType, s.hdr.dtype, want)}
+	if DType(s.hdr.DType) != want {
+		return nil, &Error{Op: op, Name: s.name, Err: fmt.Errorf("%w: segment holds %v, want %v", ErrDType, s.hdr.DType, want)}
 	}
-	n := int(s.hdr.dataLen) / want.Size()
+	n := int(s.hdr.DataLen) / want.Size()
 	var data []T
 	if n > 0 {
-		p := unsafe.Pointer(&s.mem[s.hdr.dataOff])
+		p := unsafe.Pointer(&s.mem[s.hdr.DataOff])
 		var z T
 		if uintptr(p)%unsafe.Alignof(z) != 0 {
-			return nil, &Error{Op: op, Name: s.name, Err: fmt.Errorf("%w: data at byte %d is not aligned for %v", ErrNotTensor, s.hdr.dataOff, want)}
+			return nil, &Error{Op: op, Name: s.name, Err: fmt.Errorf("%w: data at byte %d is not aligned for %v", ErrNotTensor, s.hdr.DataOff, want)}
 		}
 		// The codec checked dataOff+dataLen <= file size == len(s.mem).
 		data = unsafe.Slice((*T)(p), n)
 	}
-	shape := slices.Clone(s.hdr.shape)
-	strides := strided.Strides(shape, s.hdr.fortran)
+	shape := slices.Clone(s.hdr.Shape)
+	strides := strided.Strides(shape, s.hdr.Fortran)
 	return newTensor(data, 0, shape, strides, s, s.readOnly), nil
 }
 

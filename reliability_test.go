@@ -18,6 +18,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/shmtensor/shmtensor/internal/codec"
 	"github.com/shmtensor/shmtensor/internal/sys"
 )
 
@@ -48,7 +49,7 @@ func testNPYHeader(dt DType, shape []int, fortran bool) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return encodeNPYHeader(h, npyDataOffset), nil
+	return codec.EncodeNPYHeader(h, codec.NPYDataOffset), nil
 }
 
 // testSATrailer returns the SharedArray trailer Create writes.
@@ -57,7 +58,7 @@ func testSATrailer(dt DType, shape []int) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return encodeSATrailer(h), nil
+	return codec.EncodeSATrailer(h), nil
 }
 
 // saFile returns the bytes of a SharedArray-layout file holding data as a
@@ -95,10 +96,10 @@ func TestLayoutRule(t *testing.T) {
 	// file, and a trailer whose data is everything before it.
 	const size = 8192
 	crafted := make([]byte, size)
-	h, _ := testNPYHeader(Uint8, []int{size - npyDataOffset}, false)
+	h, _ := testNPYHeader(Uint8, []int{size - codec.NPYDataOffset}, false)
 	copy(crafted, h)
-	tr, _ := testSATrailer(Uint8, []int{size - saTrailerSize})
-	copy(crafted[size-saTrailerSize:], tr)
+	tr, _ := testSATrailer(Uint8, []int{size - codec.SATrailerSize})
+	copy(crafted[size-codec.SATrailerSize:], tr)
 
 	cases := []struct {
 		name   string
@@ -107,11 +108,11 @@ func TestLayoutRule(t *testing.T) {
 		data   []byte
 	}{
 		{"sharedarray holding a whole .npy file", saFile(t, wholeNPY), SharedArray, wholeNPY},
-		{"sharedarray holding only the npy magic", saFile(t, []byte(npyMagic)), SharedArray, []byte(npyMagic)},
+		{"sharedarray holding only the npy magic", saFile(t, []byte(codec.NPYMagic)), SharedArray, []byte(codec.NPYMagic)},
 		{"sharedarray holding a broken npy header", saFile(t, []byte("\x93NUMPY\x09\x09garbage")), SharedArray, []byte("\x93NUMPY\x09\x09garbage")},
 		{"npy holding a sharedarray file", npyWrapping(t, saInner), NPY, saInner},
 		{"npy holding a broken sharedarray trailer", npyWrapping(t, append([]byte("[SharedArray]\x00\x00\x00"), make([]byte, 276)...)), NPY, append([]byte("[SharedArray]\x00\x00\x00"), make([]byte, 276)...)},
-		{"crafted to be both", crafted, NPY, crafted[npyDataOffset:]},
+		{"crafted to be both", crafted, NPY, crafted[codec.NPYDataOffset:]},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -725,7 +726,7 @@ func TestBrokenEntries(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.Close()
-	if err := os.Truncate(filepath.Join("/dev/shm", trunc), npyDataOffset+8); err != nil {
+	if err := os.Truncate(filepath.Join("/dev/shm", trunc), codec.NPYDataOffset+8); err != nil {
 		t.Fatal(err)
 	}
 	plain := uniqueName(t)
@@ -743,7 +744,7 @@ func TestBrokenEntries(t *testing.T) {
 			found = &broken[i]
 		}
 	}
-	if found == nil || !errors.Is(found.Err, ErrNotTensor) || !strings.Contains(found.Err.Error(), "needs") || found.Size != npyDataOffset+8 {
+	if found == nil || !errors.Is(found.Err, ErrNotTensor) || !strings.Contains(found.Err.Error(), "needs") || found.Size != codec.NPYDataOffset+8 {
 		t.Fatalf("ListBroken: %+v", found)
 	}
 	if err := Delete(trunc); !errors.Is(err, ErrNotTensor) {

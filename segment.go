@@ -37,21 +37,21 @@ type Segment struct {
 func (s *Segment) Name() string { return s.name }
 
 // DType returns the element type recorded in the header.
-func (s *Segment) DType() DType { return s.hdr.dtype }
+func (s *Segment) DType() DType { return DType(s.hdr.DType) }
 
 // Shape returns a copy of the shape recorded in the header.
-func (s *Segment) Shape() []int { return slices.Clone(s.hdr.shape) }
+func (s *Segment) Shape() []int { return slices.Clone(s.hdr.Shape) }
 
 // Layout returns the segment's on-segment format.
-func (s *Segment) Layout() Layout { return s.hdr.layout }
+func (s *Segment) Layout() Layout { return Layout(s.hdr.Layout) }
 
 // Fortran reports whether the data is stored in column-major order.
-func (s *Segment) Fortran() bool { return s.hdr.fortran }
+func (s *Segment) Fortran() bool { return s.hdr.Fortran }
 
 // Strides returns the strides, in elements, of the data as stored: C order,
 // or column-major for a Fortran-order segment. Multiply by DType().Size()
 // for numpy's byte strides.
-func (s *Segment) Strides() []int { return strided.Strides(s.hdr.shape, s.hdr.fortran) }
+func (s *Segment) Strides() []int { return strided.Strides(s.hdr.Shape, s.hdr.Fortran) }
 
 // ID returns the identity of the file behind the segment.
 func (s *Segment) ID() FileID { return s.id }
@@ -67,7 +67,7 @@ func (s *Segment) Addr() uintptr {
 	if s.closed.Load() {
 		return 0
 	}
-	return uintptr(unsafe.Pointer(unsafe.SliceData(s.mem))) + uintptr(s.hdr.dataOff)
+	return uintptr(unsafe.Pointer(unsafe.SliceData(s.mem))) + uintptr(s.hdr.DataOff)
 }
 
 // Size returns the number of bytes mapped: the whole segment, header
@@ -81,7 +81,7 @@ func (s *Segment) Bytes() []byte {
 	if s.closed.Load() {
 		panicErr("bytes", ErrClosed)
 	}
-	return s.mem[s.hdr.dataOff : s.hdr.dataOff+s.hdr.dataLen : s.hdr.dataOff+s.hdr.dataLen]
+	return s.mem[s.hdr.DataOff : s.hdr.DataOff+s.hdr.DataLen : s.hdr.DataOff+s.hdr.DataLen]
 }
 
 // SyncFlags selects how Msync flushes a mapping; they are msync(2)'s flags.

@@ -19,6 +19,7 @@ import (
 	"github.com/shmtensor/shmtensor/internal/strided"
 	"golang.org/x/sys/unix"
 
+	"github.com/shmtensor/shmtensor/internal/codec"
 	"github.com/shmtensor/shmtensor/internal/sys"
 )
 
@@ -628,8 +629,8 @@ func TestLongNPYHeader(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	if a.Segment().hdr.dataOff != 20000 || a.At(2) != 9 {
-		t.Fatalf("data offset %d, a[2] = %d", a.Segment().hdr.dataOff, a.At(2))
+	if a.Segment().hdr.DataOff != 20000 || a.At(2) != 9 {
+		t.Fatalf("data offset %d, a[2] = %d", a.Segment().hdr.DataOff, a.At(2))
 	}
 	// The same header cut short is refused.
 	os.WriteFile(path, b[:15000], 0o600)
@@ -682,7 +683,7 @@ func writeNPYWithHeader(t *testing.T, path string, dataOff int, data []float64) 
 	dict := "{'descr': '<f8', 'fortran_order': False, 'shape': (" + strconv.Itoa(len(data)) + ",), }"
 	hlen := dataOff - 10
 	buf := make([]byte, dataOff+8*len(data))
-	copy(buf, npyMagic)
+	copy(buf, codec.NPYMagic)
 	buf[6], buf[7] = 1, 0
 	binary.LittleEndian.PutUint16(buf[8:], uint16(hlen))
 	copy(buf[10:], dict+strings.Repeat(" ", hlen-len(dict)-1)+"\n")
@@ -695,9 +696,9 @@ func writeNPYWithHeader(t *testing.T, path string, dataOff int, data []float64) 
 }
 
 // Headers longer than the first page that readHeader reads are read in a
-// second pass; a header past npyMaxPrefix is still refused.
+// second pass; a header past codec.NPYMaxPrefix is still refused.
 func TestAttachHeaderLongerThanAPage(t *testing.T) {
-	for _, off := range []int{128, npyDataOffset, npyDataOffset + 64, 3 * npyDataOffset, 65536} {
+	for _, off := range []int{128, codec.NPYDataOffset, codec.NPYDataOffset + 64, 3 * codec.NPYDataOffset, 65536} {
 		name := tempFileName(t, "long.npy")
 		writeNPYWithHeader(t, name[len(schemeFile):], off, []float64{1.5, 2.5, 3.5})
 		x, err := Attach[float64](name)
@@ -713,10 +714,10 @@ func TestAttachHeaderLongerThanAPage(t *testing.T) {
 	path := name[len(schemeFile):]
 	writeNPYWithHeader(t, path, 65536, []float64{1})
 	b, _ := os.ReadFile(path)
-	binary.LittleEndian.PutUint16(b[8:], 65535) // data would start past npyMaxPrefix
+	binary.LittleEndian.PutUint16(b[8:], 65535) // data would start past codec.NPYMaxPrefix
 	b = append(b[:10+65535], make([]byte, 8)...)
 	os.WriteFile(path, b, 0o600)
 	if _, err := Attach[float64](name); !errors.Is(err, ErrNotTensor) {
-		t.Errorf("header past %d bytes: %v, want ErrNotTensor", npyMaxPrefix, err)
+		t.Errorf("header past %d bytes: %v, want ErrNotTensor", codec.NPYMaxPrefix, err)
 	}
 }

@@ -1,12 +1,12 @@
 package shmtensor
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"math"
 
+	"github.com/shmtensor/shmtensor/internal/codec"
 	"github.com/shmtensor/shmtensor/internal/strided"
 	"github.com/shmtensor/shmtensor/internal/sys"
 )
@@ -28,13 +28,13 @@ func (s *Segment) WriteTo(w io.Writer) (int64, error) {
 	if s.closed.Load() {
 		return 0, &Error{Op: op, Name: s.name, Err: ErrClosed}
 	}
-	n, err := w.Write(encodeNPYHeader(s.hdr, npyStreamAlign))
+	n, err := w.Write(codec.EncodeNPYHeader(s.hdr, codec.NPYStreamAlign))
 	total := int64(n)
 	if err != nil {
 		return total, &Error{Op: op, Name: s.name, Err: err}
 	}
 	data := s.Bytes()
-	k, handled, err := sys.SendData(w, s.fd, s.hdr.dataOff, data, splitParts)
+	k, handled, err := sys.SendData(w, s.fd, s.hdr.DataOff, data, splitParts)
 	if !handled {
 		n, err = w.Write(data)
 		k = int64(n)
@@ -83,11 +83,11 @@ func Import(name string, r io.Reader, opts ...Option) (*Segment, error) {
 	if err != nil {
 		return nil, &Error{Op: op, Name: name, Err: err}
 	}
-	h, err := readNPYStreamHeader(r)
+	h, err := codec.ReadNPYStream(r)
 	if err != nil {
 		return nil, &Error{Op: op, Name: n.name, Err: err}
 	}
-	return newSegment(op, name, h.dtype, h.shape, h.fortran, opts, func(fd int, off int64, data []byte) error {
+	return newSegment(op, name, DType(h.DType), h.Shape, h.Fortran, opts, func(fd int, off int64, data []byte) error {
 		k, handled, err := sys.ReceiveData(r, fd, off, data, splitParts)
 		got := int(k)
 		if handled && err == nil && got < len(data) {
@@ -102,71 +102,12 @@ func Import(name string, r io.Reader, opts ...Option) (*Segment, error) {
 		switch {
 		case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 			return fmt.Errorf("%w: truncated: stream ended after %d of the %d bytes of data of %s %v: %w",
-				ErrNotTensor, got, len(data), pyTuple(h.shape), h.dtype, io.ErrUnexpectedEOF)
+				ErrNotTensor, got, len(data), FormatShape(h.Shape), h.DType, io.ErrUnexpectedEOF)
 		case err != nil:
 			return fmt.Errorf("read data: %w", err)
 		}
 		return nil
 	})
-}
-
-// readNPYStreamHeader reads the header of a .npy stream, exactly up to the
-// first data byte, and validates it with the segment codec.
-func readNPYStreamHeader(r io.Reader) (header, error) {
-	// Magic and version first; they say how long the length field is.
-	buf := make([]byte, len(npyMagic)+2, 128)
-	if err := readHeaderBytes(r, buf, 0); err != nil {
-		return header{}, err
-	}
-	lenSize := 4
-	if buf[6] == 1 {
-		lenSize = 2
-	}
-	if !isNPY(buf) || buf[7] != 0 || buf[6] < 1 || buf[6] > 3 {
-		// parseNPYHeader says which of magic and version is wrong.
-		_, err := parseNPYHeader(buf, int64(len(buf)))
-		return header{}, err
-	}
-	buf = buf[:len(buf)+lenSize]
-	if err := readHeaderBytes(r, buf, len(npyMagic)+2); err != nil {
-		return header{}, err
-	}
-	end := int64(len(buf)) + int64(binary.LittleEndian.Uint16(buf[8:]))
-	if lenSize == 4 {
-		end = int64(len(buf)) + int64(binary.LittleEndian.Uint32(buf[8:]))
-	}
-	if end > npyMaxPrefix {
-		_, err := parseNPYHeader(buf, math.MaxInt64)
-		return header{}, err
-	}
-	buf = append(buf, make([]byte, end-int64(len(buf)))...)
-	if err := readHeaderBytes(r, buf, len(npyMagic)+2+lenSize); err != nil {
-		return header{}, err
-	}
-	// A stream has no size to check the data against here: Import reads
-	// the data and reports a short stream.
-	return parseNPYHeader(buf, math.MaxInt64)
-}
-
-// readHeaderBytes fills buf[from:] from r; a stream ending first is a
-// truncated header.
-func readHeaderBytes(r io.Reader, buf []byte, from int) error {
-	got, err := io.ReadFull(r, buf[from:])
-	switch {
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		if from+got == 0 {
-			return fmt.Errorf("%w: empty stream: %w", ErrNotTensor, io.ErrUnexpectedEOF)
-		}
-		if m := min(from+got, len(npyMagic)); string(buf[:m]) != npyMagic[:m] {
-			_, err := parseNPYHeader(buf[:m], int64(m)) // bad magic, said once
-			return err
-		}
-		return fmt.Errorf("%w: npy header: truncated: stream ended after %d bytes, the header needs %d: %w",
-			ErrNotTensor, from+got, len(buf), io.ErrUnexpectedEOF)
-	case err != nil:
-		return fmt.Errorf("read header: %w", err)
-	}
-	return nil
 }
 
 // splitParts splits the blocks of a kernel copy of size bytes over

@@ -119,15 +119,15 @@ func TestKernelCopyTaken(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		n, handled, err := sys.SendData(f, seg.fd, seg.hdr.dataOff, seg.Bytes(), splitParts)
-		if !handled || err != nil || n != seg.hdr.dataLen {
-			t.Errorf("%s: sendData = %d, %v, %v; want %d, true, nil", kind, n, handled, err, seg.hdr.dataLen)
+		n, handled, err := sys.SendData(f, seg.fd, seg.hdr.DataOff, seg.Bytes(), splitParts)
+		if !handled || err != nil || n != seg.hdr.DataLen {
+			t.Errorf("%s: sendData = %d, %v, %v; want %d, true, nil", kind, n, handled, err, seg.hdr.DataLen)
 		}
 		f.Close()
 	}
 	_, pw, _ := os.Pipe()
 	defer pw.Close()
-	if _, handled, _ := sys.SendData(pw, seg.fd, seg.hdr.dataOff, seg.Bytes(), splitParts); handled {
+	if _, handled, _ := sys.SendData(pw, seg.fd, seg.hdr.DataOff, seg.Bytes(), splitParts); handled {
 		t.Error("sendData took a pipe")
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/shmtensor/shmtensor/internal/codec"
 )
 
 // importCases are arrays numpy writes for TestImportNumpyFiles: each kind
@@ -155,14 +157,14 @@ func TestWriteToHeader(t *testing.T) {
 	for _, shape := range [][]int{{}, {0}, {3}, {2, 3}, repeatDims(MaxDims)} {
 		b, a := npyStream(t, shape)
 		hlen := int(binary.LittleEndian.Uint16(b[8:]))
-		if string(b[:8]) != "\x93NUMPY\x01\x00" || (10+hlen)%npyStreamAlign != 0 || b[10+hlen-1] != '\n' {
+		if string(b[:8]) != "\x93NUMPY\x01\x00" || (10+hlen)%codec.NPYStreamAlign != 0 || b[10+hlen-1] != '\n' {
 			t.Errorf("%v: header %q does not end a version 1.0 header at a multiple of 64", shape, b[:min(len(b), 10+hlen)])
 		}
 		if !bytes.Equal(b[10+hlen:], a.Segment().Bytes()) {
 			t.Errorf("%v: data after the header differs from the segment's", shape)
 		}
-		h, err := parseNPYHeader(b, int64(len(b)))
-		if err != nil || !slices.Equal(h.shape, shape) || h.dtype != Float64 || h.dataOff != int64(10+hlen) {
+		h, err := codec.ParseNPYHeader(b, int64(len(b)))
+		if err != nil || !slices.Equal(h.Shape, shape) || DType(h.DType) != Float64 || h.DataOff != int64(10+hlen) {
 			t.Errorf("%v: written header parses as %+v, %v", shape, h, err)
 		}
 	}
@@ -383,7 +385,7 @@ func TestImportFortranSharedArray(t *testing.T) {
 		ok    bool
 	}{{[]int{1, 5}, true}, {[]int{5}, true}, {[]int{2, 3}, false}} {
 		h, _ := newHeader(NPY, Float32, c.shape, true)
-		stream := append(encodeNPYHeader(h, npyStreamAlign), make([]byte, h.dataLen)...)
+		stream := append(codec.EncodeNPYHeader(h, codec.NPYStreamAlign), make([]byte, h.DataLen)...)
 		name := uniqueName(t)
 		seg, err := Import(name, bytes.NewReader(stream), SharedArrayLayout())
 		if c.ok {

@@ -37,6 +37,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/shmtensor/shmtensor/internal/codec"
 	"github.com/shmtensor/shmtensor/internal/sys"
 )
 
@@ -335,8 +336,8 @@ func mutate(rng *rand.Rand, seg []byte) []byte {
 		vals := []uint64{0, 1, 1 << 31, 1<<63 - 1, 1 << 63, ^uint64(0), uint64(len(b)), uint64(len(b) - 4096)}
 		v := vals[rng.IntN(len(vals))]
 		off := rng.IntN(max(1, min(len(b), 64)-8))
-		if rng.IntN(2) == 0 && len(b) >= saTrailerSize {
-			off = len(b) - saTrailerSize + 16 + 8*rng.IntN(8)
+		if rng.IntN(2) == 0 && len(b) >= codec.SATrailerSize {
+			off = len(b) - codec.SATrailerSize + 16 + 8*rng.IntN(8)
 		}
 		for i := 0; i < 8 && off+i < len(b); i++ {
 			b[off+i] = byte(v >> (8 * i))
@@ -452,7 +453,7 @@ func TestTortureSpecialFiles(t *testing.T) {
 	if f, err := os.Create(filepath.Join(dir, "sparse-huge")); err == nil {
 		h, _ := testNPYHeader(Uint8, []int{1 << 40}, false)
 		f.Write(h)
-		f.Truncate(npyDataOffset + 1<<40)
+		f.Truncate(codec.NPYDataOffset + 1<<40)
 		f.Close()
 	}
 	if os.Geteuid() == 0 {

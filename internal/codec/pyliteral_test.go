@@ -1,4 +1,4 @@
-package shmtensor
+package codec
 
 import (
 	"errors"
@@ -8,6 +8,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/shmtensor/shmtensor/internal/errs"
+	"github.com/shmtensor/shmtensor/internal/numpytest"
 )
 
 // TestParseNPYHeaderVariants feeds header dicts that numpy does not write
@@ -37,7 +40,7 @@ func TestParseNPYHeaderVariants(t *testing.T) {
 		{name: "no final newline", version: 1, text: "{'descr': '<f8', 'fortran_order': False, 'shape': (3, 4)}"},
 		{name: "python 2 long ints v1", version: 1, text: "{'descr': '<f8', 'fortran_order': False, 'shape': (3L, 4L), }"},
 		{name: "python 2 long ints v2", version: 2, text: "{'descr': '<f8', 'fortran_order': False, 'shape': (3L, 4L), }"},
-		{name: "python 2 long ints v3", version: 3, text: "{'descr': '<f8', 'fortran_order': False, 'shape': (3L, 4L), }", err: ErrNotTensor},
+		{name: "python 2 long ints v3", version: 3, text: "{'descr': '<f8', 'fortran_order': False, 'shape': (3L, 4L), }", err: errs.ErrNotTensor},
 		{name: "u prefix", version: 1, text: "{u'descr': u'<f8', u'fortran_order': False, u'shape': (3, 4)}"},
 		{name: "underscore digits", version: 1, text: "{'descr': '<f8', 'fortran_order': False, 'shape': (1_2,)}", shape: []int{12}},
 		{name: "plus sign", version: 1, text: "{'descr': '<f8', 'fortran_order': False, 'shape': (+3, 4)}"},
@@ -45,36 +48,36 @@ func TestParseNPYHeaderVariants(t *testing.T) {
 		{name: "native order", version: 1, text: "{'descr': '=f8', 'fortran_order': False, 'shape': (3, 4)}"},
 		{name: "no order", version: 1, text: "{'descr': 'f8', 'fortran_order': False, 'shape': (3, 4)}"},
 		{name: "pipe order", version: 1, text: "{'descr': '|f8', 'fortran_order': False, 'shape': (3, 4)}"},
-		{name: "utf-8 descr v3", version: 3, text: "{'descr': '<f8\u00e9', 'fortran_order': False, 'shape': (12,)}", err: ErrDType},
-		{name: "latin-1 descr v1", version: 1, text: "{'descr': '<f8\xe9', 'fortran_order': False, 'shape': (12,)}", err: ErrDType},
-		{name: "nbsp as space", version: 1, text: "{'descr':\xa0'<f8', 'fortran_order': False, 'shape': (12,)}", err: ErrNotTensor},
-		{name: "invalid utf-8 v3", version: 3, text: "{'descr': '<f8', 'fortran_order': False, 'shape': (12,)}\xff", err: ErrNotTensor},
-		{name: "NUL in padding", version: 1, text: ok3x4 + "\x00\n", err: ErrNotTensor},
-		{name: "NUL in comment", version: 1, text: ok3x4 + " # \x00\n", err: ErrNotTensor},
-		{name: "shape not a tuple", version: 1, text: "{'descr': '<f8', 'fortran_order': False, 'shape': (12)}", err: ErrNotTensor},
-		{name: "shape list", version: 1, text: "{'descr': '<f8', 'fortran_order': False, 'shape': [3, 4]}", err: ErrNotTensor},
-		{name: "leading zero", version: 1, text: "{'descr': '<f8', 'fortran_order': False, 'shape': (03, 4)}", err: ErrNotTensor},
-		{name: "negative dim", version: 1, text: "{'descr': '<f8', 'fortran_order': False, 'shape': (-3, -4)}", err: ErrNotTensor},
-		{name: "float dim", version: 1, text: "{'descr': '<f8', 'fortran_order': False, 'shape': (3.0, 4)}", err: ErrNotTensor},
-		{name: "hex dim", version: 1, text: "{'descr': '<f8', 'fortran_order': False, 'shape': (0x3, 4)}", err: ErrNotTensor, strict: true},
-		{name: "bool dim", version: 1, text: "{'descr': '<f8', 'fortran_order': False, 'shape': (True, 12)}", err: ErrNotTensor},
-		{name: "duplicate key", version: 1, text: "{'descr': '<f8', 'descr': '<f8', 'fortran_order': False, 'shape': (3, 4)}", err: ErrNotTensor, strict: true},
-		{name: "escape", version: 1, text: "{'descr': '\\x3cf8', 'fortran_order': False, 'shape': (3, 4)}", err: ErrNotTensor, strict: true},
-		{name: "unicode dtype", version: 1, text: "{'descr': '<U1', 'fortran_order': False, 'shape': (24,)}", err: ErrDType, strict: true},
-		{name: "extra key", version: 1, text: "{'descr': '<f8', 'fortran_order': False, 'shape': (3, 4), 'x': 1}", err: ErrNotTensor},
-		{name: "missing shape", version: 1, text: "{'descr': '<f8', 'fortran_order': False}", err: ErrNotTensor},
-		{name: "empty dict", version: 1, text: "{}", err: ErrNotTensor},
-		{name: "fortran 0", version: 1, text: "{'descr': '<f8', 'fortran_order': 0, 'shape': (3, 4)}", err: ErrNotTensor},
-		{name: "fortran None", version: 1, text: "{'descr': '<f8', 'fortran_order': None, 'shape': (3, 4)}", err: ErrNotTensor},
-		{name: "bytes descr", version: 1, text: "{'descr': b'<f8', 'fortran_order': False, 'shape': (3, 4)}", err: ErrNotTensor},
-		{name: "not a dict", version: 1, text: "[('descr', '<f8')]", err: ErrNotTensor},
-		{name: "text after dict", version: 1, text: ok3x4 + " x", err: ErrNotTensor},
-		{name: "set as shape", version: 1, text: "{'descr': '<f8', 'fortran_order': False, 'shape': {3}}", err: ErrNotTensor},
-		{name: "structured", version: 1, text: "{'descr': [('a', '<f8')], 'fortran_order': False, 'shape': (12,)}", err: ErrDType, strict: true},
-		{name: "subarray", version: 1, text: "{'descr': ('<f8', (2,)), 'fortran_order': False, 'shape': (6,)}", err: ErrDType},
-		{name: "overflowing shape", version: 1, text: "{'descr': '<f8', 'fortran_order': False, 'shape': (4611686018427387904, 4611686018427387904)}", err: ErrNotTensor},
-		{name: "unclosed", version: 1, text: "{'descr': '<f8', 'fortran_order': False, 'shape': (3, 4)", err: ErrNotTensor},
-		{name: "unterminated string", version: 1, text: "{'descr': '<f8, 'fortran_order': False, 'shape': (3, 4)}", err: ErrNotTensor},
+		{name: "utf-8 descr v3", version: 3, text: "{'descr': '<f8\u00e9', 'fortran_order': False, 'shape': (12,)}", err: errs.ErrDType},
+		{name: "latin-1 descr v1", version: 1, text: "{'descr': '<f8\xe9', 'fortran_order': False, 'shape': (12,)}", err: errs.ErrDType},
+		{name: "nbsp as space", version: 1, text: "{'descr':\xa0'<f8', 'fortran_order': False, 'shape': (12,)}", err: errs.ErrNotTensor},
+		{name: "invalid utf-8 v3", version: 3, text: "{'descr': '<f8', 'fortran_order': False, 'shape': (12,)}\xff", err: errs.ErrNotTensor},
+		{name: "NUL in padding", version: 1, text: ok3x4 + "\x00\n", err: errs.ErrNotTensor},
+		{name: "NUL in comment", version: 1, text: ok3x4 + " # \x00\n", err: errs.ErrNotTensor},
+		{name: "shape not a tuple", version: 1, text: "{'descr': '<f8', 'fortran_order': False, 'shape': (12)}", err: errs.ErrNotTensor},
+		{name: "shape list", version: 1, text: "{'descr': '<f8', 'fortran_order': False, 'shape': [3, 4]}", err: errs.ErrNotTensor},
+		{name: "leading zero", version: 1, text: "{'descr': '<f8', 'fortran_order': False, 'shape': (03, 4)}", err: errs.ErrNotTensor},
+		{name: "negative dim", version: 1, text: "{'descr': '<f8', 'fortran_order': False, 'shape': (-3, -4)}", err: errs.ErrNotTensor},
+		{name: "float dim", version: 1, text: "{'descr': '<f8', 'fortran_order': False, 'shape': (3.0, 4)}", err: errs.ErrNotTensor},
+		{name: "hex dim", version: 1, text: "{'descr': '<f8', 'fortran_order': False, 'shape': (0x3, 4)}", err: errs.ErrNotTensor, strict: true},
+		{name: "bool dim", version: 1, text: "{'descr': '<f8', 'fortran_order': False, 'shape': (True, 12)}", err: errs.ErrNotTensor},
+		{name: "duplicate key", version: 1, text: "{'descr': '<f8', 'descr': '<f8', 'fortran_order': False, 'shape': (3, 4)}", err: errs.ErrNotTensor, strict: true},
+		{name: "escape", version: 1, text: "{'descr': '\\x3cf8', 'fortran_order': False, 'shape': (3, 4)}", err: errs.ErrNotTensor, strict: true},
+		{name: "unicode dtype", version: 1, text: "{'descr': '<U1', 'fortran_order': False, 'shape': (24,)}", err: errs.ErrDType, strict: true},
+		{name: "extra key", version: 1, text: "{'descr': '<f8', 'fortran_order': False, 'shape': (3, 4), 'x': 1}", err: errs.ErrNotTensor},
+		{name: "missing shape", version: 1, text: "{'descr': '<f8', 'fortran_order': False}", err: errs.ErrNotTensor},
+		{name: "empty dict", version: 1, text: "{}", err: errs.ErrNotTensor},
+		{name: "fortran 0", version: 1, text: "{'descr': '<f8', 'fortran_order': 0, 'shape': (3, 4)}", err: errs.ErrNotTensor},
+		{name: "fortran None", version: 1, text: "{'descr': '<f8', 'fortran_order': None, 'shape': (3, 4)}", err: errs.ErrNotTensor},
+		{name: "bytes descr", version: 1, text: "{'descr': b'<f8', 'fortran_order': False, 'shape': (3, 4)}", err: errs.ErrNotTensor},
+		{name: "not a dict", version: 1, text: "[('descr', '<f8')]", err: errs.ErrNotTensor},
+		{name: "text after dict", version: 1, text: ok3x4 + " x", err: errs.ErrNotTensor},
+		{name: "set as shape", version: 1, text: "{'descr': '<f8', 'fortran_order': False, 'shape': {3}}", err: errs.ErrNotTensor},
+		{name: "structured", version: 1, text: "{'descr': [('a', '<f8')], 'fortran_order': False, 'shape': (12,)}", err: errs.ErrDType, strict: true},
+		{name: "subarray", version: 1, text: "{'descr': ('<f8', (2,)), 'fortran_order': False, 'shape': (6,)}", err: errs.ErrDType},
+		{name: "overflowing shape", version: 1, text: "{'descr': '<f8', 'fortran_order': False, 'shape': (4611686018427387904, 4611686018427387904)}", err: errs.ErrNotTensor},
+		{name: "unclosed", version: 1, text: "{'descr': '<f8', 'fortran_order': False, 'shape': (3, 4)", err: errs.ErrNotTensor},
+		{name: "unterminated string", version: 1, text: "{'descr': '<f8, 'fortran_order': False, 'shape': (3, 4)}", err: errs.ErrNotTensor},
 	}
 	dir := t.TempDir()
 	var paths []string
@@ -86,15 +89,15 @@ func TestParseNPYHeaderVariants(t *testing.T) {
 		}
 		dataLen := 8 * int(product(shape))
 		file := npyFile(c.version, c.text, dataLen)
-		h, err := parseNPYHeader(npyPrefix(file), int64(len(file)))
+		h, err := ParseNPYHeader(npyPrefix(file), int64(len(file)))
 		results[i] = err
 		switch {
 		case c.err == nil && err != nil:
 			t.Errorf("%s: %v", c.name, err)
 		case c.err != nil && !errors.Is(err, c.err):
 			t.Errorf("%s: err = %v, want %v", c.name, err, c.err)
-		case c.err == nil && (h.dtype != Float64 || !slices.Equal(h.shape, shape) || h.fortran != c.fortran ||
-			h.dataOff != int64(len(file)-dataLen) || h.dataLen != int64(dataLen)):
+		case c.err == nil && (h.DType != Float64 || !slices.Equal(h.Shape, shape) || h.Fortran != c.fortran ||
+			h.DataOff != int64(len(file)-dataLen) || h.DataLen != int64(dataLen)):
 			t.Errorf("%s: parsed %+v", c.name, h)
 		}
 		p := filepath.Join(dir, fmt.Sprintf("v%d.npy", i))
@@ -104,7 +107,7 @@ func TestParseNPYHeaderVariants(t *testing.T) {
 		paths = append(paths, p)
 	}
 
-	needNumpy(t)
+	numpytest.Need(t)
 	const script = `
 import json, os, sys, warnings, numpy as np
 warnings.simplefilter("ignore")
@@ -116,7 +119,7 @@ for path in sys.argv[1:]:
     except Exception as e:
         print(json.dumps({"name": os.path.basename(path), "err": "%s: %s" % (type(e).__name__, e)}))
 `
-	res := decodeResults(t, runPython(t, script, paths...))
+	res := decodeResults(t, numpytest.Run(t, script, paths...))
 	for i, c := range cases {
 		r, ok := res[filepath.Base(paths[i])]
 		if !ok {
@@ -197,7 +200,7 @@ func TestPyParserValues(t *testing.T) {
 }
 
 // TestPyParserErrors checks that the parser refuses what ast.literal_eval
-// refuses (or what it deliberately does not support) with an ErrNotTensor
+// refuses (or what it deliberately does not support) with an errs.ErrNotTensor
 // error that says what it found and where.
 func TestPyParserErrors(t *testing.T) {
 	cases := []struct {
@@ -232,8 +235,8 @@ func TestPyParserErrors(t *testing.T) {
 	for _, c := range cases {
 		p := pyParser{s: []byte(c.text), allowL: c.allowL}
 		items, err := p.dict()
-		if !errors.Is(err, ErrNotTensor) || !strings.Contains(err.Error(), c.msg) {
-			t.Errorf("%q: items %+v, err = %v; want ErrNotTensor containing %q", c.text, items, err, c.msg)
+		if !errors.Is(err, errs.ErrNotTensor) || !strings.Contains(err.Error(), c.msg) {
+			t.Errorf("%q: items %+v, err = %v; want errs.ErrNotTensor containing %q", c.text, items, err, c.msg)
 		}
 	}
 	// The deepest nesting allowed parses.

@@ -1,10 +1,11 @@
-package shmtensor
+package codec
 
 import (
 	"bytes"
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -55,7 +56,7 @@ type pyParser struct {
 // pyMaxDepth bounds the nesting of tuples and lists in a header.
 const pyMaxDepth = 32
 
-// errorf returns an ErrNotTensor error that locates the parser in the text.
+// errorf returns an errs.ErrNotTensor error that locates the parser in the text.
 func (p *pyParser) errorf(format string, args ...any) error {
 	return npyErr("cannot parse dict at byte %d of the header text: "+format, append([]any{p.i}, args...)...)
 }
@@ -314,3 +315,29 @@ func (p *pyParser) integer() (pyValue, error) {
 func isDigit(c byte) bool      { return '0' <= c && c <= '9' }
 func isIdentStart(c byte) bool { return c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
 func isIdentChar(c byte) bool  { return isIdentStart(c) || isDigit(c) || c >= 0x80 }
+
+// pyBool is Python's repr of a bool.
+func pyBool(b bool) string {
+	if b {
+		return "True"
+	}
+	return "False"
+}
+
+// Tuple is Python's repr of a tuple of ints: "()", "(5,)", "(3, 4)".
+// numpy writes shapes this way, and error messages use it too.
+func Tuple(shape []int) string {
+	var b strings.Builder
+	b.WriteByte('(')
+	for i, d := range shape {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(strconv.Itoa(d))
+	}
+	if len(shape) == 1 {
+		b.WriteByte(',')
+	}
+	b.WriteByte(')')
+	return b.String()
+}

@@ -1,4 +1,4 @@
-package shmtensor
+package codec
 
 import (
 	"bytes"
@@ -7,52 +7,53 @@ import (
 	"math"
 	"unicode/utf8"
 
+	"github.com/shmtensor/shmtensor/internal/errs"
 	"github.com/shmtensor/shmtensor/internal/strided"
 )
 
-// npyDataOffset is where Create's NPY segments put the data: one page in,
+// NPYDataOffset is where Create's NPY segments put the data: one page in,
 // so the data is page-aligned and the header has room for any shape.
-const npyDataOffset = 4096
+const NPYDataOffset = 4096
 
-// npyMaxPrefix is the most bytes of a file the NPY codec reads to find its
+// NPYMaxPrefix is the most bytes of a file the NPY codec reads to find its
 // header. Longer headers are refused instead of reading unbounded input;
 // numpy itself writes headers far shorter than this.
-const npyMaxPrefix = 1 << 16
+const NPYMaxPrefix = 1 << 16
 
-// npyMagic starts every .npy file; two version bytes follow.
-const npyMagic = "\x93NUMPY"
+// NPYMagic starts every .npy file; two version bytes follow.
+const NPYMagic = "\x93NUMPY"
 
 // isNPY reports whether prefix starts with the .npy magic, so that a caller
 // can pick the NPY codec before parsing.
 func isNPY(prefix []byte) bool {
-	return bytes.HasPrefix(prefix, []byte(npyMagic))
+	return bytes.HasPrefix(prefix, []byte(NPYMagic))
 }
 
-// npyStreamAlign is the alignment WriteTo gives the data of a .npy stream:
+// NPYStreamAlign is the alignment WriteTo gives the data of a .npy stream:
 // numpy pads its headers so that the data starts at a multiple of 64 bytes.
-const npyStreamAlign = 64
+const NPYStreamAlign = 64
 
 // npyPrefixLen is the length of a version 1.0 header before its dict: the
 // magic, the version and the uint16 HEADER_LEN.
-const npyPrefixLen = len(npyMagic) + 2 + 2
+const npyPrefixLen = len(NPYMagic) + 2 + 2
 
-// encodeNPYHeader returns the bytes that precede the data of h in a .npy
+// EncodeNPYHeader returns the bytes that precede the data of h in a .npy
 // file: a version 1.0 header whose dict is formatted exactly as numpy writes
 // it, padded with spaces and a final newline to the next multiple of align.
-// Segments use npyDataOffset, so the data starts one page in; streams use
-// npyStreamAlign, as numpy does. h comes from newHeader, which has validated
+// Segments use NPYDataOffset, so the data starts one page in; streams use
+// NPYStreamAlign, as numpy does. h comes from NewHeader, which has validated
 // its element type and shape; align is a multiple of 64 of at most
-// npyDataOffset.
-func encodeNPYHeader(h header, align int) []byte {
+// NPYDataOffset.
+func EncodeNPYHeader(h Header, align int) []byte {
 	// numpy writes repr() of each item in sorted key order, each followed
 	// by ", ", then "}": {'descr': '<f8', 'fortran_order': False, 'shape': (3, 4), }
-	dict := "{'descr': '" + h.dtype.Descr() + "', 'fortran_order': " + pyBool(h.fortran) +
-		", 'shape': " + pyTuple(h.shape) + ", }"
-	// newHeader's MaxDims dimensions of at most 19 digits each always fit
-	// in npyDataOffset bytes, and the rounded length in HEADER_LEN.
+	dict := "{'descr': '" + h.DType.Descr() + "', 'fortran_order': " + pyBool(h.Fortran) +
+		", 'shape': " + Tuple(h.Shape) + ", }"
+	// NewHeader's MaxDims dimensions of at most 19 digits each always fit
+	// in NPYDataOffset bytes, and the rounded length in HEADER_LEN.
 	n := (npyPrefixLen + len(dict) + 1 + align - 1) / align * align
 	buf := make([]byte, n)
-	copy(buf, npyMagic)
+	copy(buf, NPYMagic)
 	buf[6], buf[7] = 1, 0
 	binary.LittleEndian.PutUint16(buf[8:], uint16(n-npyPrefixLen))
 	copy(buf[npyPrefixLen:], dict)
@@ -69,37 +70,37 @@ func encodeNPYHeader(h header, align int) []byte {
 	return buf
 }
 
-// npyErr returns an ErrNotTensor error about an .npy header.
+// npyErr returns an errs.ErrNotTensor error about an .npy header.
 func npyErr(format string, args ...any) error {
-	return fmt.Errorf("%w: npy header: "+format, append([]any{ErrNotTensor}, args...)...)
+	return fmt.Errorf("%w: npy header: "+format, append([]any{errs.ErrNotTensor}, args...)...)
 }
 
-// npyDTypeErr returns an ErrDType error about an .npy header.
+// npyDTypeErr returns an errs.ErrDType error about an .npy header.
 func npyDTypeErr(format string, args ...any) error {
-	return fmt.Errorf("%w: npy header: "+format, append([]any{ErrDType}, args...)...)
+	return fmt.Errorf("%w: npy header: "+format, append([]any{errs.ErrDType}, args...)...)
 }
 
-// parseNPYHeader reads the header of an .npy file of fileSize bytes from
-// prefix, the file's first min(fileSize, npyMaxPrefix) bytes. It accepts
+// ParseNPYHeader reads the header of an .npy file of fileSize bytes from
+// prefix, the file's first min(fileSize, NPYMaxPrefix) bytes. It accepts
 // what numpy writes and reads: versions 1.0, 2.0 and 3.0, any header
-// length up to npyMaxPrefix, C or Fortran order, little-endian or
+// length up to NPYMaxPrefix, C or Fortran order, little-endian or
 // byte-order-free descriptors, and the dict in any key order and spacing.
 // Every field is validated against overflow and the file size before
 // anything is sliced, so a hostile file gives an error and never a panic:
-// ErrDType for element types this package cannot hold (big-endian,
-// structured, strings, ...), ErrNotTensor for everything else.
-func parseNPYHeader(prefix []byte, fileSize int64) (header, error) {
+// errs.ErrDType for element types this package cannot hold (big-endian,
+// structured, strings, ...), errs.ErrNotTensor for everything else.
+func ParseNPYHeader(prefix []byte, fileSize int64) (Header, error) {
 	if fileSize < 0 {
-		return header{}, npyErr("negative file size %d", fileSize)
+		return Header{}, npyErr("negative file size %d", fileSize)
 	}
 	if int64(len(prefix)) > fileSize {
-		return header{}, npyErr("%d bytes of prefix given for a file of %d bytes", len(prefix), fileSize)
+		return Header{}, npyErr("%d bytes of prefix given for a file of %d bytes", len(prefix), fileSize)
 	}
-	if m := min(len(prefix), len(npyMagic)); string(prefix[:m]) != npyMagic[:m] {
-		return header{}, npyErr("bad magic %q, want %q", prefix[:m], npyMagic)
+	if m := min(len(prefix), len(NPYMagic)); string(prefix[:m]) != NPYMagic[:m] {
+		return Header{}, npyErr("bad magic %q, want %q", prefix[:m], NPYMagic)
 	}
-	if len(prefix) < len(npyMagic)+2 {
-		return header{}, npyErr("truncated: file has %d bytes, too short for the magic and version", fileSize)
+	if len(prefix) < len(NPYMagic)+2 {
+		return Header{}, npyErr("truncated: file has %d bytes, too short for the magic and version", fileSize)
 	}
 	major, minor := prefix[6], prefix[7]
 	var lenSize int
@@ -109,11 +110,11 @@ func parseNPYHeader(prefix []byte, fileSize int64) (header, error) {
 	case (major == 2 || major == 3) && minor == 0:
 		lenSize = 4
 	default:
-		return header{}, npyErr("unsupported version %d.%d (want 1.0, 2.0 or 3.0)", major, minor)
+		return Header{}, npyErr("unsupported version %d.%d (want 1.0, 2.0 or 3.0)", major, minor)
 	}
-	textOff := len(npyMagic) + 2 + lenSize
+	textOff := len(NPYMagic) + 2 + lenSize
 	if len(prefix) < textOff {
-		return header{}, npyErr("truncated: file has %d bytes, too short for the version %d.0 header length", fileSize, major)
+		return Header{}, npyErr("truncated: file has %d bytes, too short for the version %d.0 header length", fileSize, major)
 	}
 	var hlen int64
 	if lenSize == 2 {
@@ -122,18 +123,18 @@ func parseNPYHeader(prefix []byte, fileSize int64) (header, error) {
 		hlen = int64(binary.LittleEndian.Uint32(prefix[8:]))
 	}
 	dataOff := int64(textOff) + hlen
-	if dataOff > npyMaxPrefix {
-		return header{}, npyErr("header of %d bytes is longer than the %d bytes this package reads", dataOff, npyMaxPrefix)
+	if dataOff > NPYMaxPrefix {
+		return Header{}, npyErr("header of %d bytes is longer than the %d bytes this package reads", dataOff, NPYMaxPrefix)
 	}
 	if dataOff > fileSize {
-		return header{}, npyErr("truncated: header needs %d bytes, file has %d", dataOff, fileSize)
+		return Header{}, npyErr("truncated: header needs %d bytes, file has %d", dataOff, fileSize)
 	}
 	if dataOff > int64(len(prefix)) {
-		return header{}, npyErr("header needs %d bytes, only %d bytes of the file were read", dataOff, len(prefix))
+		return Header{}, npyErr("header needs %d bytes, only %d bytes of the file were read", dataOff, len(prefix))
 	}
 	text := prefix[textOff:dataOff]
 	if major == 3 && !utf8.Valid(text) {
-		return header{}, npyErr("version 3.0 header is not valid UTF-8")
+		return Header{}, npyErr("version 3.0 header is not valid UTF-8")
 	}
 
 	text = trimPadding(text)
@@ -143,7 +144,7 @@ func parseNPYHeader(prefix []byte, fileSize int64) (header, error) {
 	p := pyParser{s: text, allowL: major < 3}
 	items, err := p.dict()
 	if err != nil {
-		return header{}, err
+		return Header{}, err
 	}
 	var descr, fortran, shape *pyValue
 	for i := range items {
@@ -157,10 +158,10 @@ func parseNPYHeader(prefix []byte, fileSize int64) (header, error) {
 		case "shape":
 			slot = &shape
 		default:
-			return header{}, npyErr("unknown key %q (want 'descr', 'fortran_order' and 'shape')", it.key)
+			return Header{}, npyErr("unknown key %q (want 'descr', 'fortran_order' and 'shape')", it.key)
 		}
 		if *slot != nil {
-			return header{}, npyErr("duplicate key %q", it.key)
+			return Header{}, npyErr("duplicate key %q", it.key)
 		}
 		*slot = &it.val
 	}
@@ -169,68 +170,68 @@ func parseNPYHeader(prefix []byte, fileSize int64) (header, error) {
 		v    *pyValue
 	}{{"descr", descr}, {"fortran_order", fortran}, {"shape", shape}} {
 		if k.v == nil {
-			return header{}, npyErr("missing key '%s'", k.name)
+			return Header{}, npyErr("missing key '%s'", k.name)
 		}
 	}
 
 	// shape: a tuple of non-negative ints that fit in int.
 	if shape.kind != pyTupleKind {
-		return header{}, npyErr("shape %s is not a tuple", shape.text)
+		return Header{}, npyErr("shape %s is not a tuple", shape.text)
 	}
 	if len(shape.items) > MaxDims {
-		return header{}, npyErr("shape has %d dimensions, at most %d are supported", len(shape.items), MaxDims)
+		return Header{}, npyErr("shape has %d dimensions, at most %d are supported", len(shape.items), MaxDims)
 	}
 	dims := make([]int, 0, len(shape.items))
 	for _, d := range shape.items {
 		switch {
 		case d.kind != pyIntKind:
-			return header{}, npyErr("shape %s: dimension %s is not an int", shape.text, d.text)
+			return Header{}, npyErr("shape %s: dimension %s is not an int", shape.text, d.text)
 		case d.neg:
-			return header{}, npyErr("shape %s: negative dimension %s", shape.text, d.text)
+			return Header{}, npyErr("shape %s: negative dimension %s", shape.text, d.text)
 		case d.big || d.num > math.MaxInt:
-			return header{}, npyErr("shape %s: dimension %s is too large", shape.text, d.text)
+			return Header{}, npyErr("shape %s: dimension %s is too large", shape.text, d.text)
 		}
 		dims = append(dims, int(d.num))
 	}
 
 	if fortran.kind != pyBoolKind {
-		return header{}, npyErr("fortran_order %s is not True or False", fortran.text)
+		return Header{}, npyErr("fortran_order %s is not True or False", fortran.text)
 	}
 
 	switch descr.kind {
 	case pyStrKind:
 	case pyListKind:
-		return header{}, npyDTypeErr("structured dtype %s is not supported", descr.text)
+		return Header{}, npyDTypeErr("structured dtype %s is not supported", descr.text)
 	case pyTupleKind:
-		return header{}, npyDTypeErr("subarray dtype %s is not supported", descr.text)
+		return Header{}, npyDTypeErr("subarray dtype %s is not supported", descr.text)
 	default:
-		return header{}, npyErr("descr %s is not a dtype descriptor", descr.text)
+		return Header{}, npyErr("descr %s is not a dtype descriptor", descr.text)
 	}
 	return npyHeaderFor(descr.str, fortran.b, dims, dataOff, fileSize)
 }
 
 // npyHeaderFor checks a parsed dict's descriptor and shape against the file
 // and builds the header.
-func npyHeaderFor(descr string, fortran bool, dims []int, dataOff, fileSize int64) (header, error) {
-	dt, err := dtypeFromDescr(descr)
+func npyHeaderFor(descr string, fortran bool, dims []int, dataOff, fileSize int64) (Header, error) {
+	dt, err := DTypeFromDescr(descr)
 	if err != nil {
-		return header{}, npyDTypeErr("%v", err)
+		return Header{}, npyDTypeErr("%v", err)
 	}
 	dataLen, err := strided.ByteSize(dims, dt.Size())
 	if err != nil {
-		return header{}, npyErr("shape %s of %v overflows", pyTuple(dims), dt)
+		return Header{}, npyErr("shape %s of %v overflows", Tuple(dims), dt)
 	}
 	if dataLen > fileSize-dataOff {
-		return header{}, npyErr("shape %s of %v needs %d bytes of data at offset %d, file has %d",
-			pyTuple(dims), dt, dataLen, dataOff, fileSize)
+		return Header{}, npyErr("shape %s of %v needs %d bytes of data at offset %d, file has %d",
+			Tuple(dims), dt, dataLen, dataOff, fileSize)
 	}
-	return header{
-		layout:  NPY,
-		dtype:   dt,
-		shape:   dims,
-		fortran: fortran,
-		dataOff: dataOff,
-		dataLen: dataLen,
+	return Header{
+		Layout:  NPY,
+		DType:   dt,
+		Shape:   dims,
+		Fortran: fortran,
+		DataOff: dataOff,
+		DataLen: dataLen,
 	}, nil
 }
 

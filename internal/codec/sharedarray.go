@@ -1,20 +1,21 @@
-package shmtensor
+package codec
 
 import (
 	"encoding/binary"
 	"fmt"
 	"math"
 
+	"github.com/shmtensor/shmtensor/internal/errs"
 	"github.com/shmtensor/shmtensor/internal/strided"
 )
 
-// saTrailerSize and the constants after it describe the trailer of Python's
+// SATrailerSize and the constants after it describe the trailer of Python's
 // SharedArray 3.x, packed, at the end of the segment: magic (16 bytes, NUL-padded), uint64 data size, int32 numpy type
 // number, int32 item size, int32 ndims, then the dims as int64s. Builds
 // against numpy 1 have 32 dim slots (292 bytes); builds against numpy 2 may
 // have 64 (548 bytes).
 const (
-	saTrailerSize       = 292
+	SATrailerSize       = 292
 	saTrailerSizeNumpy2 = 548
 	saMagic             = "[SharedArray]"
 
@@ -28,26 +29,26 @@ const (
 	saOffDims     = 36
 )
 
-// encodeSATrailer returns the 292-byte trailer SharedArray 3.2.3 writes for
+// EncodeSATrailer returns the 292-byte trailer SharedArray 3.2.3 writes for
 // the array h describes: the segment is the data followed by it. h comes
-// from newHeader, which has checked the shape against the layout's limits.
-func encodeSATrailer(h header) []byte {
-	t := make([]byte, saTrailerSize)
+// from NewHeader, which has checked the shape against the layout's limits.
+func EncodeSATrailer(h Header) []byte {
+	t := make([]byte, SATrailerSize)
 	copy(t, saMagic) // the rest of the 16 bytes stay NUL
 	le := binary.LittleEndian
-	le.PutUint64(t[saOffSize:], uint64(h.dataLen))
-	le.PutUint32(t[saOffTypeNum:], uint32(h.dtype.typeNum()))
-	le.PutUint32(t[saOffItemSize:], uint32(h.dtype.Size()))
-	le.PutUint32(t[saOffNDims:], uint32(len(h.shape)))
-	for i, d := range h.shape {
+	le.PutUint64(t[saOffSize:], uint64(h.DataLen))
+	le.PutUint32(t[saOffTypeNum:], uint32(h.DType.typeNum()))
+	le.PutUint32(t[saOffItemSize:], uint32(h.DType.Size()))
+	le.PutUint32(t[saOffNDims:], uint32(len(h.Shape)))
+	for i, d := range h.Shape {
 		le.PutUint64(t[saOffDims+8*i:], uint64(d))
 	}
 	return t
 }
 
-// saErr returns an ErrNotTensor error about a SharedArray trailer.
+// saErr returns an errs.ErrNotTensor error about a SharedArray trailer.
 func saErr(format string, args ...any) error {
-	return fmt.Errorf("%w: sharedarray trailer: "+format, append([]any{ErrNotTensor}, args...)...)
+	return fmt.Errorf("%w: sharedarray trailer: "+format, append([]any{errs.ErrNotTensor}, args...)...)
 }
 
 // hasSAMagic reports whether t starts with SharedArray's magic. SharedArray
@@ -74,7 +75,7 @@ func isSATrailer(tail []byte, fileSize int64) bool {
 	if fileSize < 0 || int64(len(tail)) > fileSize {
 		return false
 	}
-	_, ok := saTrailerAt(tail, saTrailerSize)
+	_, ok := saTrailerAt(tail, SATrailerSize)
 	if !ok {
 		_, ok = saTrailerAt(tail, saTrailerSizeNumpy2)
 	}
@@ -85,31 +86,31 @@ func isSATrailer(tail []byte, fileSize int64) bool {
 // from tail, the file's last min(fileSize, 548) bytes. It looks for the
 // magic at fileSize-292, then at fileSize-548 (numpy-2 builds), and checks
 // every field, since SharedArray itself checks only the magic: the type
-// number (unknown ones give ErrDType), the item size, the number of
+// number (unknown ones give errs.ErrDType), the item size, the number of
 // dimensions, each dimension, and the data size against the shape and the
 // file size. The data may end before the trailer (shm sizes can be rounded
-// up to a page). Failures other than the element type wrap ErrNotTensor.
-func parseSATrailer(tail []byte, fileSize int64) (header, error) {
+// up to a page). Failures other than the element type wrap errs.ErrNotTensor.
+func parseSATrailer(tail []byte, fileSize int64) (Header, error) {
 	if fileSize < 0 {
-		return header{}, saErr("negative file size %d", fileSize)
+		return Header{}, saErr("negative file size %d", fileSize)
 	}
 	if int64(len(tail)) > fileSize {
-		return header{}, saErr("%d bytes of tail given for a file of %d bytes", len(tail), fileSize)
+		return Header{}, saErr("%d bytes of tail given for a file of %d bytes", len(tail), fileSize)
 	}
-	if fileSize < saTrailerSize {
-		return header{}, saErr("file of %d bytes is shorter than the %d-byte trailer", fileSize, saTrailerSize)
+	if fileSize < SATrailerSize {
+		return Header{}, saErr("file of %d bytes is shorter than the %d-byte trailer", fileSize, SATrailerSize)
 	}
-	if len(tail) < saTrailerSize {
-		return header{}, saErr("only the last %d bytes of the file were read, the trailer has %d", len(tail), saTrailerSize)
+	if len(tail) < SATrailerSize {
+		return Header{}, saErr("only the last %d bytes of the file were read, the trailer has %d", len(tail), SATrailerSize)
 	}
-	t, ok := saTrailerAt(tail, saTrailerSize)
+	t, ok := saTrailerAt(tail, SATrailerSize)
 	maxDims := saMaxDims
 	if !ok {
 		t, ok = saTrailerAt(tail, saTrailerSizeNumpy2)
 		maxDims = saMaxDimsNumpy2
 	}
 	if !ok {
-		return header{}, saErr("no %q magic at file_size-%d or file_size-%d", saMagic, saTrailerSize, saTrailerSizeNumpy2)
+		return Header{}, saErr("no %q magic at file_size-%d or file_size-%d", saMagic, SATrailerSize, saTrailerSizeNumpy2)
 	}
 
 	le := binary.LittleEndian
@@ -120,42 +121,42 @@ func parseSATrailer(tail []byte, fileSize int64) (header, error) {
 
 	dt, ok := dtypeFromTypeNum(typeNum)
 	if !ok {
-		return header{}, fmt.Errorf("%w: sharedarray trailer: unsupported numpy type number %d", ErrDType, typeNum)
+		return Header{}, fmt.Errorf("%w: sharedarray trailer: unsupported numpy type number %d", errs.ErrDType, typeNum)
 	}
 	if int(itemSize) != dt.Size() {
-		return header{}, saErr("item size %d does not match type number %d (%v, %d bytes)", itemSize, typeNum, dt, dt.Size())
+		return Header{}, saErr("item size %d does not match type number %d (%v, %d bytes)", itemSize, typeNum, dt, dt.Size())
 	}
 	if ndims < 0 || int(ndims) > maxDims {
-		return header{}, saErr("%d dimensions, a %d-byte trailer holds 0 to %d", ndims, len(t), maxDims)
+		return Header{}, saErr("%d dimensions, a %d-byte trailer holds 0 to %d", ndims, len(t), maxDims)
 	}
 	shape := make([]int, ndims)
 	for i := range shape {
 		d := int64(le.Uint64(t[saOffDims+8*i:]))
 		if d < 0 {
-			return header{}, saErr("dimension %d is negative: %d", i, d)
+			return Header{}, saErr("dimension %d is negative: %d", i, d)
 		}
 		if d > math.MaxInt {
-			return header{}, saErr("dimension %d is too large: %d", i, d)
+			return Header{}, saErr("dimension %d is too large: %d", i, d)
 		}
 		shape[i] = int(d)
 	}
 	dataLen, err := strided.ByteSize(shape, dt.Size())
 	if err != nil {
-		return header{}, saErr("shape %s of %v overflows", pyTuple(shape), dt)
+		return Header{}, saErr("shape %s of %v overflows", Tuple(shape), dt)
 	}
 	if size != uint64(dataLen) {
-		return header{}, saErr("data size field says %d bytes, shape %s of %v needs %d", size, pyTuple(shape), dt, dataLen)
+		return Header{}, saErr("data size field says %d bytes, shape %s of %v needs %d", size, Tuple(shape), dt, dataLen)
 	}
 	if room := fileSize - int64(len(t)); dataLen > room {
-		return header{}, saErr("shape %s of %v needs %d bytes of data before the trailer, file has %d",
-			pyTuple(shape), dt, dataLen, room)
+		return Header{}, saErr("shape %s of %v needs %d bytes of data before the trailer, file has %d",
+			Tuple(shape), dt, dataLen, room)
 	}
-	return header{
-		layout:  SharedArray,
-		dtype:   dt,
-		shape:   shape,
-		dataOff: 0,
-		dataLen: dataLen,
-		trailer: int64(len(t)),
+	return Header{
+		Layout:  SharedArray,
+		DType:   dt,
+		Shape:   shape,
+		DataOff: 0,
+		DataLen: dataLen,
+		Trailer: int64(len(t)),
 	}, nil
 }

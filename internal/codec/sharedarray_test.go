@@ -1,4 +1,4 @@
-package shmtensor
+package codec
 
 import (
 	"bytes"
@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/shmtensor/shmtensor/internal/errs"
 )
 
 // saFixtureDir holds segments written by Python's SharedArray 3.2.3; its
@@ -52,7 +54,7 @@ func readSAFixture(t testing.TB, file string) []byte {
 func saTail(file []byte) []byte { return file[len(file)-min(len(file), saTrailerSizeNumpy2):] }
 
 // TestSAFixtures parses every fixture written by SharedArray 3.2.3, checks
-// its data, and rebuilds it byte for byte from its data and encodeSATrailer.
+// its data, and rebuilds it byte for byte from its data and EncodeSATrailer.
 func TestSAFixtures(t *testing.T) {
 	entries, err := os.ReadDir(saFixtureDir)
 	if err != nil {
@@ -77,15 +79,15 @@ func TestSAFixtures(t *testing.T) {
 			continue
 		}
 		dataLen := int64(fx.dt.Size()) * product(fx.shape)
-		if h.layout != SharedArray || h.dtype != fx.dt || !slices.Equal(h.shape, fx.shape) || h.fortran ||
-			h.dataOff != 0 || h.dataLen != dataLen {
+		if h.Layout != SharedArray || h.DType != fx.dt || !slices.Equal(h.Shape, fx.shape) || h.Fortran ||
+			h.DataOff != 0 || h.DataLen != dataLen {
 			t.Errorf("%s: parsed %+v, want %v %v with %d bytes of data", fx.file, h, fx.dt, fx.shape, dataLen)
 			continue
 		}
-		if int64(len(file)) != dataLen+saTrailerSize {
-			t.Errorf("%s: %d bytes, want data %d + trailer %d", fx.file, len(file), dataLen, saTrailerSize)
+		if int64(len(file)) != dataLen+SATrailerSize {
+			t.Errorf("%s: %d bytes, want data %d + trailer %d", fx.file, len(file), dataLen, SATrailerSize)
 		}
-		if got := decodeValues(h.dtype, file[h.dataOff:h.dataOff+h.dataLen]); !slices.Equal(got, fx.values) {
+		if got := decodeValues(h.DType, file[h.DataOff:h.DataOff+h.DataLen]); !slices.Equal(got, fx.values) {
 			t.Errorf("%s: values %v, want %v", fx.file, got, fx.values)
 		}
 		tr, err := encodeSA(fx.dt, fx.shape)
@@ -94,7 +96,7 @@ func TestSAFixtures(t *testing.T) {
 			continue
 		}
 		if rebuilt := append(slices.Clone(file[:dataLen]), tr...); !bytes.Equal(rebuilt, file) {
-			t.Errorf("%s: data + encodeSATrailer differs from the fixture\n got %x\nwant %x", fx.file, rebuilt[dataLen:], file[dataLen:])
+			t.Errorf("%s: data + EncodeSATrailer differs from the fixture\n got %x\nwant %x", fx.file, rebuilt[dataLen:], file[dataLen:])
 		}
 	}
 	for name, listed := range seen {
@@ -110,8 +112,8 @@ func TestEncodeSATrailerBytes(t *testing.T) {
 		t.Fatal(err)
 	}
 	le := binary.LittleEndian
-	if len(tr) != saTrailerSize {
-		t.Fatalf("%d bytes, want %d", len(tr), saTrailerSize)
+	if len(tr) != SATrailerSize {
+		t.Fatalf("%d bytes, want %d", len(tr), SATrailerSize)
 	}
 	if got := string(tr[:16]); got != "[SharedArray]\x00\x00\x00" {
 		t.Errorf("magic %q", got)
@@ -134,15 +136,15 @@ func TestEncodeSATrailerBytes(t *testing.T) {
 
 func TestEncodeSATrailerErrors(t *testing.T) {
 	cases := []encodeCase{
-		{"invalid dtype", Invalid, []int{3}, ErrDType},
-		{"out-of-range dtype", DType(99), []int{3}, ErrDType},
-		{"33 dims", Uint8, repeatDims(33), ErrShape},
-		{"MaxDims dims", Uint8, repeatDims(MaxDims), ErrShape},
-		{"negative dim", Int32, []int{2, -2}, ErrShape},
-		{"overflow", Float64, []int{math.MaxInt/4 + 1, 4}, ErrShape},
+		{"invalid dtype", Invalid, []int{3}, errs.ErrDType},
+		{"out-of-range dtype", DType(99), []int{3}, errs.ErrDType},
+		{"33 dims", Uint8, repeatDims(33), errs.ErrShape},
+		{"MaxDims dims", Uint8, repeatDims(MaxDims), errs.ErrShape},
+		{"negative dim", Int32, []int{2, -2}, errs.ErrShape},
+		{"overflow", Float64, []int{math.MaxInt/4 + 1, 4}, errs.ErrShape},
 	}
 	if math.MaxInt == math.MaxInt64 {
-		cases = append(cases, encodeCase{"file size overflows int64", Uint8, []int{math.MaxInt - 100}, ErrShape})
+		cases = append(cases, encodeCase{"file size overflows int64", Uint8, []int{math.MaxInt - 100}, errs.ErrShape})
 	}
 	testEncodeErrors(t, encodeSA, cases)
 }
@@ -156,14 +158,14 @@ func TestSARoundTrip(t *testing.T) {
 			}
 			dataLen := int64(dt.Size()) * product(shape)
 			// Exact size, then page-rounded sizes with a gap before the trailer.
-			for _, gap := range []int64{0, 1, 4096 - (dataLen+saTrailerSize)%4096} {
+			for _, gap := range []int64{0, 1, 4096 - (dataLen+SATrailerSize)%4096} {
 				file := append(make([]byte, dataLen+gap), tr...)
 				h, err := parseSATrailer(saTail(file), int64(len(file)))
 				if err != nil {
 					t.Fatalf("%v %v gap %d: %v", dt, shape, gap, err)
 				}
-				if h.layout != SharedArray || h.dtype != dt || !slices.Equal(h.shape, shape) || h.fortran ||
-					h.dataOff != 0 || h.dataLen != dataLen {
+				if h.Layout != SharedArray || h.DType != dt || !slices.Equal(h.Shape, shape) || h.Fortran ||
+					h.DataOff != 0 || h.DataLen != dataLen {
 					t.Fatalf("%v %v gap %d: parsed %+v", dt, shape, gap, h)
 				}
 				if !isSATrailer(saTail(file), int64(len(file))) {
@@ -198,18 +200,18 @@ func TestParseSATrailer548(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%d dims: %v", len(shape), err)
 		}
-		if h.dtype != Float16 || !slices.Equal(h.shape, shape) || h.dataOff != 0 || h.dataLen != dataLen {
+		if h.DType != Float16 || !slices.Equal(h.Shape, shape) || h.DataOff != 0 || h.DataLen != dataLen {
 			t.Fatalf("%d dims: parsed %+v", len(shape), h)
 		}
 		// The magic is only found at file_size-548 if the caller passes
 		// that many bytes.
-		if _, err := parseSATrailer(file[len(file)-saTrailerSize:], int64(len(file))); !errors.Is(err, ErrNotTensor) {
+		if _, err := parseSATrailer(file[len(file)-SATrailerSize:], int64(len(file))); !errors.Is(err, errs.ErrNotTensor) {
 			t.Fatalf("%d dims, 292-byte tail: err = %v", len(shape), err)
 		}
 	}
 	tr := saTrailer548(Uint8, repeatDims(MaxDims))
 	binary.LittleEndian.PutUint32(tr[32:], MaxDims+1)
-	if _, err := parseSATrailer(tr, int64(len(tr))+100); !errors.Is(err, ErrNotTensor) || !strings.Contains(err.Error(), "65 dimensions") {
+	if _, err := parseSATrailer(tr, int64(len(tr))+100); !errors.Is(err, errs.ErrNotTensor) || !strings.Contains(err.Error(), "65 dimensions") {
 		t.Fatalf("65 dims: err = %v", err)
 	}
 }
@@ -229,33 +231,33 @@ func TestParseSATrailerErrors(t *testing.T) {
 		{name: "garbage after the magic's NUL", file: base(func(tr []byte) { tr[14], tr[15] = 'x', 'y' })},
 		{name: "unused dim slots set", file: base(func(tr []byte) { le.PutUint64(tr[36+8*5:], 77) })},
 		{name: "type number 9 (longlong)", file: base(func(tr []byte) { le.PutUint32(tr[24:], 9) }), dtype: Int64},
-		{name: "empty file", file: []byte{}, err: ErrNotTensor, msg: "shorter than the 292-byte trailer"},
-		{name: "shorter than a trailer", file: base(nil)[97:], err: ErrNotTensor, msg: "shorter than the 292-byte trailer"},
-		{name: "bad magic", file: base(func(tr []byte) { tr[12] = '}' }), err: ErrNotTensor, msg: "no \"[SharedArray]\" magic"},
-		{name: "magic not NUL-terminated", file: base(func(tr []byte) { tr[13] = ' ' }), err: ErrNotTensor, msg: "magic"},
-		{name: "npy file", file: npyFile(1, "{'descr': '<f8', 'fortran_order': False, 'shape': (300,), }", 2400), err: ErrNotTensor, msg: "magic"},
-		{name: "unknown type number", file: base(func(tr []byte) { le.PutUint32(tr[24:], 13) }), err: ErrDType, msg: "type number 13"},
-		{name: "object type number", file: base(func(tr []byte) { le.PutUint32(tr[24:], 17) }), err: ErrDType, msg: "type number 17"},
-		{name: "negative type number", file: base(func(tr []byte) { le.PutUint32(tr[24:], 0xffffffff) }), err: ErrDType, msg: "type number -1"},
-		{name: "item size mismatch", file: base(func(tr []byte) { le.PutUint32(tr[28:], 4) }), err: ErrNotTensor, msg: "item size 4"},
-		{name: "negative ndims", file: base(func(tr []byte) { le.PutUint32(tr[32:], 0xffffffff) }), err: ErrNotTensor, msg: "-1 dimensions"},
-		{name: "33 dims", file: base(func(tr []byte) { le.PutUint32(tr[32:], 33) }), err: ErrNotTensor, msg: "33 dimensions"},
-		{name: "negative dim", file: base(func(tr []byte) { le.PutUint64(tr[44:], uint64(1<<64-4)) }), err: ErrNotTensor, msg: "dimension 1 is negative: -4"},
+		{name: "empty file", file: []byte{}, err: errs.ErrNotTensor, msg: "shorter than the 292-byte trailer"},
+		{name: "shorter than a trailer", file: base(nil)[97:], err: errs.ErrNotTensor, msg: "shorter than the 292-byte trailer"},
+		{name: "bad magic", file: base(func(tr []byte) { tr[12] = '}' }), err: errs.ErrNotTensor, msg: "no \"[SharedArray]\" magic"},
+		{name: "magic not NUL-terminated", file: base(func(tr []byte) { tr[13] = ' ' }), err: errs.ErrNotTensor, msg: "magic"},
+		{name: "npy file", file: npyFile(1, "{'descr': '<f8', 'fortran_order': False, 'shape': (300,), }", 2400), err: errs.ErrNotTensor, msg: "magic"},
+		{name: "unknown type number", file: base(func(tr []byte) { le.PutUint32(tr[24:], 13) }), err: errs.ErrDType, msg: "type number 13"},
+		{name: "object type number", file: base(func(tr []byte) { le.PutUint32(tr[24:], 17) }), err: errs.ErrDType, msg: "type number 17"},
+		{name: "negative type number", file: base(func(tr []byte) { le.PutUint32(tr[24:], 0xffffffff) }), err: errs.ErrDType, msg: "type number -1"},
+		{name: "item size mismatch", file: base(func(tr []byte) { le.PutUint32(tr[28:], 4) }), err: errs.ErrNotTensor, msg: "item size 4"},
+		{name: "negative ndims", file: base(func(tr []byte) { le.PutUint32(tr[32:], 0xffffffff) }), err: errs.ErrNotTensor, msg: "-1 dimensions"},
+		{name: "33 dims", file: base(func(tr []byte) { le.PutUint32(tr[32:], 33) }), err: errs.ErrNotTensor, msg: "33 dimensions"},
+		{name: "negative dim", file: base(func(tr []byte) { le.PutUint64(tr[44:], uint64(1<<64-4)) }), err: errs.ErrNotTensor, msg: "dimension 1 is negative: -4"},
 		{name: "overflowing dims", file: base(func(tr []byte) {
 			le.PutUint64(tr[36:], math.MaxInt/2+1)
 			le.PutUint64(tr[44:], 2)
-		}), err: ErrNotTensor, msg: "overflows"},
-		{name: "size field too big", file: base(func(tr []byte) { le.PutUint64(tr[16:], 97) }), err: ErrNotTensor, msg: "data size field says 97 bytes, shape (3, 4) of float64 needs 96"},
-		{name: "size field zero", file: base(func(tr []byte) { le.PutUint64(tr[16:], 0) }), err: ErrNotTensor, msg: "data size field"},
+		}), err: errs.ErrNotTensor, msg: "overflows"},
+		{name: "size field too big", file: base(func(tr []byte) { le.PutUint64(tr[16:], 97) }), err: errs.ErrNotTensor, msg: "data size field says 97 bytes, shape (3, 4) of float64 needs 96"},
+		{name: "size field zero", file: base(func(tr []byte) { le.PutUint64(tr[16:], 0) }), err: errs.ErrNotTensor, msg: "data size field"},
 		{name: "lying shape", file: base(func(tr []byte) {
 			le.PutUint64(tr[16:], 8*3*5)
 			le.PutUint64(tr[44:], 5)
-		}), err: ErrNotTensor, msg: "shape (3, 5) of float64 needs 120 bytes of data before the trailer, file has 96"},
-		{name: "tail shorter than a trailer", file: base(nil), cut: 200, err: ErrNotTensor, msg: "only the last 200 bytes"},
-		{name: "tail longer than file", file: base(nil), size: 300, err: ErrNotTensor, msg: "for a file of 300 bytes"},
-		{name: "negative file size", file: base(nil), size: -5, err: ErrNotTensor, msg: "negative file size"},
+		}), err: errs.ErrNotTensor, msg: "shape (3, 5) of float64 needs 120 bytes of data before the trailer, file has 96"},
+		{name: "tail shorter than a trailer", file: base(nil), cut: 200, err: errs.ErrNotTensor, msg: "only the last 200 bytes"},
+		{name: "tail longer than file", file: base(nil), size: 300, err: errs.ErrNotTensor, msg: "for a file of 300 bytes"},
+		{name: "negative file size", file: base(nil), size: -5, err: errs.ErrNotTensor, msg: "negative file size"},
 	}
-	testParseErrors(t, func(file []byte, size int64, cut int) (header, error) {
+	testParseErrors(t, func(file []byte, size int64, cut int) (Header, error) {
 		tail := saTail(file)
 		if cut != 0 {
 			tail = tail[len(tail)-cut:]
@@ -276,7 +278,7 @@ func TestParseSATrailerTruncated(t *testing.T) {
 	for i, file := range files {
 		for n := range len(file) {
 			for _, cut := range [][]byte{file[:n], file[len(file)-n:]} {
-				if _, err := parseSATrailer(saTail(cut), int64(n)); !errors.Is(err, ErrNotTensor) {
+				if _, err := parseSATrailer(saTail(cut), int64(n)); !errors.Is(err, errs.ErrNotTensor) {
 					t.Fatalf("file %d cut to %d bytes: err = %v", i, n, err)
 				}
 			}
@@ -287,9 +289,9 @@ func TestParseSATrailerTruncated(t *testing.T) {
 // encodeSA validates dt and shape as Create does and returns the
 // SharedArray trailer for them.
 func encodeSA(dt DType, shape []int) ([]byte, error) {
-	h, err := newHeader(SharedArray, dt, shape, false)
+	h, err := NewHeader(SharedArray, dt, shape, false)
 	if err != nil {
 		return nil, err
 	}
-	return encodeSATrailer(h), nil
+	return EncodeSATrailer(h), nil
 }
