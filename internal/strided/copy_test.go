@@ -227,8 +227,12 @@ func TestParallelCopyAndFill(t *testing.T) {
 	}
 }
 
+// spanData is on the heap: a local array could live on the stack, which
+// moves when it grows, and the addresses compared would differ.
+var spanData = make([]float64, 24)
+
 func TestSpan(t *testing.T) {
-	d := make([]float64, 24)
+	d := spanData
 	base := uintptr(unsafe.Pointer(&d[0]))
 	for _, c := range []struct {
 		off            int
