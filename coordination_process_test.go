@@ -482,7 +482,13 @@ func handOver(t *testing.T, name, mode string, kill bool) time.Duration {
 			t.Fatal("a waiter found the lock free while the holder held it")
 		}
 	}
-	time.Sleep(20 * time.Millisecond) // let them all sit in Lock
+	if mode == "blocking" {
+		shmtensor.WaitBlockedLockers(t, "/dev/shm/"+name, waiters)
+	} else {
+		// Polling waiters cannot be seen from here. Every check holds
+		// however far they are; only the delay logged depends on it.
+		time.Sleep(20 * time.Millisecond)
+	}
 	var released int64
 	if kill {
 		released = time.Now().UnixNano()

@@ -337,7 +337,28 @@ func pathOfName(t *testing.T, name string) string {
 	return pathOf(n)
 }
 
+// inotifyStarted replaces inotifyInit for the test with one that first
+// says on the channel returned that a wait has got that far (past its look
+// at ctx), then fails as for a user out of inotify instances if exhausted,
+// or calls inotify_init1.
+func inotifyStarted(t *testing.T, exhausted bool) <-chan struct{} {
+	started := make(chan struct{}, 1)
+	inotifyInit = func(flags int) (int, error) {
+		select {
+		case started <- struct{}{}:
+		default:
+		}
+		if exhausted {
+			return -1, syscall.EMFILE
+		}
+		return unix.InotifyInit1(flags)
+	}
+	t.Cleanup(func() { inotifyInit = unix.InotifyInit1 })
+	return started
+}
+
 func TestWaitCancel(t *testing.T) {
+	started := inotifyStarted(t, false)
 	name := uniqueName(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -345,7 +366,7 @@ func TestWaitCancel(t *testing.T) {
 		_, err := Wait(ctx, name)
 		done <- err
 	}()
-	time.Sleep(20 * time.Millisecond)
+	<-started // cancelled while it waits, not before
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Fatalf("Wait after cancel: %v, want context.Canceled", err)
@@ -550,15 +571,14 @@ func TestReplaceRace(t *testing.T) {
 // TestWaitWithoutInotify: a user out of inotify instances still waits, by
 // polling.
 func TestWaitWithoutInotify(t *testing.T) {
-	inotifyInit = func(int) (int, error) { return -1, syscall.EMFILE }
-	defer func() { inotifyInit = unix.InotifyInit1 }()
+	started := inotifyStarted(t, true)
 	name := uniqueName(t)
 	done := make(chan error, 1)
 	go func() {
 		_, err := Wait(context.Background(), name)
 		done <- err
 	}()
-	time.Sleep(20 * time.Millisecond)
+	<-started // created while it waits, not before
 	a, err := Create[int8](name, []int{1})
 	if err != nil {
 		t.Fatal(err)
@@ -573,7 +593,7 @@ func TestWaitWithoutInotify(t *testing.T) {
 		_, err := WaitReplaced(ctx, name, info)
 		done <- err
 	}()
-	time.Sleep(20 * time.Millisecond)
+	<-started
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Fatalf("polling WaitReplaced after cancel: %v", err)

@@ -277,7 +277,7 @@ func TestCloseEndsWaiting(t *testing.T) {
 		_, err := b.Lock(ctx)
 		done <- err
 	}()
-	time.Sleep(20 * time.Millisecond)
+	waitPollingLockers(t, 1)
 	b.Close()
 	if err := <-done; !errors.Is(err, ErrClosed) {
 		t.Fatalf("Lock waiting on a segment being closed: %v, want ErrClosed", err)
@@ -331,7 +331,7 @@ func TestLockBlockingWaiter(t *testing.T) {
 		}
 		got <- u
 	}()
-	time.Sleep(20 * time.Millisecond)
+	waitBlockedLockers(t, pathOfName(t, b.Name()), 1)
 	select {
 	case <-got:
 		t.Fatal("the waiter got the lock while it was held")
