@@ -145,7 +145,7 @@ func TestLockTimeout(t *testing.T) {
 	}
 	want(t, 0, "lock", "--timeout", "0", "--rows", "1:", name, "--", "true")
 	// A waiting lock command gets the lock once it is freed.
-	cmd, wait := startWaitingLock(t, name)
+	_, wait := startWaitingLock(t, name)
 	unlock()
 	if stderr, err := wait(); err != nil {
 		t.Fatalf("%v\nstderr:\n%s", err, stderr)
@@ -156,7 +156,7 @@ func TestLockTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer unlock()
-	cmd, wait = startWaitingLock(t, name)
+	cmd, wait := startWaitingLock(t, name)
 	cmd.Process.Signal(os.Interrupt)
 	var ee *exec.ExitError
 	stderr, err := wait()
