@@ -1,15 +1,16 @@
 package shmtensor
 
-// The system-call floors of the segment benchmarks in bench_test.go,
-// written directly against Linux's calls (O_TMPFILE, fallocate).
+// The system-call floors of the segment benchmarks in bench_test.go
+// (internal/floor, shared with the bench module).
 
 import (
 	"testing"
 
-	"golang.org/x/sys/unix"
+	"github.com/shmtensor/shmtensor/internal/floor"
+
+	"github.com/shmtensor/shmtensor/internal/sys"
 
 	"github.com/shmtensor/shmtensor/internal/codec"
-	"github.com/shmtensor/shmtensor/internal/sys"
 )
 
 // BenchmarkFloorAttach is the least any attach does: open, fstat, mmap of
@@ -22,29 +23,12 @@ func BenchmarkFloorAttach(b *testing.B) {
 			b.SetBytes(s.bytes)
 			b.ReportAllocs()
 			for b.Loop() {
-				if err := floorAttach(path); err != nil {
+				if err := floor.Attach(path, nil); err != nil {
 					b.Fatal(err)
 				}
 			}
 		})
 	}
-}
-
-func floorAttach(path string) error {
-	fd, err := unix.Open(path, unix.O_RDWR|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return err
-	}
-	defer unix.Close(fd)
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		return err
-	}
-	mem, err := unix.Mmap(fd, 0, int(st.Size), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
-	if err != nil {
-		return err
-	}
-	return unix.Munmap(mem)
 }
 
 // BenchmarkFloorCreate is the least any create does: an unnamed O_TMPFILE
@@ -53,12 +37,12 @@ func floorAttach(path string) error {
 // so there is nothing to delete.
 func BenchmarkFloorCreate(b *testing.B) {
 	for _, v := range []struct {
-		name  string
-		sizes []benchSize
-		size  func(fd int, n int64) error
+		name    string
+		sizes   []benchSize
+		reserve bool
 	}{
-		{"fallocate", sizesSmall, func(fd int, n int64) error { return unix.Fallocate(fd, 0, 0, n) }},
-		{"ftruncate", sizesAll, unix.Ftruncate},
+		{"fallocate", sizesSmall, true},
+		{"ftruncate", sizesAll, false},
 	} {
 		b.Run(v.name, func(b *testing.B) {
 			for _, s := range v.sizes {
@@ -67,7 +51,7 @@ func BenchmarkFloorCreate(b *testing.B) {
 					b.SetBytes(s.bytes)
 					b.ReportAllocs()
 					for b.Loop() {
-						if err := floorCreate(n, v.size); err != nil {
+						if err := floor.Create(sys.ShmDir, n, v.reserve, ""); err != nil {
 							b.Fatal(err)
 						}
 					}
@@ -75,20 +59,4 @@ func BenchmarkFloorCreate(b *testing.B) {
 			}
 		})
 	}
-}
-
-func floorCreate(n int64, size func(fd int, n int64) error) error {
-	fd, err := unix.Open(sys.ShmDir, unix.O_TMPFILE|unix.O_RDWR|unix.O_CLOEXEC, 0o600)
-	if err != nil {
-		return err
-	}
-	defer unix.Close(fd)
-	if err := size(fd, n); err != nil {
-		return err
-	}
-	mem, err := unix.Mmap(fd, 0, int(n), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
-	if err != nil {
-		return err
-	}
-	return unix.Munmap(mem)
 }

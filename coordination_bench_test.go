@@ -3,7 +3,6 @@
 package shmtensor
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -14,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shmtensor/shmtensor/internal/floor"
 	"golang.org/x/sys/unix"
 )
 
@@ -82,14 +82,8 @@ func BenchmarkLock(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer unix.Close(fd)
-		lk := unix.Flock_t{Type: unix.F_WRLCK, Start: s.hdr.DataOff, Len: s.hdr.DataLen}
-		un := lk
-		un.Type = unix.F_UNLCK
 		for b.Loop() {
-			if err := unix.FcntlFlock(uintptr(fd), unix.F_OFD_SETLK, &lk); err != nil {
-				b.Fatal(err)
-			}
-			if err := unix.FcntlFlock(uintptr(fd), unix.F_OFD_SETLK, &un); err != nil {
+			if err := floor.LockPair(fd, s.hdr.DataOff, s.hdr.DataLen); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -159,21 +153,7 @@ func childPingPong(name string) error {
 }
 
 // childPipeEcho writes back every byte it reads.
-func childPipeEcho(string) error {
-	r := bufio.NewReader(os.Stdin)
-	for {
-		c, err := r.ReadByte()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if _, err := os.Stdout.Write([]byte{c}); err != nil {
-			return err
-		}
-	}
-}
+func childPipeEcho(string) error { return floor.Echo(os.Stdin, os.Stdout) }
 
 // BenchmarkRoundTrip: one process wakes another and is woken back, with
 // AtomicStore+Wake / WaitValue on a shared element, against a byte sent

@@ -18,3 +18,6 @@ var StartChild = startChild
 
 // UniqueName is uniqueName for the external test package.
 var UniqueName = uniqueName
+
+// WaitBlockedLockers is waitBlockedLockers for the external test package.
+var WaitBlockedLockers = waitBlockedLockers

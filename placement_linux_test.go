@@ -207,13 +207,19 @@ func shmemHuge(t *testing.T) int64 {
 	return 0
 }
 
-// hugeChild runs TestHugeChild in a new process, which attaches name with
-// Populate (and HugePages if huge) and prints HugePageBytes.
+func init() { childRoles["huge-attach"] = childHugeAttach }
+
+// hugeChild runs a child process that attaches name with Populate (and
+// HugePages if huge) and prints HugePageBytes.
 func hugeChild(name string, huge bool) (int64, error) {
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHugeChild$")
-	cmd.Env = append(os.Environ(), "SHMTENSOR_HUGE_CHILD="+name, "SHMTENSOR_HUGE="+strconv.FormatBool(huge))
+	cmd := child("huge-attach", name, "SHMTENSOR_HUGE="+strconv.FormatBool(huge))
+	cmd.Stderr = nil // Output collects it for the error
 	out, err := cmd.Output()
 	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			out = append(out, ee.Stderr...)
+		}
 		return 0, fmt.Errorf("child: %v: %s", err, out)
 	}
 	for _, l := range strings.Split(string(out), "\n") {
@@ -224,23 +230,21 @@ func hugeChild(name string, huge bool) (int64, error) {
 	return 0, fmt.Errorf("child printed no figure: %s", out)
 }
 
-func TestHugeChild(t *testing.T) {
-	name := os.Getenv("SHMTENSOR_HUGE_CHILD")
-	if name == "" {
-		t.Skip("run by TestHugePagesOnAdviseTmpfs as a child process")
-	}
+// childHugeAttach is hugeChild's process.
+func childHugeAttach(name string) error {
 	opts := []Option{Populate(), ReadOnly()}
 	if os.Getenv("SHMTENSOR_HUGE") == "true" {
 		opts = append(opts, HugePages())
 	}
 	a, err := Attach[float64](name, opts...)
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	defer a.Close()
 	n, err := a.Segment().HugePageBytes()
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	fmt.Printf("huge=%d\n", n)
+	return nil
 }

@@ -136,7 +136,7 @@ func TestPythonHoldsGoWaits(t *testing.T) {
 		got <- time.Now().UnixNano()
 		u()
 	}()
-	time.Sleep(20 * time.Millisecond)
+	waitBlockedLockers(t, "/dev/shm/"+name, 1) // Go's request sleeps in F_OFD_SETLKW
 	in.Write([]byte("release\n"))
 	released, err := strconv.ParseInt(readLine(t, out), 10, 64)
 	if err != nil {
@@ -170,7 +170,7 @@ func TestGoHoldsPythonWaits(t *testing.T) {
 			t.Fatalf("python said %q, want %q", got, want)
 		}
 	}
-	time.Sleep(20 * time.Millisecond) // let it sit in F_OFD_SETLKW
+	waitBlockedLockers(t, "/dev/shm/"+name, 1) // Python's request sleeps in F_SETLKW
 	released := time.Now().UnixNano()
 	unlock()
 	at, err := strconv.ParseInt(readLine(t, out), 10, 64)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -14,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/shmtensor/shmtensor"
+	"github.com/shmtensor/shmtensor/internal/floor"
 )
 
 // The coordination section compares the synchronisation primitives with
@@ -59,9 +59,6 @@ func benchCoordination() []row {
 		fatal(err)
 	}
 	defer unix.Close(fd)
-	lk := unix.Flock_t{Type: unix.F_WRLCK, Start: 4096, Len: 64 * 64 * 8}
-	un := lk
-	un.Type = unix.F_UNLCK
 	var mu sync.Mutex
 	counter := 0
 	heap := shmtensor.New[int64](8)
@@ -76,10 +73,7 @@ func benchCoordination() []row {
 			return nil
 		}},
 		{name: caseFcntlPair, op: func() error {
-			if err := unix.FcntlFlock(uintptr(fd), unix.F_OFD_SETLK, &lk); err != nil {
-				return err
-			}
-			return unix.FcntlFlock(uintptr(fd), unix.F_OFD_SETLK, &un)
+			return floor.LockPair(fd, 4096, 64*64*8)
 		}},
 		{name: caseMutex, op: func() error {
 			mu.Lock()
@@ -208,19 +202,7 @@ func startCoordChild(spec string) (*exec.Cmd, io.WriteCloser, io.Reader, error) 
 // runCoordChild is the child's side of a round trip.
 func runCoordChild(spec string) error {
 	if spec == "pipe" {
-		r := bufio.NewReader(os.Stdin)
-		for {
-			c, err := r.ReadByte()
-			if err == io.EOF {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			if _, err := os.Stdout.Write([]byte{c}); err != nil {
-				return err
-			}
-		}
+		return floor.Echo(os.Stdin, os.Stdout)
 	}
 	name, ok := strings.CutPrefix(spec, "wake:")
 	if !ok {

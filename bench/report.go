@@ -265,7 +265,7 @@ func (r *report) write(out string) error {
 		b.WriteString(hugeMountText)
 	}
 
-	// Sections that other programs generate (internal/zarrbench) follow
+	// Sections that other programs generate (cmd/shmtensor/internal/zarrbench) follow
 	// this program's output; keep them as they were.
 	if old, err := os.ReadFile(out); err == nil {
 		if i := bytes.Index(old, []byte("\n"+zarrSection)); i >= 0 {
@@ -276,7 +276,7 @@ func (r *report) write(out string) error {
 	return os.WriteFile(out, b.Bytes(), 0o644)
 }
 
-// zarrSection heads the section internal/zarrbench writes.
+// zarrSection heads the section cmd/shmtensor/internal/zarrbench writes.
 const zarrSection = "## Zarr export and serve"
 
 // target is one of the performance goals of issues #3 and #5 with its

@@ -3,11 +3,10 @@ package main
 import (
 	"fmt"
 	"os"
-	"strconv"
 	"sync/atomic"
 
 	"github.com/shmtensor/shmtensor"
-	"golang.org/x/sys/unix"
+	"github.com/shmtensor/shmtensor/internal/floor"
 )
 
 const shmDir = "/dev/shm"
@@ -29,28 +28,6 @@ const (
 	caseFloorAttachH = "floor + pread of the 4 KiB header page"
 	caseAttach       = "shmtensor.Attach + Close"
 )
-
-func floorAttach(path string, header []byte) error {
-	fd, err := unix.Open(path, unix.O_RDWR|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return err
-	}
-	defer unix.Close(fd)
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		return err
-	}
-	if header != nil {
-		if _, err := unix.Pread(fd, header, 0); err != nil {
-			return err
-		}
-	}
-	mem, err := unix.Mmap(fd, 0, int(st.Size), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
-	if err != nil {
-		return err
-	}
-	return unix.Munmap(mem)
-}
 
 func benchAttach(e *env) []row {
 	rounds, batch := 61, 150
@@ -74,8 +51,8 @@ func benchAttach(e *env) []row {
 		path := shmDir + "/" + name
 		hdr := make([]byte, 4096)
 		cases := []bcase{
-			{name: caseFloorAttach, op: func() error { return floorAttach(path, nil) }},
-			{name: caseFloorAttachH, op: func() error { return floorAttach(path, hdr) }},
+			{name: caseFloorAttach, op: func() error { return floor.Attach(path, nil) }},
+			{name: caseFloorAttachH, op: func() error { return floor.Attach(path, hdr) }},
 			{name: caseAttach, op: func() error {
 				t, err := shmtensor.Attach[float64](name)
 				if err != nil {
@@ -127,40 +104,6 @@ const (
 	caseCreateLazy  = "shmtensor.Create(Lazy()) + Delete + Close"
 )
 
-// floorCreate makes an unnamed tmpfs file of n bytes, maps and unmaps it;
-// with named it also links it under path and unlinks it, as a named create
-// followed by a delete must.
-func floorCreate(n int64, reserve bool, path string) error {
-	fd, err := unix.Open(shmDir, unix.O_TMPFILE|unix.O_RDWR|unix.O_CLOEXEC, 0o600)
-	if err != nil {
-		return err
-	}
-	defer unix.Close(fd)
-	if reserve {
-		err = unix.Fallocate(fd, 0, 0, n)
-	} else {
-		err = unix.Ftruncate(fd, n)
-	}
-	if err != nil {
-		return err
-	}
-	mem, err := unix.Mmap(fd, 0, int(n), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
-	if err != nil {
-		return err
-	}
-	if path != "" {
-		if err := unix.Linkat(unix.AT_FDCWD, "/proc/self/fd/"+strconv.Itoa(fd), unix.AT_FDCWD, path, unix.AT_SYMLINK_FOLLOW); err != nil {
-			unix.Munmap(mem)
-			return err
-		}
-		if err := unix.Unlink(path); err != nil {
-			unix.Munmap(mem)
-			return err
-		}
-	}
-	return unix.Munmap(mem)
-}
-
 func createOp(name string, sz size, opts ...shmtensor.Option) func() error {
 	return func() error {
 		t, err := shmtensor.Create[float64](name, float64s(sz.Bytes), opts...)
@@ -191,9 +134,9 @@ func benchCreate() []row {
 		name := shmName("create")
 		named := shmDir + "/" + shmName("floor")
 		res, err := interleave(rounds, batch, []bcase{
-			{name: caseFloorFalloc, op: func() error { return floorCreate(n, true, "") }},
-			{name: caseFloorTrunc, op: func() error { return floorCreate(n, false, "") }},
-			{name: caseFloorNamed, op: func() error { return floorCreate(n, false, named) }},
+			{name: caseFloorFalloc, op: func() error { return floor.Create(shmDir, n, true, "") }},
+			{name: caseFloorTrunc, op: func() error { return floor.Create(shmDir, n, false, "") }},
+			{name: caseFloorNamed, op: func() error { return floor.Create(shmDir, n, false, named) }},
 			{name: caseCreate, op: createOp(name, sz)},
 			{name: caseCreateLazy, op: createOp(name, sz, shmtensor.Lazy())},
 		})

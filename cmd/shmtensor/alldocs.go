@@ -343,6 +343,7 @@
 // locks on other rows do not conflict with; on FreeBSD and macOS, and for
 // Fortran-order segments, it locks the whole segment.
 //
+// If the lock is held, lock says on standard error that it waits for it.
 // Without --timeout it waits as long as it takes. --timeout D gives up after
 // D (such as 500ms or 2m) with exit status 1; --timeout 0 gives up at once if
 // the lock is held. Ctrl-C or SIGTERM while waiting exits with 130. While CMD

@@ -25,7 +25,7 @@ func TestWaitCommand(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(50 * time.Millisecond)
+	waitInotifyWatch(t, cmd.Process.Pid) // created while it waits, not before
 	want(t, 0, "create", name, "float32", "3")
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("wait after create: %v", err)
@@ -60,6 +60,25 @@ func TestWaitCommand(t *testing.T) {
 			}
 			return
 		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// waitInotifyWatch returns once process pid has an inotify watch in
+// place, which a waiting wait command has from before its first look at
+// the name: anything created afterwards ends its wait.
+func waitInotifyWatch(t *testing.T, pid int) {
+	t.Helper()
+	dir := fmt.Sprintf("/proc/%d/fdinfo", pid)
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(time.Millisecond) {
+		ents, _ := os.ReadDir(dir)
+		for _, e := range ents {
+			if b, err := os.ReadFile(dir + "/" + e.Name()); err == nil && strings.Contains(string(b), "inotify wd:") {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("process %d set no inotify watch in a minute", pid)
 		}
 	}
 }

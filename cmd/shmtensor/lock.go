@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/shmtensor/shmtensor"
@@ -38,6 +39,7 @@ not together with an exclusive one; it needs only read permission.
 locks on other rows do not conflict with; on FreeBSD and macOS, and for
 Fortran-order segments, it locks the whole segment.
 
+If the lock is held, lock says on standard error that it waits for it.
 Without --timeout it waits as long as it takes. --timeout D gives up after
 D (such as 500ms or 2m) with exit status 1; --timeout 0 gives up at once if
 the lock is held. Ctrl-C or SIGTERM while waiting exits with 130. While CMD
@@ -128,20 +130,22 @@ func lockAndRun(name string, opts []shmtensor.Option, shared bool, rows string, 
 		ctx, cancel = context.WithTimeout(ctx, *timeout)
 		defer cancel()
 	}
+	// One attempt first; only if the lock is held does lock say that it
+	// waits, and wait (or give up at once for --timeout 0).
 	var unlock func()
-	switch {
-	case timeout != nil && *timeout == 0 && rows == "" && !shared:
+	if rows == "" && !shared {
 		unlock, err = seg.TryLock()
-	case timeout != nil && *timeout == 0:
-		// TryLock has no shared or row form: a millisecond lets the
-		// others make their first attempt and a few more.
-		try, cancel := context.WithTimeout(ctx, time.Millisecond)
-		unlock, err = takeLock(try, seg, shared, rows != "", start, stop)
-		cancel()
+	} else {
+		// TryLock has no shared or row form.
+		unlock, err = takeLock(newTryOnce(), seg, shared, rows != "", start, stop)
 		if errors.Is(err, context.DeadlineExceeded) {
 			err = &shmtensor.Error{Op: "lock", Name: seg.Name(), Err: shmtensor.ErrLocked}
 		}
-	default:
+	}
+	if errors.Is(err, shmtensor.ErrLocked) && (timeout == nil || *timeout > 0) {
+		// The signal handlers are in place (interruptContext above), so
+		// whoever reads this line may interrupt the wait.
+		fmt.Fprintf(os.Stderr, "shmtensor: lock: waiting for the lock of %s\n", seg.Name())
 		unlock, err = takeLock(ctx, seg, shared, rows != "", start, stop)
 	}
 	switch {
@@ -156,6 +160,38 @@ func lockAndRun(name string, opts []shmtensor.Option, shared bool, rows string, 
 	}
 	defer unlock()
 	return runLocked(argv)
+}
+
+// tryOnce is a context that is done as soon as someone waits on it: the
+// Segment lock methods make their first attempt while its Err is nil and
+// give up when they would wait, which is a try for the lock forms that
+// have no Try method. A short deadline instead would race the first
+// attempt on a loaded machine.
+type tryOnce struct {
+	context.Context
+	once sync.Once
+	done chan struct{}
+}
+
+func newTryOnce() *tryOnce {
+	return &tryOnce{Context: context.Background(), done: make(chan struct{})}
+}
+
+// Done closes the channel it returns: asking for it is starting to wait.
+func (c *tryOnce) Done() <-chan struct{} {
+	c.once.Do(func() { close(c.done) })
+	return c.done
+}
+
+// Err is DeadlineExceeded once Done has been asked for, as for a deadline
+// that has run out.
+func (c *tryOnce) Err() error {
+	select {
+	case <-c.done:
+		return context.DeadlineExceeded
+	default:
+		return nil
+	}
 }
 
 // takeLock takes the lock the options ask for.

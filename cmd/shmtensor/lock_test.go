@@ -3,11 +3,14 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -142,14 +145,10 @@ func TestLockTimeout(t *testing.T) {
 	}
 	want(t, 0, "lock", "--timeout", "0", "--rows", "1:", name, "--", "true")
 	// A waiting lock command gets the lock once it is freed.
-	cmd := exec.Command(exe, "lock", name, "--", "true")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(50 * time.Millisecond)
+	_, wait := startWaitingLock(t, name)
 	unlock()
-	if err := cmd.Wait(); err != nil {
-		t.Fatal(err)
+	if stderr, err := wait(); err != nil {
+		t.Fatalf("%v\nstderr:\n%s", err, stderr)
 	}
 	// Ctrl-C while waiting: status 130.
 	unlock, err = seg.Lock(context.Background())
@@ -157,16 +156,61 @@ func TestLockTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer unlock()
-	cmd = exec.Command(exe, "lock", name, "--", "true")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(100 * time.Millisecond)
+	cmd, wait := startWaitingLock(t, name)
 	cmd.Process.Signal(os.Interrupt)
 	var ee *exec.ExitError
-	if err := cmd.Wait(); !errors.As(err, &ee) || ee.ExitCode() != 130 {
-		t.Fatalf("interrupted while waiting: %v, want exit status 130", err)
+	stderr, err := wait()
+	if !errors.As(err, &ee) || ee.ExitCode() != 130 {
+		t.Fatalf("interrupted while waiting: %v, want exit status 130\nstderr:\n%s", err, stderr)
 	}
+	contains(t, "stderr", stderr, "interrupted while waiting")
+}
+
+// startWaitingLock starts "lock NAME -- true" while NAME is locked and
+// returns once the command says that it waits, which it does with its
+// signal handlers in place. wait waits for the command to end and returns
+// all it wrote to standard error and its error.
+func startWaitingLock(t *testing.T, name string) (cmd *exec.Cmd, wait func() (string, error)) {
+	t.Helper()
+	cmd = exec.Command(exe, "lock", name, "--", "true")
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = pw
+	err = cmd.Start()
+	pw.Close()
+	if err != nil {
+		pr.Close()
+		t.Fatal(err)
+	}
+	var stderr strings.Builder // written by the reader until done is closed
+	waiting, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		defer pr.Close()
+		sc := bufio.NewScanner(pr)
+		said := false
+		for sc.Scan() {
+			fmt.Fprintln(&stderr, sc.Text())
+			if !said && strings.Contains(sc.Text(), "waiting for the lock of") {
+				said = true
+				close(waiting)
+			}
+		}
+	}()
+	wait = func() (string, error) {
+		err := cmd.Wait()
+		<-done
+		return stderr.String(), err
+	}
+	select {
+	case <-waiting:
+	case <-done:
+		out, err := wait()
+		t.Fatalf("lock ended without saying it waits: %v\nstderr:\n%s", err, out)
+	}
+	return cmd, wait
 }
 
 // TestLockForwardsTerm: SIGTERM sent to lock reaches its command, whose

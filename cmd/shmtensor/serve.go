@@ -13,7 +13,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/shmtensor/shmtensor/internal/serve"
+	"github.com/shmtensor/shmtensor/cmd/shmtensor/internal/serve"
 )
 
 var cmdServe = &Command{
