@@ -61,6 +61,13 @@ func (s *Segment) TryLock() (unlock func(), err error) {
 	return s.lock(context.Background(), "trylock", lockTry, false, false, 0, 0)
 }
 
+// TryRLock takes a shared lock on the segment's data if no one holds an
+// exclusive lock on any part of it, and fails at once with ErrLocked
+// otherwise.
+func (s *Segment) TryRLock() (unlock func(), err error) {
+	return s.lock(context.Background(), "tryrlock", lockTry, true, false, 0, 0)
+}
+
 // LockRows takes an exclusive lock on rows [start, stop) of axis 0: locks on
 // disjoint rows do not conflict, and a whole-segment Lock or RLock conflicts
 // with every row lock. It waits as Lock does. start and stop must satisfy
@@ -79,6 +86,20 @@ func (s *Segment) LockRows(ctx context.Context, start, stop int) (unlock func(),
 // LockRows does an exclusive one.
 func (s *Segment) RLockRows(ctx context.Context, start, stop int) (unlock func(), err error) {
 	return s.lock(ctx, "rlock rows", lockWait, true, true, start, stop)
+}
+
+// TryLockRows takes an exclusive lock on rows [start, stop) of axis 0 if
+// no one holds a lock on any of them, and fails at once with ErrLocked
+// otherwise; the rows are as for LockRows.
+func (s *Segment) TryLockRows(start, stop int) (unlock func(), err error) {
+	return s.lock(context.Background(), "trylock rows", lockTry, false, true, start, stop)
+}
+
+// TryRLockRows takes a shared lock on rows [start, stop) of axis 0 if no
+// one holds an exclusive lock on any of them, and fails at once with
+// ErrLocked otherwise.
+func (s *Segment) TryRLockRows(start, stop int) (unlock func(), err error) {
+	return s.lock(context.Background(), "tryrlock rows", lockTry, true, true, start, stop)
 }
 
 // heldLock is a lock the segment holds: the descriptor that owns it and

@@ -104,3 +104,33 @@ func TestLockRowsFortran(t *testing.T) {
 	u()
 	mustLock(t, "rows 5:6 after unlock")(b.LockRows(context.Background(), 5, 6))()
 }
+
+// TestTryForms: the try forms of the shared and row locks take a free lock
+// and fail at once with ErrLocked on a held one, as TryLock does.
+func TestTryForms(t *testing.T) {
+	a, b := twoAttaches(t, 6, 5)
+	ctx := context.Background()
+	u := mustLock(t, "rows 0:2")(a.LockRows(ctx, 0, 2))
+	if _, err := b.TryLockRows(1, 3); !errors.Is(err, ErrLocked) {
+		t.Errorf("TryLockRows over held rows: %v, want ErrLocked", err)
+	}
+	if _, err := b.TryRLockRows(0, 1); !errors.Is(err, ErrLocked) {
+		t.Errorf("TryRLockRows over held rows: %v, want ErrLocked", err)
+	}
+	if _, err := b.TryRLock(); !errors.Is(err, ErrLocked) {
+		t.Errorf("TryRLock under a row lock: %v, want ErrLocked", err)
+	}
+	mustLock(t, "TryLockRows beside")(b.TryLockRows(2, 4))()
+	if _, err := b.TryLockRows(4, 7); !errors.Is(err, ErrIndex) {
+		t.Errorf("TryLockRows past the rows: %v, want ErrIndex", err)
+	}
+	u()
+	r1 := mustLock(t, "TryRLock")(a.TryRLock())
+	r2 := mustLock(t, "TryRLockRows under a shared lock")(b.TryRLockRows(0, 6))
+	if _, err := b.TryLock(); !errors.Is(err, ErrLocked) {
+		t.Errorf("TryLock under shared locks: %v, want ErrLocked", err)
+	}
+	r1()
+	r2()
+	mustLock(t, "TryLock once free")(b.TryLock())()
+}

@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/shmtensor/shmtensor"
@@ -132,16 +131,7 @@ func lockAndRun(name string, opts []shmtensor.Option, shared bool, rows string, 
 	}
 	// One attempt first; only if the lock is held does lock say that it
 	// waits, and wait (or give up at once for --timeout 0).
-	var unlock func()
-	if rows == "" && !shared {
-		unlock, err = seg.TryLock()
-	} else {
-		// TryLock has no shared or row form.
-		unlock, err = takeLock(newTryOnce(), seg, shared, rows != "", start, stop)
-		if errors.Is(err, context.DeadlineExceeded) {
-			err = &shmtensor.Error{Op: "lock", Name: seg.Name(), Err: shmtensor.ErrLocked}
-		}
-	}
+	unlock, err := tryLock(seg, shared, rows != "", start, stop)
 	if errors.Is(err, shmtensor.ErrLocked) && (timeout == nil || *timeout > 0) {
 		// The signal handlers are in place (interruptContext above), so
 		// whoever reads this line may interrupt the wait.
@@ -162,36 +152,18 @@ func lockAndRun(name string, opts []shmtensor.Option, shared bool, rows string, 
 	return runLocked(argv)
 }
 
-// tryOnce is a context that is done as soon as someone waits on it: the
-// Segment lock methods make their first attempt while its Err is nil and
-// give up when they would wait, which is a try for the lock forms that
-// have no Try method. A short deadline instead would race the first
-// attempt on a loaded machine.
-type tryOnce struct {
-	context.Context
-	once sync.Once
-	done chan struct{}
-}
-
-func newTryOnce() *tryOnce {
-	return &tryOnce{Context: context.Background(), done: make(chan struct{})}
-}
-
-// Done closes the channel it returns: asking for it is starting to wait.
-func (c *tryOnce) Done() <-chan struct{} {
-	c.once.Do(func() { close(c.done) })
-	return c.done
-}
-
-// Err is DeadlineExceeded once Done has been asked for, as for a deadline
-// that has run out.
-func (c *tryOnce) Err() error {
-	select {
-	case <-c.done:
-		return context.DeadlineExceeded
-	default:
-		return nil
+// tryLock takes the lock the options ask for if it is free, else fails
+// with ErrLocked.
+func tryLock(seg *shmtensor.Segment, shared, rows bool, start, stop int) (func(), error) {
+	switch {
+	case rows && shared:
+		return seg.TryRLockRows(start, stop)
+	case rows:
+		return seg.TryLockRows(start, stop)
+	case shared:
+		return seg.TryRLock()
 	}
+	return seg.TryLock()
 }
 
 // takeLock takes the lock the options ask for.
