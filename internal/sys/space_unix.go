@@ -18,3 +18,13 @@ func FreeBytes(fd int) (free int64, ok bool) {
 	}
 	return int64(st.Bavail) * int64(st.Bsize), true
 }
+
+// TotalBytes returns the size of the filesystem holding fd; ok is false
+// when it reports none (see FreeBytes).
+func TotalBytes(fd int) (total int64, ok bool) {
+	var st unix.Statfs_t
+	if err := ignoringEINTR(func() error { return unix.Fstatfs(fd, &st) }); err != nil || st.Blocks == 0 {
+		return 0, false
+	}
+	return int64(st.Blocks) * int64(st.Bsize), true
+}
