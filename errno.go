@@ -136,8 +136,8 @@ func tmpfsHint(point, of string) string {
 			"in Kubernetes an emptyDir volume with medium: Memory and a sizeLimit mounted at %s, "+
 			"or as root mount -o remount,size=SIZE %s", point, of, point, point)
 	}
-	return fmt.Sprintf("%s is a tmpfs%s; to get more: as root mount -o remount,size=SIZE %s "+
-		"(in Kubernetes, a larger sizeLimit of its emptyDir volume)", point, of, point)
+	return fmt.Sprintf("%s is a tmpfs%s; to get more: as root mount -o remount,size=SIZE %s, "+
+		"or in Kubernetes a larger sizeLimit of its emptyDir volume", point, of, point)
 }
 
 // cgroupError is the ENOSPC of a reservation past the limit of the memory
