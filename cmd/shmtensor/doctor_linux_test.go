@@ -3,12 +3,14 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -152,6 +154,9 @@ func TestDoctorInCgroup(t *testing.T) {
 	}
 	dir := filepath.Join(parent, fmt.Sprintf("shmtensor-test-cmd-%d-%d", os.Getpid(), time.Now().UnixNano()))
 	if err := os.Mkdir(dir, 0o755); err != nil {
+		if os.Getenv("CI") == "true" && !errors.Is(err, syscall.EROFS) && !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("root cannot make a cgroup: %v", err)
+		}
 		t.Skipf("cannot make a cgroup: %v", err)
 	}
 	defer func() {

@@ -55,3 +55,44 @@ func TestMountOfFD(t *testing.T) {
 		t.Errorf("unescape: %q", got)
 	}
 }
+
+// TestCgroupLevelsV2 reads a cgroup v2 tree made of plain files, as a
+// container with a cgroup namespace sees it: the limit two levels up, the
+// root without memory files, "max" for no limit.
+func TestCgroupLevelsV2(t *testing.T) {
+	root := t.TempDir()
+	write := func(rel, s string) {
+		t.Helper()
+		p := root + "/" + rel
+		if err := os.MkdirAll(p[:strings.LastIndex(p, "/")], 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("a/memory.max", "67108864\n")
+	write("a/memory.current", "1048576\n")
+	write("a/memory.stat", "anon 1\nfile 9\nactive_file 4096\ninactive_file 8192\nshmem 5\n")
+	write("a/b/memory.max", "max\n")
+	write("a/b/memory.current", "4096\n")
+	levels := cgroupLevels(&Mount{Root: "/", Point: root}, "/a/b", "memory.max", "memory.current", "")
+	want := []CgroupLevel{
+		{Dir: root + "/a/b", Limit: -1, Usage: 4096, File: -1},
+		{Dir: root + "/a", Limit: 64 << 20, Usage: 1 << 20, File: 12288},
+	}
+	if len(levels) != len(want) {
+		t.Fatalf("levels %+v, want %+v", levels, want)
+	}
+	for i, l := range levels {
+		w := want[i]
+		if l.Dir != w.Dir || l.Limit != w.Limit || l.Usage != w.Usage || l.File != w.File || l.LimitFile != "memory.max" {
+			t.Errorf("level %d: %+v, want %+v", i, l, w)
+		}
+	}
+	// A container without a cgroup namespace: its own cgroup is mounted.
+	levels = cgroupLevels(&Mount{Root: "/docker/x", Point: root + "/a/b"}, "/docker/x", "memory.max", "memory.current", "")
+	if len(levels) != 1 || levels[0].Dir != root+"/a/b" {
+		t.Errorf("mounted own cgroup: %+v", levels)
+	}
+}
