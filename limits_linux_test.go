@@ -19,8 +19,8 @@ func TestReadLimits(t *testing.T) {
 	if err := unix.Statfs("/dev/shm", &st); err != nil {
 		t.Fatal(err)
 	}
-	if l.Dir != "/dev/shm" || !l.FS.Tmpfs || l.FS.Size != int64(st.Blocks)*st.Bsize || l.FS.MountPoint != "/dev/shm" {
-		t.Errorf("filesystem %+v, statfs size %d", l.FS, int64(st.Blocks)*st.Bsize)
+	if l.Dir != "/dev/shm" || !l.FS.Tmpfs || l.FS.Size != int64(st.Blocks)*int64(st.Bsize) || l.FS.MountPoint != "/dev/shm" {
+		t.Errorf("filesystem %+v, statfs size %d", l.FS, int64(st.Blocks)*int64(st.Bsize))
 	}
 	var nofile unix.Rlimit
 	unix.Getrlimit(unix.RLIMIT_NOFILE, &nofile)

@@ -18,16 +18,16 @@ import (
 // and Kubernetes' ways for /dev/shm, remount for another tmpfs, and for a
 // disk filesystem neither.
 func TestENOSPCSaysHowToGetMore(t *testing.T) {
-	check := func(t *testing.T, name string, size int, lazy bool, want, notWant []string) {
+	check := func(t *testing.T, name string, shape []int, lazy bool, want, notWant []string) {
 		t.Helper()
 		var opts []Option
 		if lazy {
 			opts = append(opts, Lazy())
 		}
-		_, err := Create[uint8](name, []int{size}, opts...)
+		_, err := Create[uint8](name, shape, opts...)
 		t.Log(err)
 		if !errors.Is(err, syscall.ENOSPC) {
-			t.Fatalf("Create of %d bytes at %s: %v, want ENOSPC", size, name, err)
+			t.Fatalf("Create of %v bytes at %s: %v, want ENOSPC", shape, name, err)
 		}
 		for _, w := range want {
 			if !strings.Contains(err.Error(), w) {
@@ -41,7 +41,7 @@ func TestENOSPCSaysHowToGetMore(t *testing.T) {
 		}
 	}
 	t.Run("dev-shm", func(t *testing.T) {
-		check(t, uniqueName(t), 1<<50, true,
+		check(t, uniqueName(t), []int{1 << 25, 1 << 25}, true,
 			[]string{"/dev/shm is a tmpfs of ", "docker run --shm-size=", "emptyDir", "medium: Memory", "sizeLimit", "mount -o remount,size=SIZE /dev/shm"}, nil)
 	})
 	t.Run("small-tmpfs", func(t *testing.T) {
@@ -55,7 +55,7 @@ func TestENOSPCSaysHowToGetMore(t *testing.T) {
 		t.Cleanup(func() { unix.Unmount(dir, unix.MNT_DETACH) })
 		want := []string{dir + " is a tmpfs of 1.0 MiB", "mount -o remount,size=SIZE " + dir}
 		for _, lazy := range []bool{false, true} {
-			check(t, "file://"+filepath.Join(dir, "big.npy"), 4<<20, lazy, want, []string{"--shm-size"})
+			check(t, "file://"+filepath.Join(dir, "big.npy"), []int{4 << 20}, lazy, want, []string{"--shm-size"})
 		}
 		if ents, _ := os.ReadDir(dir); len(ents) != 0 {
 			t.Errorf("the failed Creates left %d files", len(ents))
@@ -67,7 +67,7 @@ func TestENOSPCSaysHowToGetMore(t *testing.T) {
 		if err := unix.Statfs(dir, &st); err != nil || st.Type == unix.TMPFS_MAGIC {
 			t.Skipf("%s is on a tmpfs (or unknown: %v), not a disk", dir, err)
 		}
-		check(t, "file://"+filepath.Join(dir, "big.npy"), 1<<60, true,
+		check(t, "file://"+filepath.Join(dir, "big.npy"), []int{1 << 30, 1 << 30}, true,
 			[]string{"free space on the filesystem mounted at "}, []string{"tmpfs", "--shm-size"})
 	})
 }

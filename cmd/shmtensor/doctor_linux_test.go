@@ -55,11 +55,11 @@ func TestDoctor(t *testing.T) {
 	if l.Dir != "/dev/shm" || l.FS.Type != "tmpfs" || !l.FS.Tmpfs || l.FS.MountPoint != "/dev/shm" {
 		t.Errorf("doctor's filesystem: %+v", l.FS)
 	}
-	if size := int64(st.Blocks) * st.Bsize; l.FS.Size != size {
+	if size := int64(st.Blocks) * int64(st.Bsize); l.FS.Size != size {
 		t.Errorf("size %d, statfs says %d", l.FS.Size, size)
 	}
 	// Other tests create and delete segments meanwhile: free space moves.
-	if free := int64(st.Bavail) * st.Bsize; l.FS.Free < free-1<<30 || l.FS.Free > free+1<<30 {
+	if free := int64(st.Bavail) * int64(st.Bsize); l.FS.Free < free-1<<30 || l.FS.Free > free+1<<30 {
 		t.Errorf("free %d, statfs says %d", l.FS.Free, free)
 	}
 	if !strings.Contains(l.FS.SuperOptions, "size=") || l.FS.HugePages == "" {
