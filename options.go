@@ -59,8 +59,11 @@ func Mode(perm fs.FileMode) Option {
 
 // Lazy makes Create size the segment without reserving its pages, as
 // ftruncate alone does: Create is faster and untouched pages cost nothing,
-// but if the filesystem fills up later, touching a page raises SIGBUS.
-// Create still refuses a segment larger than the free space it sees.
+// but if the filesystem fills up later, touching a page raises SIGBUS, and
+// a write to a page of a tmpfs that the writer's memory cgroup has no room
+// for brings the kernel's OOM killer. Create still refuses a segment larger
+// than the free space it sees; it does not check the cgroup, since the
+// pages are charged to whichever process touches them first.
 func Lazy() Option { return func(o *options) { o.lazy = true } }
 
 // SharedArrayLayout makes Create write Python SharedArray's layout (data at
