@@ -29,6 +29,10 @@ type Leftover struct {
 	Mode     fs.FileMode
 	UID, GID uint32
 	ModTime  time.Time
+	// Foreign marks a "deleting" file that carries no tensor magic: a
+	// foreign file a Delete killed in the middle had moved aside, which
+	// RemoveLeftover keeps so that its owner can rename it back.
+	Foreign bool
 }
 
 // Leftovers returns the leftovers in dir (the shared-memory directory if
@@ -83,25 +87,17 @@ func removeLeftover(path string, id FileID, strict bool) error {
 		return err
 	}
 	if l.ID != id {
-		return fmt.Errorf("%w: it is another file now; left alone", ErrExist)
+		return errors.New("it is another file now; left alone")
 	}
-	if l.Kind == "deleting" {
-		f, err := openFile(fileAt(path), false)
-		if err != nil {
-			return err
-		}
-		magic := f.id == id && codec.HasMagic(f, f.size)
-		f.close()
-		if !magic {
-			return fmt.Errorf("%w: a foreign file moved aside by a Delete that did not finish; rename it back to its name", ErrNotTensor)
-		}
+	if l.Foreign {
+		return fmt.Errorf("%w: a foreign file moved aside by a Delete that did not finish; rename it back to its name", ErrNotTensor)
 	}
 	free, err := unused([]Leftover{l}, strict)
 	if err != nil {
 		return err
 	}
 	if len(free) == 0 {
-		return fmt.Errorf("%w: a process uses it now; left alone", ErrExist)
+		return errors.New("a process uses it now; left alone")
 	}
 	return mapErrno(sys.UnlinkID(path, sys.ID(id)), fileAt(path))
 }
@@ -156,6 +152,15 @@ func hiddenFile(dir, name string) (Leftover, error) {
 		return l, fmt.Errorf("%w: owned by %s", ErrPermission, describeUID(st.UID))
 	}
 	l.ID, l.Size, l.Mode, l.UID, l.GID, l.ModTime = FileID(st.ID), st.Size, fs.FileMode(st.Perm), st.UID, st.GID, st.ModTime
+	if l.Kind == "deleting" {
+		// Unless it opens as that same file and carries a magic, it is
+		// taken to be foreign.
+		l.Foreign = true
+		if f, err := openFile(fileAt(l.Path), false); err == nil {
+			l.Foreign = f.id != l.ID || !codec.HasMagic(f, f.size)
+			f.close()
+		}
+	}
 	return l, nil
 }
 
