@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/shmtensor/shmtensor"
@@ -23,7 +24,7 @@ func hiddenItems(now time.Time, olderThan time.Duration, matches func(string) bo
 	}
 	var items []gcItem
 	for _, l := range left {
-		if l.Foreign || !matches(hiddenBase(filepath.Base(l.Path))) {
+		if l.Foreign || !matches(leftoverBase(filepath.Base(l.Path))) {
 			continue
 		}
 		what, detail := "temporary file", fmt.Sprintf("%s, unused, modified %s ago", units.Bytes(l.Size), now.Sub(l.ModTime).Round(time.Second))
@@ -39,4 +40,18 @@ func hiddenItems(now time.Time, olderThan time.Duration, matches func(string) bo
 // again that it is the same file and that no process uses it.
 func deleteHidden(it gcItem) error {
 	return shmtensor.RemoveLeftover(it.name, it.id)
+}
+
+// leftoverBase returns the segment name a hidden file was made for, as
+// hiddenBase, also for Delete's private names:
+// ".shmtensor-deleting-x-0123456789abcdef" → "x".
+func leftoverBase(file string) string {
+	const aside = reservedPrefix + "deleting-"
+	if rest, ok := strings.CutPrefix(file, aside); ok {
+		if len(rest) > 17 && rest[len(rest)-17] == '-' {
+			return rest[:len(rest)-17]
+		}
+		return rest
+	}
+	return hiddenBase(file)
 }

@@ -174,7 +174,7 @@ func writeLeftovers(tw *tabwriter.Writer, left []shmtensor.Leftover) error {
 	for _, l := range left {
 		kind := l.Kind
 		if l.Foreign {
-			kind += " (a foreign file moved aside: rename it back; gc keeps it)"
+			kind += " (foreign: rename it back; gc keeps it)"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%04o\t%s\t%s\t\n", escapeName(l.Path), kind, units.Bytes(l.Size),
 			uint32(l.Mode.Perm()), userName(l.UID), l.ModTime.Local().Format(time.DateTime))
