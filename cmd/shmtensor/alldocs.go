@@ -77,6 +77,18 @@
 // a broken entry is an object with only the fields name, size, mode, uid,
 // gid, owner, group and modified, and an "error" field with the reason.
 //
+// With --all it also lists the leftovers: the package's hidden files
+// (.shmtensor-creating-..., .shmtensor-deleting-..., .shmtensor-lock-...) of
+// processes killed in the middle of creating, replacing or deleting a segment
+// or of "create once", which no process maps, holds open or locks any more,
+// whatever their age ("shmtensor gc --yes" removes them). A hidden file that
+// a live process uses, such as the temporary name of a segment still being
+// filled, is not a leftover. A foreign file that a killed delete had moved
+// aside is marked so: rename it back to its name. With --json, a leftover is
+// an object with the fields path, kind ("creating", "deleting" or "lock"),
+// size, mode, uid, gid, owner, group and modified, and "foreign": true for
+// such a foreign file.
+//
 // With --mappers it adds the ids of the processes that map each segment, as
 // "shmtensor who" finds them (a MAPPERS column of comma-separated ids, "-"
 // for none; with --json a "mappers" array in each segment's object). Linux
@@ -88,7 +100,7 @@
 // Options:
 //
 //	--all
-//		also list broken entries that carry a tensor magic, with the reason
+//		also list broken entries that carry a tensor magic, with the reason, and leftovers
 //	--json
 //		print a JSON array instead of columns
 //	--mappers
@@ -428,10 +440,16 @@
 // or replaced since the scan is left alone.
 //
 // numpy processes (np.load with mmap_mode) and SharedArray count as mappers,
-// as in "shmtensor who". Gc also lists the package's own hidden files in
-// /dev/shm that are as old: temporary files of segments whose creator died
-// (.shmtensor-creating-...) and lock files of "create once" that no process
-// holds (.shmtensor-lock-...).
+// as in "shmtensor who". Gc also deletes the package's own hidden files in
+// /dev/shm that no process uses any more, whatever their age (--older-than is
+// for segments): the leftovers that "shmtensor list --all" shows, left by
+// processes killed in the middle of creating or replacing a segment
+// (.shmtensor-creating-...), of deleting one (.shmtensor-deleting-...) or of
+// "create once" (.shmtensor-lock-...). A hidden file is in use while a
+// process maps it, holds it open (the temporary name of a segment still being
+// filled) or, for a lock file, holds a lock on it; each is checked again just
+// before it is deleted. A foreign file that a killed delete had moved aside
+// is left alone: rename it back.
 //
 // /proc shows a process's mappings only to its own user and to root. Run as
 // an ordinary user, gc therefore considers only the caller's own segments
