@@ -78,7 +78,7 @@ func openSegment(op, name string, opts []Option) (*Segment, error) {
 		return nil, &Error{Op: op, Name: name, Err: err}
 	}
 	o := buildOptions(opts)
-	f, err := openFile(n, !o.readOnly)
+	f, err := openLive(n, !o.readOnly)
 	if err != nil {
 		return nil, &Error{Op: op, Name: n.name, Err: err}
 	}
@@ -111,6 +111,24 @@ func openSegment(op, name string, opts []Option) (*Segment, error) {
 	return &Segment{name: n.name, hdr: h, mem: mem, readOnly: o.readOnly, fd: f.fd, id: f.id}, nil
 }
 
+// openLive opens n and takes the liveness lock on the descriptor (see
+// liveness.go). If a DeleteUnused holds the file, it waits for it, with a
+// backoff from 100 µs to 10 ms, and opens the name again: the file it had
+// is being deleted, or was found in use and is being put back.
+func openLive(n segName, write bool) (*file, error) {
+	delay, waited := 100*time.Microsecond, time.Duration(0)
+	for {
+		f, err := openFile(n, write)
+		if err != nil || claimLive(f.fd) || waited >= deleterWait {
+			return f, err
+		}
+		f.close()
+		time.Sleep(delay)
+		waited += delay
+		delay = min(2*delay, 10*time.Millisecond)
+	}
+}
+
 // file is an open descriptor of an existing regular file or shm object,
 // with what fstat said of it.
 type file struct {
@@ -122,4 +140,8 @@ type file struct {
 	perm     fs.FileMode
 	uid, gid uint32
 	modTime  time.Time
+
+	// lastCheck, if set, runs on the file moved aside by unlinkPath before
+	// it is unlinked: an error puts the file back and is returned.
+	lastCheck func() error
 }

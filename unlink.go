@@ -44,6 +44,9 @@ func unlinkPath(path string, f *file) error {
 	if err := moveAside(path, aside); err != nil {
 		if errors.Is(err, sys.ENAMETOOLONG) {
 			// No room for the private name: check and unlink by name.
+			if err := lastCheck(f); err != nil {
+				return err
+			}
 			return unlinkChecked(path, f)
 		}
 		return mapErrno(err, f.name)
@@ -51,20 +54,33 @@ func unlinkPath(path string, f *file) error {
 	if testHookAside != nil {
 		testHookAside(path)
 	}
+	why := errReplaced
 	if id, err := lstatID(aside); err == nil && id == f.id {
+		why = lastCheck(f)
+	}
+	if why == nil {
 		if err := sys.Unlink(aside); err != nil {
 			return fmt.Errorf("segment moved to %s to delete it, but: %w", aside, mapErrno(err, f.name))
 		}
 		return nil
 	}
-	// Not ours (or gone): put it back unless the name was taken again.
+	// Not ours (or gone), or refused by the last check: put it back
+	// unless the name was taken again.
 	if err := putBack(aside, path); err != nil {
 		if errors.Is(err, sys.ENOENT) {
-			return errReplaced
+			return why
 		}
-		return fmt.Errorf("%w; the file found under the name is left at %s, the name being taken again: %v", errReplaced, aside, err)
+		return fmt.Errorf("%w; the file found under the name is left at %s, the name being taken again: %v", why, aside, err)
 	}
-	return errReplaced
+	return why
+}
+
+// lastCheck runs f.lastCheck, if any.
+func lastCheck(f *file) error {
+	if f.lastCheck == nil {
+		return nil
+	}
+	return f.lastCheck()
 }
 
 // testHookAside, if set, runs between moving a name aside and checking what

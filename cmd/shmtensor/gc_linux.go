@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -36,7 +37,7 @@ func hiddenItems(now time.Time, olderThan time.Duration, matches func(string) bo
 				continue
 			}
 			items = append(items, gcItem{"lock file", p, id, fmt.Sprintf("no process holds it, modified %s ago", age.Round(time.Second))})
-		case len(mapped[id]) == 0:
+		case len(mapped[id]) == 0 && !held(p):
 			items = append(items, gcItem{"temporary file", p, id, fmt.Sprintf("%s, unmapped, modified %s ago",
 				units.Bytes(st.Size), age.Round(time.Second))})
 		}
@@ -66,15 +67,15 @@ func lockHeld(p string) (bool, error) {
 func deleteHidden(it gcItem) error {
 	if it.what == "lock file" {
 		if held, err := lockHeld(it.name); err != nil || held {
-			return fmt.Errorf("%s is held now; left alone", it.name)
+			return leftAlone("held by a process now")
 		}
 	} else {
 		mapped, err := shmtensor.MappedBy()
 		if err != nil {
 			return err
 		}
-		if len(mapped[it.id]) > 0 {
-			return fmt.Errorf("%s is mapped now; left alone", it.name)
+		if len(mapped[it.id]) > 0 || held(it.name) {
+			return leftAlone("mapped or held by a process now")
 		}
 	}
 	var st unix.Stat_t
@@ -82,7 +83,24 @@ func deleteHidden(it gcItem) error {
 		return err
 	}
 	if (shmtensor.FileID{Dev: uint64(st.Dev), Ino: uint64(st.Ino)}) != it.id {
-		return fmt.Errorf("%s was replaced; left alone", it.name)
+		return leftAlone("replaced since the scan")
 	}
 	return os.Remove(it.name)
+}
+
+// held reports whether any process holds a lock on the file at p, such as
+// the liveness lock every process that has a segment open (an Unpublished
+// one under a temporary name included) holds, seen across PID namespaces;
+// a file that cannot be tested counts as held.
+func held(p string) bool {
+	h, err := lockHeld(p)
+	return err != nil || h
+}
+
+// segmentHeld reports whether the shared-memory segment base is held
+// (see held). A name gone meanwhile counts as not held: the deletion then
+// finds it gone.
+func segmentHeld(base string) bool {
+	h, err := lockHeld(filepath.Join("/dev/shm", base))
+	return h || (err != nil && !errors.Is(err, unix.ENOENT))
 }
