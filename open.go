@@ -123,11 +123,17 @@ func openLive(n segName, write bool) (*file, error) {
 			return f, err
 		}
 		f.close()
+		if testHookDeleterMet != nil {
+			testHookDeleterMet()
+		}
 		time.Sleep(delay)
 		waited += delay
 		delay = min(2*delay, 10*time.Millisecond)
 	}
 }
+
+// testHookDeleterMet, if set, runs when openLive meets a DeleteUnused.
+var testHookDeleterMet func()
 
 // file is an open descriptor of an existing regular file or shm object,
 // with what fstat said of it.

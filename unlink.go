@@ -59,6 +59,9 @@ func unlinkPath(path string, f *file) error {
 		why = lastCheck(f)
 	}
 	if why == nil {
+		if testHookUnlink != nil {
+			testHookUnlink(aside)
+		}
 		if err := sys.Unlink(aside); err != nil {
 			return fmt.Errorf("segment moved to %s to delete it, but: %w", aside, mapErrno(err, f.name))
 		}
@@ -86,6 +89,10 @@ func lastCheck(f *file) error {
 // testHookAside, if set, runs between moving a name aside and checking what
 // was moved, so that tests can change the name in that window.
 var testHookAside func(path string)
+
+// testHookUnlink, if set, runs right before the file moved aside to the
+// private name aside is unlinked, so that tests can see what is removed.
+var testHookUnlink func(aside string)
 
 // moveAside renames from to the fresh private name to. RENAME_NOREPLACE
 // guards the (random) private name; where the filesystem lacks it, plain
