@@ -117,6 +117,7 @@ func needUnshare(t *testing.T) string {
 // new PID namespace with its own /proc.
 func inNamespace(unshare, role, name string, env ...string) *exec.Cmd {
 	cmd := child(role, name, env...)
+	cmd.Stderr = nil // unshare's complaint when its child is killed
 	cmd.Args = append([]string{unshare, "--pid", "--fork", "--mount-proc", "--kill-child"}, cmd.Args...)
 	cmd.Path = unshare
 	return cmd
@@ -144,20 +145,32 @@ func nsGC(t *testing.T, unshare, name string) map[string]int {
 // is killed, it deletes all of them.
 func TestLivenessAcrossPIDNamespaces(t *testing.T) {
 	unshare := needUnshare(t)
-	name := uniqueName(t)
 	const n = 1000
+	during, after := livenessRound(t, unshare, n)
+	if during["seen"] != 0 || during["unseen"] != n || during["deleted"] != 0 || during["inuse"] != n {
+		t.Fatalf("while the holder lives: %v; want seen=0 unseen=%d deleted=0 inuse=%d", during, n, n)
+	}
+	if after["unseen"] != 0 || after["deleted"] != n || after["inuse"] != 0 {
+		t.Fatalf("after the holder died: %v; want unseen=0 deleted=%d inuse=0", after, n)
+	}
+}
+
+// livenessRound starts a holder of n segments in a PID namespace of its
+// own and runs childNSGC in a sibling namespace, then kills the holder and
+// runs childNSGC again; it returns the counts of both runs.
+func livenessRound(t *testing.T, unshare string, n int) (during, after map[string]int) {
+	t.Helper()
+	name := uniqueName(t)
 	defer removeByPrefix(name + "-")
 	holder := inNamespace(unshare, "live-holder", name, "SHMTENSOR_COUNT="+strconv.Itoa(n))
 	out, stop := startChild(t, holder)
+	defer stop()
 	if line, err := out.ReadString('\n'); strings.TrimSpace(line) != "ready" {
 		t.Fatalf("holder: %q, %v", line, err)
 	}
-	c := nsGC(t, unshare, name)
-	if c["procs"] > 2 {
-		t.Fatalf("the gc namespace shows %d processes: not a namespace of its own", c["procs"])
-	}
-	if c["seen"] != 0 || c["unseen"] != n || c["deleted"] != 0 || c["inuse"] != n {
-		t.Fatalf("while the holder lives: %v; want seen=0 unseen=%d deleted=0 inuse=%d", c, n, n)
+	during = nsGC(t, unshare, name)
+	if during["procs"] > 2 {
+		t.Fatalf("the gc namespace shows %d processes: not a namespace of its own", during["procs"])
 	}
 	// Kill the holder itself (pid 1 of its namespace, unshare's child):
 	// once unshare has reaped it, its descriptors, and locks, are gone.
@@ -168,11 +181,7 @@ func TestLivenessAcrossPIDNamespaces(t *testing.T) {
 	}
 	syscall.Kill(pid, syscall.SIGKILL)
 	holder.Wait()
-	stop()
-	c = nsGC(t, unshare, name)
-	if c["unseen"] != 0 || c["deleted"] != n || c["inuse"] != 0 {
-		t.Fatalf("after the holder died: %v; want unseen=0 deleted=%d inuse=0", c, n)
-	}
+	return during, nsGC(t, unshare, name)
 }
 
 // childGCChurn churns on the names NAME-0 ... NAME-4 until SHMTENSOR_UNTIL
