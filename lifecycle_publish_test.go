@@ -170,9 +170,12 @@ func TestUnpublishedSurvivesRemoveStale(t *testing.T) {
 	}
 	tmp = leftovers(t, name+"2")
 	os.Chtimes(tmp[0], old, old)
-	// Unmapped but still open: a killed creator leaves exactly this.
+	// Unmapped, and the liveness lock dropped: what a killed creator
+	// leaves (the descriptor stays open here so that Close can discard
+	// the file afterwards).
 	sys.Unmap(b.Segment().mem)
 	b.Segment().mem = nil
+	sys.ClearLock(b.Segment().fd, sys.LiveByte, 1)
 	if removed, err := RemoveStale(dir, StaleAge); err != nil || len(removed) != 1 {
 		t.Fatalf("RemoveStale removed %v, %v; want the unmapped temporary file", removed, err)
 	}

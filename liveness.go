@@ -198,3 +198,14 @@ func statLive(n segName) (FileID, bool, error) {
 	}
 	return f.id, liveHeld(f.fd), nil
 }
+
+// heldFile reports whether some process holds the liveness byte of the
+// file at p (an Unpublished segment's temporary name, say).
+func heldFile(p string) bool {
+	fd, err := sys.Open(p, false)
+	if err != nil {
+		return false
+	}
+	defer sys.Close(fd)
+	return liveHeld(fd)
+}

@@ -73,7 +73,7 @@ func removeStale(dir string, olderThan time.Duration, now time.Time) ([]string, 
 				mapped = map[FileID][]int{} // the system cannot tell
 			}
 		}
-		if mappedFile(p, mapped) {
+		if mappedFile(p, mapped) || heldFile(p) {
 			continue
 		}
 		if os.Remove(p) == nil {
