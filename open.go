@@ -19,6 +19,12 @@ import (
 // unlinks anything; with Reserve it allocates the segment's missing pages.
 // Populate faults the whole mapping in at once and HugePages asks for huge
 // pages.
+//
+// On Linux the segment holds, until Close, a shared lock on a byte of the
+// file beyond its end, which tells Mappers and DeleteUnused (and so
+// "shmtensor gc") that it is in use, from any PID namespace; Create and
+// Open do the same. An Attach that meets a DeleteUnused deleting the file
+// waits for it and looks the name up again.
 func Attach[T Number](name string, opts ...Option) (*Tensor[T], error) {
 	seg, err := openSegment("attach", name, opts)
 	if err != nil {

@@ -29,7 +29,9 @@ func unlinkNamed(n segName, f *file) error {
 // window between the two in which the name can change. Instead the file is
 // first moved to a private name in the same directory, which atomically
 // takes whatever the name held at that instant; what was moved is checked
-// against f and unlinked, or, if it is not f, put back.
+// against f and unlinked, or, if it is not f, put back. If f.lastCheck is
+// set, it runs on the file moved aside before the unlink, and an error from
+// it puts the file back too (DeleteUnused: mapped meanwhile).
 //
 // What remains: between checking the private name and unlinking it, a
 // process allowed to rename files in the directory that has read the
