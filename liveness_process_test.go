@@ -26,17 +26,19 @@ func init() {
 	childRoles["gc-churn"] = childGCChurn
 }
 
+// holderSegments keeps childLiveHolder's segments open.
+var holderSegments []*Tensor[float32]
+
 // childLiveHolder creates SHMTENSOR_COUNT segments NAME-0, NAME-1, ...,
 // keeps them all open, says "ready" and waits to be killed.
 func childLiveHolder(name string) error {
 	n, _ := strconv.Atoi(os.Getenv("SHMTENSOR_COUNT"))
-	held := make([]*Tensor[float32], 0, n)
 	for i := range n {
 		t, err := Create[float32](fmt.Sprintf("%s-%d", name, i), []int{16})
 		if err != nil {
 			return err
 		}
-		held = append(held, t)
+		holderSegments = append(holderSegments, t)
 	}
 	fmt.Println("ready")
 	select {}
