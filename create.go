@@ -111,6 +111,7 @@ func newSegment(op, name string, dt DType, shape []int, fortran bool, opts []Opt
 	if err != nil {
 		return nil, &Error{Op: op, Name: n.name, Err: createErrno(err, n)}
 	}
+	markLive(c.descriptor())
 	fail := func(err error) (*Segment, error) {
 		c.abort()
 		return nil, &Error{Op: op, Name: n.name, Err: err}

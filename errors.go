@@ -36,6 +36,9 @@ var (
 	ErrInvalidName = errs.ErrInvalidName
 	// ErrLocked reports that TryLock found the lock held elsewhere.
 	ErrLocked = errs.ErrLocked
+	// ErrInUse reports that DeleteUnused or RemoveLeftover found the file
+	// attached, mapped, held open or locked by a process, and left it alone.
+	ErrInUse = errs.ErrInUse
 	// ErrPermission reports that the caller may not use the segment (wrong
 	// owner, permission bits). It also matches fs.ErrPermission.
 	ErrPermission = errs.ErrPermission

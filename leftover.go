@@ -87,7 +87,7 @@ func removeLeftover(path string, id FileID, strict bool) error {
 		return err
 	}
 	if l.ID != id {
-		return errors.New("it is another file now; left alone")
+		return fmt.Errorf("%w: it is another file now; left alone", ErrNotExist)
 	}
 	if l.Foreign {
 		return fmt.Errorf("%w: a foreign file moved aside by a Delete that did not finish; rename it back to its name", ErrNotTensor)
@@ -97,7 +97,7 @@ func removeLeftover(path string, id FileID, strict bool) error {
 		return err
 	}
 	if len(free) == 0 {
-		return errors.New("a process uses it now; left alone")
+		return fmt.Errorf("%w: a process uses it now; left alone", ErrInUse)
 	}
 	return mapErrno(sys.UnlinkID(path, sys.ID(id)), fileAt(path))
 }
@@ -164,8 +164,10 @@ func hiddenFile(dir, name string) (Leftover, error) {
 	return l, nil
 }
 
-// unused returns those of cands that no process maps, holds open or (a
-// lock file) holds a lock on. Locks are tested first: the test opens the
+// unused returns those of cands that no process maps, holds open or holds
+// a lock on (a lock file's, or the liveness lock every process with a
+// segment open holds, which is seen across PID namespaces). Locks are
+// tested first: the test opens the
 // file, and the scan of descriptors that follows must not see that one.
 // Unless strict, a system without /proc is taken to show no process.
 func unused(cands []Leftover, strict bool) ([]Leftover, error) {
@@ -174,7 +176,7 @@ func unused(cands []Leftover, strict bool) ([]Leftover, error) {
 	}
 	locked := make(map[FileID]bool)
 	for _, l := range cands {
-		if l.Kind == "lock" && lockHeldAt(l.Path, l.ID) {
+		if lockHeldAt(l.Path, l.ID) {
 			locked[l.ID] = true
 		}
 	}

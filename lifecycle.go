@@ -254,8 +254,16 @@ func createOnce[T Number](name string, shape []int, init func(*Tensor[T]) error,
 // under the name now.
 //
 // On Linux it reads /proc/PID/maps, which shows a process only to its own
-// user and to root (or holders of CAP_SYS_PTRACE): as another user, the
-// processes of other users are missing from the answer. The device number
+// user and to root (or holders of CAP_SYS_PTRACE), and only within the
+// caller's PID namespace. Processes /proc does not show are still found
+// when they attached the segment with this package: every Attach, Open and
+// Create holds a lock on it that the kernel reports across namespaces (see
+// DeleteUnused). If that lock is held and /proc shows no process mapping
+// the file, Mappers returns [UnseenMapper]: some process, in another
+// container or of another user, has it attached. The lock does not say
+// who, nor how many: when /proc shows mappers, an unseen holder besides
+// them is not reported, and numpy or SharedArray processes that /proc does
+// not show are missing from the answer. The device number
 // /proc shows is the inode's own: on overlayfs and btrfs subvolumes it can
 // differ from the one stat reports, and Mappers may then miss mappings of
 // file:// segments there (shm segments live on tmpfs, where both agree).
@@ -266,21 +274,26 @@ func Mappers(name string) ([]int, error) {
 	if err != nil {
 		return nil, &Error{Op: op, Name: name, Err: err}
 	}
-	info, err := statName(n)
+	id, held, err := statLive(n)
 	if err != nil {
 		return nil, &Error{Op: op, Name: n.name, Err: err}
 	}
-	table, err := scanMappers(&info.ID)
+	table, err := scanMappers(&id)
 	if err != nil {
 		return nil, &Error{Op: op, Name: n.name, Err: err}
 	}
-	return table[info.ID], nil
+	if pids := table[id]; len(pids) > 0 || !held {
+		return pids, nil
+	}
+	return []int{UnseenMapper}, nil
 }
 
 // MappedBy returns, for every file some process has mapped, the sorted ids
 // of those processes, from one pass over the system's processes: the way
-// to ask Mappers about many segments at once (look up Info.ID). Its limits
-// are those of Mappers.
+// to ask Mappers about many segments at once (look up Info.ID). It reads
+// /proc alone, with the limits of Mappers, and knows nothing of the
+// processes /proc does not show (other PID namespaces, other users): ask
+// Mappers, or DeleteUnused, about a segment it reports unmapped.
 func MappedBy() (map[FileID][]int, error) {
 	table, err := scanMappers(nil)
 	if err != nil {

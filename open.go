@@ -19,6 +19,12 @@ import (
 // unlinks anything; with Reserve it allocates the segment's missing pages.
 // Populate faults the whole mapping in at once and HugePages asks for huge
 // pages.
+//
+// On Linux the segment holds, until Close, a shared lock on a byte of the
+// file beyond its end, which tells Mappers and DeleteUnused (and so
+// "shmtensor gc") that it is in use, from any PID namespace; Create and
+// Open do the same. An Attach that meets a DeleteUnused deleting the file
+// waits for it and looks the name up again.
 func Attach[T Number](name string, opts ...Option) (*Tensor[T], error) {
 	seg, err := openSegment("attach", name, opts)
 	if err != nil {
@@ -78,7 +84,7 @@ func openSegment(op, name string, opts []Option) (*Segment, error) {
 		return nil, &Error{Op: op, Name: name, Err: err}
 	}
 	o := buildOptions(opts)
-	f, err := openFile(n, !o.readOnly)
+	f, err := openLive(n, !o.readOnly)
 	if err != nil {
 		return nil, &Error{Op: op, Name: n.name, Err: err}
 	}
@@ -111,6 +117,30 @@ func openSegment(op, name string, opts []Option) (*Segment, error) {
 	return &Segment{name: n.name, hdr: h, mem: mem, readOnly: o.readOnly, fd: f.fd, id: f.id}, nil
 }
 
+// openLive opens n and takes the liveness lock on the descriptor (see
+// liveness.go). If a DeleteUnused holds the file, it waits for it, with a
+// backoff from 100 µs to 10 ms, and opens the name again: the file it had
+// is being deleted, or was found in use and is being put back.
+func openLive(n segName, write bool) (*file, error) {
+	delay, waited := 100*time.Microsecond, time.Duration(0)
+	for {
+		f, err := openFile(n, write)
+		if err != nil || claimLive(f.fd) || waited >= deleterWait {
+			return f, err
+		}
+		f.close()
+		if testHookDeleterMet != nil {
+			testHookDeleterMet()
+		}
+		time.Sleep(delay)
+		waited += delay
+		delay = min(2*delay, 10*time.Millisecond)
+	}
+}
+
+// testHookDeleterMet, if set, runs when openLive meets a DeleteUnused.
+var testHookDeleterMet func()
+
 // file is an open descriptor of an existing regular file or shm object,
 // with what fstat said of it.
 type file struct {
@@ -122,4 +152,8 @@ type file struct {
 	perm     fs.FileMode
 	uid, gid uint32
 	modTime  time.Time
+
+	// lastCheck, if set, runs on the file moved aside by unlinkPath before
+	// it is unlinked: an error puts the file back and is returned.
+	lastCheck func() error
 }

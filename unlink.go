@@ -43,7 +43,9 @@ func unlinkNamed(n segName, f *file, accept acceptFunc) error {
 // which the name can change. Instead whatever the name holds is first
 // moved to a private name in the same directory, which atomically takes
 // it; what was moved is then checked and unlinked, or given back (see
-// settleAside). Either way nothing stays at the private name.
+// settleAside). Either way nothing stays at the private name. If
+// f.lastCheck is set, it runs on f once it is aside, before the unlink, and
+// an error from it gives f back too (DeleteUnused: mapped meanwhile).
 //
 // What remains: between checking the private name and unlinking it, a
 // process allowed to rename files in the directory that has read the
@@ -58,6 +60,9 @@ func unlinkPath(path string, f *file, accept acceptFunc) error {
 	if err := moveAside(path, aside); err != nil {
 		if errors.Is(err, sys.ENAMETOOLONG) {
 			// No room for the private name: check and unlink by name.
+			if err := lastCheck(f); err != nil {
+				return err
+			}
 			return unlinkChecked(path, f, accept)
 		}
 		return mapErrno(err, f.name)
@@ -89,7 +94,7 @@ func settleAside(aside, path string, f *file, accept acceptFunc) error {
 		}
 		why := errors.New("not the file validated")
 		if id == f.id {
-			why = nil
+			why = lastCheck(f)
 		} else if x, err := openFile(fileAt(aside), false); err != nil {
 			why = err
 		} else {
@@ -99,6 +104,9 @@ func settleAside(aside, path string, f *file, accept acceptFunc) error {
 			x.close()
 		}
 		if why == nil {
+			if testHookUnlink != nil {
+				testHookUnlink(aside)
+			}
 			if err := sys.UnlinkID(aside, sys.ID(id)); err != nil && !errors.Is(err, sys.ErrReplaced) && !errors.Is(err, sys.ENOENT) {
 				return fmt.Errorf("segment moved to %s to delete it, but: %w", aside, mapErrno(err, f.name))
 			} else if errors.Is(err, sys.ErrReplaced) {
@@ -106,7 +114,11 @@ func settleAside(aside, path string, f *file, accept acceptFunc) error {
 			}
 			return refused
 		}
-		if refused == nil {
+		switch {
+		case refused != nil:
+		case id == f.id:
+			refused = why // f itself, refused by its last check
+		default:
 			refused = fmt.Errorf("%w: the name was given a file that is not a tensor segment while being deleted (%v); left alone", ErrNotTensor, why)
 		}
 		err = putBack(aside, path)
@@ -136,9 +148,21 @@ func settleAside(aside, path string, f *file, accept acceptFunc) error {
 	return fmt.Errorf("%w; a file found under the name is left at %s", errKeptChanging, aside)
 }
 
+// lastCheck runs f.lastCheck, if any.
+func lastCheck(f *file) error {
+	if f.lastCheck == nil {
+		return nil
+	}
+	return f.lastCheck()
+}
+
 // testHookAside, if set, runs between moving a name aside and checking what
 // was moved, so that tests can change the name in that window.
 var testHookAside func(path string)
+
+// testHookUnlink, if set, runs right before the file moved aside to the
+// private name aside is unlinked, so that tests can see what is removed.
+var testHookUnlink func(aside string)
 
 // moveAside renames from to the fresh private name to. RENAME_NOREPLACE
 // guards the (random) private name; where the filesystem lacks it, plain

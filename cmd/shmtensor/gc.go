@@ -9,34 +9,47 @@ var cmdGC = &Command{
 	UsageLine: "gc [--older-than D] [--match GLOB] [--yes]",
 	Short:     "find and delete segments that no process maps",
 	Long: `
-Gc finds the tensor segments in shared memory that no process maps and that
+Gc finds the tensor segments in shared memory that no process uses and that
 were last modified at least --older-than ago (default 1h): the segments left
 behind by programs that crashed or forgot to delete them. With --match only
 the names matching the shell pattern GLOB are considered (as in "gc --match
 'features-*'"). Without --yes gc only lists what it would delete; with
---yes it deletes it, checking each one again just before: a segment mapped
-or replaced since the scan is left alone.
+--yes it deletes it, checking each one again just before, on the very file
+it deletes: a segment attached, mapped or replaced since the scan is left
+alone, and gc says so ("left alone ...") without failing.
 
-numpy processes (np.load with mmap_mode) and SharedArray count as mappers,
-as in "shmtensor who". Gc also deletes the package's own hidden files in
-/dev/shm that no process uses any more, whatever their age (--older-than is
-for segments): the leftovers that "shmtensor list --all" shows, left by
-processes killed in the middle of creating or replacing a segment
-(.shmtensor-creating-...), of deleting one (.shmtensor-deleting-...) or of
-"create once" (.shmtensor-lock-...). A hidden file is in use while a
-process maps it, holds it open (the temporary name of a segment still being
-filled) or, for a lock file, holds a lock on it; each is checked again just
-before it is deleted. A foreign file that a killed delete had moved aside
-is left alone: rename it back.
+A segment is in use when a process has it attached with this package
+(every Attach, Open and Create holds a lock on the segment's file, which
+the kernel shows across PID namespaces: a process in another container
+sharing the tmpfs counts, though /proc does not show it), or when a process
+that /proc shows maps it: numpy (np.load with mmap_mode) and SharedArray
+count that way, as in "shmtensor who", but only when /proc shows them.
+While gc deletes a segment it holds that lock exclusively, so an Attach
+meanwhile waits for it and finds the name gone rather than mapping a file
+gc is removing.
 
-/proc shows a process's mappings only to its own user and to root. Run as
-an ordinary user, gc therefore considers only the caller's own segments
-that no other user may open (mode 0600 or stricter), and says which it
-skipped; root sees every process. A process can still attach a segment
-between gc's last check and its deletion: it keeps a valid mapping, but the
-name is gone. Deleting never invalidates mappings.
+Gc also deletes the package's own hidden files in /dev/shm that no process
+uses any more, whatever their age (--older-than is for segments): the
+leftovers that "shmtensor list --all" shows, left by processes killed in
+the middle of creating or replacing a segment (.shmtensor-creating-...), of
+deleting one (.shmtensor-deleting-...) or of "create once"
+(.shmtensor-lock-...). A hidden file is in use while a process maps it,
+holds it open (the temporary name of a segment still being filled) or holds
+a lock on it; each is checked again just before it is deleted. A foreign
+file that a killed delete had moved aside is left alone: rename it back.
 
-The exit status is 1 if any deletion failed. Linux only.
+/proc shows a process's mappings only to its own user and to root, and
+only within gc's PID namespace. Run as an ordinary user, gc therefore
+considers only the caller's own segments that no other user may open (mode
+0600 or stricter), and says which it skipped; root sees every process of
+its namespace. A numpy process in another PID namespace is invisible: run
+gc where such processes are visible, or use shmtensor there. A numpy
+process that opened a segment before gc removed its name, and maps it just
+after gc's last check, keeps a valid mapping, but the name is gone.
+Deleting never invalidates mappings.
+
+The exit status is 1 if any deletion failed (a segment left alone is no
+failure). Linux only.
 `,
 	MaxArgs: 0,
 }

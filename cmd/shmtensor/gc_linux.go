@@ -1,12 +1,14 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/shmtensor/shmtensor"
+	"github.com/shmtensor/shmtensor/internal/sys"
 	"github.com/shmtensor/shmtensor/internal/units"
 )
 
@@ -39,7 +41,14 @@ func hiddenItems(now time.Time, olderThan time.Duration, matches func(string) bo
 // deleteHidden removes a hidden file found by hiddenItems after checking
 // again that it is the same file and that no process uses it.
 func deleteHidden(it gcItem) error {
-	return shmtensor.RemoveLeftover(it.name, it.id)
+	err := shmtensor.RemoveLeftover(it.name, it.id)
+	switch {
+	case errors.Is(err, shmtensor.ErrInUse):
+		return leftAlone("a process uses it now")
+	case errors.Is(err, shmtensor.ErrNotExist):
+		return leftAlone("it is gone or another file now")
+	}
+	return err
 }
 
 // leftoverBase returns the segment name a hidden file was made for, as
@@ -54,4 +63,18 @@ func leftoverBase(file string) string {
 		return rest
 	}
 	return hiddenBase(file)
+}
+
+// segmentHeld reports whether the shared-memory segment base is held: a
+// process has it attached through this package (the liveness lock, seen
+// across PID namespaces). A file that cannot be tested counts as held; a
+// name gone meanwhile counts as not held (the deletion then finds it gone).
+func segmentHeld(base string) bool {
+	fd, err := sys.Open(filepath.Join("/dev/shm", base), false)
+	if err != nil {
+		return !errors.Is(err, sys.ENOENT)
+	}
+	defer sys.Close(fd)
+	h, err := sys.LockHeld(fd)
+	return h || err != nil
 }

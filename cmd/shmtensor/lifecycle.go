@@ -76,6 +76,10 @@ func mappers(name string) ([]proc, error) {
 	}
 	out := make([]proc, 0, len(pids))
 	for _, pid := range pids {
+		if pid == shmtensor.UnseenMapper {
+			out = append(out, proc{pid, ""})
+			continue
+		}
 		out = append(out, proc{pid, cmdline(pid)})
 	}
 	return out, nil
@@ -108,6 +112,10 @@ func writeWho(w, ew io.Writer, name string) error {
 		return err
 	}
 	for _, p := range ps {
+		if p.pid == shmtensor.UnseenMapper {
+			fmt.Fprintf(w, "-\t(a process that /proc does not show has it attached: in another PID namespace, such as another container, or of another user)\n")
+			continue
+		}
 		fmt.Fprintf(w, "%d\t%s\n", p.pid, p.cmdline)
 	}
 	if len(ps) == 0 {
@@ -127,6 +135,9 @@ func pidList(pids []int) string {
 	s := make([]string, len(pids))
 	for i, p := range pids {
 		s[i] = strconv.Itoa(p)
+		if p == shmtensor.UnseenMapper {
+			s[i] = "unseen"
+		}
 	}
 	return strings.Join(s, ",")
 }
@@ -172,7 +183,7 @@ func gcScan(olderThan time.Duration, match string) (items []gcItem, skipped []st
 	now := time.Now()
 	for _, in := range infos {
 		base := strings.TrimPrefix(in.Name, "shm://")
-		if !matches(base) || now.Sub(in.ModTime) < olderThan || len(mapped[in.ID]) > 0 {
+		if !matches(base) || now.Sub(in.ModTime) < olderThan || len(mapped[in.ID]) > 0 || segmentHeld(base) {
 			continue
 		}
 		if !root && (in.UID != uint32(os.Geteuid()) || in.Mode.Perm()&0o077 != 0) {
@@ -201,23 +212,24 @@ func hiddenBase(file string) string {
 }
 
 // gcDelete deletes an item found by gcScan after checking again that it is
-// the same file, unmapped and (for a lock file) not held.
+// the same file, unused and (for a lock file) not held. A refusal (in use,
+// replaced, gone since the scan) is an error wrapping errLeftAlone.
 func gcDelete(it gcItem) error {
 	if it.what == "segment" {
-		in, err := shmtensor.Stat(it.name)
-		if err != nil {
-			return err
+		err := shmtensor.DeleteUnused(it.name, it.id)
+		if errors.Is(err, shmtensor.ErrInUse) || errors.Is(err, shmtensor.ErrNotTensor) || errors.Is(err, shmtensor.ErrNotExist) {
+			return leftAlone(strings.TrimPrefix(err.Error(), "shmtensor: delete-unused "+it.name+": "))
 		}
-		if in.ID != it.id {
-			return fmt.Errorf("%s now holds another segment; left alone", it.name)
-		}
-		if pids, err := shmtensor.Mappers(it.name); err != nil || len(pids) > 0 {
-			return fmt.Errorf("%s is mapped now (by %s); left alone", it.name, pidList(pids))
-		}
-		return shmtensor.Delete(it.name)
+		return err
 	}
 	return deleteHidden(it)
 }
+
+// leftAlone is gc's refusal: what changed since the scan (mapped,
+// attached, replaced, gone) is left as it is, and gc does not fail for it.
+type leftAlone string
+
+func (r leftAlone) Error() string { return "left alone: " + string(r) }
 
 // runGC lists (and with yes deletes) what gcScan finds. It returns the
 // number of failures.
@@ -235,6 +247,10 @@ func runGC(w, ew io.Writer, olderThan time.Duration, match string, yes bool) (fa
 			continue
 		}
 		if err := gcDelete(it); err != nil {
+			if r, ok := errors.AsType[leftAlone](err); ok {
+				fmt.Fprintf(w, "left alone %s %s: %s\n", it.what, it.name, string(r))
+				continue
+			}
 			fmt.Fprintf(ew, "shmtensor: gc: %v\n", strings.TrimPrefix(err.Error(), "shmtensor: "))
 			failed++
 			continue

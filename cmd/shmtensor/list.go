@@ -53,7 +53,9 @@ such a foreign file.
 
 With --mappers it adds the ids of the processes that map each segment, as
 "shmtensor who" finds them (a MAPPERS column of comma-separated ids, "-"
-for none; with --json a "mappers" array in each segment's object). Linux
+for none, "unseen" for a segment that a process /proc does not show has
+attached, in another PID namespace or of another user; with --json a
+"mappers" array in each segment's object, 0 for such a process). Linux
 only.
 
 Where the system cannot enumerate shared memory (macOS, FreeBSD), list fails
@@ -94,6 +96,12 @@ func runList(c *Command, _ []string) error {
 	if *listMappers {
 		if mapped, err = shmtensor.MappedBy(); err != nil {
 			return err
+		}
+		for _, in := range infos {
+			// Held with no mapper /proc shows: one it does not show.
+			if len(mapped[in.ID]) == 0 && segmentHeld(strings.TrimPrefix(in.Name, "shm://")) {
+				mapped[in.ID] = []int{shmtensor.UnseenMapper}
+			}
 		}
 	}
 	if *listJSON {

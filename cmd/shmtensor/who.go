@@ -13,9 +13,16 @@ file's device and inode in /proc/PID/maps, not its path: a process still
 mapping a segment that was replaced or deleted since is not listed for the
 segment under the name now.
 
-/proc shows a process's mappings only to its own user and to root: run as
-another user, who does not see other users' processes, and says so on
-standard error. Systems without /proc (macOS, FreeBSD) cannot tell.
+/proc shows a process's mappings only to its own user and to root, and
+only within who's PID namespace: run as another user, who does not see
+other users' processes, and says so on standard error. A process that /proc
+does not show but that has the segment attached with this package (in
+another container sharing the tmpfs, or of another user) is still seen
+through the lock every Attach holds on the segment's file, though not who
+it is: who then prints one line "-" and a tab, with a note in place of the
+command line. It prints that line only when /proc shows no process mapping
+the segment; numpy or SharedArray processes /proc does not show are not
+found. Systems without /proc (macOS, FreeBSD) cannot tell.
 `,
 	MinArgs: 1,
 	MaxArgs: 1,

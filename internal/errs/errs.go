@@ -22,6 +22,7 @@ var (
 	ErrClosed              = errors.New("segment is closed")
 	ErrInvalidName         = errors.New("invalid segment name")
 	ErrLocked              = errors.New("segment is locked")
+	ErrInUse               = errors.New("segment is in use")
 	ErrPermission    error = &sentinel{"permission denied", fs.ErrPermission}
 	ErrNotSupported  error = &sentinel{"not supported on this platform", errors.ErrUnsupported}
 )

@@ -46,7 +46,9 @@
 //   - lock: whole-file and byte-range locks that belong to the open file
 //     description (OFD locks on Linux, flock on the BSDs), so the kernel
 //     drops them when their holder dies; Reopen gives a description of its
-//     own for each lock.
+//     own for each lock. MarkLive holds the shared liveness lock on LiveByte,
+//     beyond any data, that TestLock (F_OFD_GETLK) sees from any PID
+//     namespace; the BSDs have no such lock (ErrNotSupported).
 //   - futex: WaitWord sleeps while a word of shared memory holds a value,
 //     until WakeWord (futex(2), _umtx_op(2); elsewhere, polling).
 //   - watch: WatchDir calls a check each time a name in a directory may

@@ -69,3 +69,29 @@ func LockHeld(fd int) (bool, error) {
 	}
 	return false, unix.Flock(fd, unix.LOCK_UN)
 }
+
+// LiveByte is, on Linux, the byte every process with a segment open holds
+// a shared lock on. These systems have no lock on one byte that leaves the
+// whole-file flock locks above alone (a shared flock would hold off every
+// exclusive Lock), and no /proc to check one against: segments here carry
+// no liveness lock, and MarkLive and TestLock fail with ErrNotSupported.
+const LiveByte int64 = 1 << 62
+
+// LiveLocks reports whether segments carry the lock on LiveByte.
+const LiveLocks = false
+
+// MarkLive fails with ErrNotSupported: see LiveByte.
+func MarkLive(fd int) error { return errs.ErrNotSupported }
+
+// LockHolder describes a lock found by TestLock.
+type LockHolder struct {
+	Start, Len int64
+	Shared     bool
+	PID        int
+}
+
+// TestLock fails with ErrNotSupported: flock(2) has no test of a byte
+// range, and a non-blocking attempt would take the lock it tests.
+func TestLock(fd int, start, n int64) (LockHolder, bool, error) {
+	return LockHolder{}, false, errs.ErrNotSupported
+}

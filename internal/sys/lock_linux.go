@@ -95,3 +95,54 @@ func flockHeld(fd int) (bool, error) {
 	}
 	return false, unix.Flock(fd, unix.LOCK_UN)
 }
+
+// LiveByte is the byte of a segment's file on which every process that has
+// the segment open holds a shared lock, for as long as it has: the kernel
+// drops the lock when the descriptor is closed or its process dies, in
+// whatever PID namespace. It lies far beyond the end of any file (locks may
+// lie past EOF and touch no data), where no lock on the data, which covers
+// [data offset, data offset + data length), can reach; only a lock "to the
+// end of the file" (l_len 0, as fcntl.lockf takes by default) covers it.
+const LiveByte int64 = 1 << 62
+
+// LiveLocks reports whether segments carry the lock on LiveByte.
+const LiveLocks = true
+
+// MarkLive takes a shared lock on LiveByte of fd without waiting: one
+// fcntl on an open descriptor. It fails with ErrWouldBlock when a
+// conflicting (write) lock is held there.
+func MarkLive(fd int) error { return SetLock(fd, LiveByte, 1, true, false) }
+
+// LockHolder describes a lock found by TestLock.
+type LockHolder struct {
+	Start, Len int64 // the range locked; Len 0: to the end, however far
+	Shared     bool
+	// PID is the holder's process id for a classic POSIX lock, 0 for one
+	// held by a process of another PID namespace, and -1 for an open file
+	// description lock, which belongs to no process.
+	PID int
+}
+
+// TestLock reports whether another open file description (or process)
+// than fd's holds a lock, of either kind, on any byte of [start, start+n)
+// of fd's file (n == 0: to the end), and describes the first one the
+// kernel finds (F_OFD_GETLK with a write lock, which every lock conflicts
+// with). Locks held through fd's own description are not seen.
+func TestLock(fd int, start, n int64) (h LockHolder, held bool, err error) {
+	lk := unix.Flock_t{Type: unix.F_WRLCK, Whence: io.SeekStart, Start: start, Len: n}
+	for {
+		err = unix.FcntlFlock(uintptr(fd), unix.F_OFD_GETLK, &lk)
+		if err != syscall.EINTR {
+			break
+		}
+	}
+	switch {
+	case err == syscall.EINVAL:
+		return h, false, fmt.Errorf("%w: open file description locks need Linux 3.15 or later (%v)", errs.ErrNotSupported, err)
+	case err != nil:
+		return h, false, fmt.Errorf("fcntl: %w", err)
+	case lk.Type == unix.F_UNLCK:
+		return h, false, nil
+	}
+	return LockHolder{Start: lk.Start, Len: lk.Len, Shared: lk.Type == unix.F_RDLCK, PID: int(lk.Pid)}, true, nil
+}
