@@ -10,23 +10,10 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/shmtensor/shmtensor"
 )
-
-// mkfifo makes a FIFO at path, or skips where there are none.
-func mkfifo(t *testing.T, path string) {
-	t.Helper()
-	if runtime.GOOS == "windows" || runtime.GOOS == "plan9" || runtime.GOOS == "js" {
-		t.Skip("no FIFOs on", runtime.GOOS)
-	}
-	os.MkdirAll(filepath.Dir(path), 0o700)
-	if err := syscall.Mkfifo(path, 0o600); err != nil {
-		t.Skip("mkfifo:", err)
-	}
-}
 
 // importErr imports dir and returns the error, failing the test if the
 // import succeeded or left a segment.

@@ -23,10 +23,12 @@ import (
 	"net/http"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 	"unsafe"
 
@@ -92,6 +94,7 @@ type Server struct {
 	sem       chan struct{}
 	holdersMu sync.Mutex
 	holders   map[*stallWriter]bool // the chunk requests holding a slot
+	free      [][]byte              // chunk buffers no request holds
 	fixed     map[string]string     // URL name → segment name, when Config.Names is set
 
 	mu     sync.Mutex
@@ -218,6 +221,7 @@ type stallWriter struct {
 	rc      *http.ResponseController
 	stall   time.Duration
 	wrote   bool
+	werr    error        // the first failed write
 	writing atomic.Int64 // when the write under way began (UnixNano), 0 between writes
 }
 
@@ -241,6 +245,9 @@ func (w *stallWriter) Write(p []byte) (int, error) {
 		w.writing.Store(0)
 		n += m
 		if err != nil {
+			if w.werr == nil {
+				w.werr = err
+			}
 			return n, err
 		}
 		p = p[k:]
@@ -248,8 +255,48 @@ func (w *stallWriter) Write(p []byte) (int, error) {
 	return n, nil
 }
 
+// ReadFrom sends what io.Copy gives it (http.ServeContent's body) straight
+// from the memory behind an npyReader, the segment's mapping or a chunk
+// buffer, without a copy buffer per request.
+func (w *stallWriter) ReadFrom(src io.Reader) (int64, error) {
+	lr, ok := src.(*io.LimitedReader)
+	if !ok {
+		return io.Copy(struct{ io.Writer }{w}, src)
+	}
+	nr, ok := lr.R.(*npyReader)
+	if !ok {
+		return io.Copy(struct{ io.Writer }{w}, src)
+	}
+	var n int64
+	for lr.N > 0 {
+		p := nr.next(int(min(lr.N, 32<<10)))
+		if len(p) == 0 {
+			break
+		}
+		m, err := w.Write(p)
+		n += int64(m)
+		lr.N -= int64(m)
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
 // Unwrap lets http.ResponseController reach the connection.
 func (w *stallWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// drop forgets the mapping e after a fault reading it, so that the next
+// request maps the file again (and finds what is left of it).
+func (s *Server) drop(e *entry, r *http.Request, fault any) {
+	s.mu.Lock()
+	if s.open[e.key] == e {
+		delete(s.open, e.key)
+	}
+	e.stale = true
+	s.mu.Unlock()
+	s.logf("%s %s: memory fault reading %s (truncated by its owner?): %v", r.Method, r.URL.Path, e.seg.Name(), fault)
+}
 
 // faulted handles a memory fault while a request read the mapping of e:
 // its file was truncated. The entry is dropped, so that the next request
@@ -264,13 +311,7 @@ func (s *Server) faulted(e *entry, w *stallWriter, r *http.Request) {
 	if f, ok := v.(interface{ Addr() uintptr }); !ok || f == nil {
 		panic(v)
 	}
-	s.mu.Lock()
-	if s.open[e.key] == e {
-		delete(s.open, e.key)
-	}
-	e.stale = true
-	s.mu.Unlock()
-	s.logf("%s %s: memory fault reading %s (truncated by its owner?): %v", r.Method, r.URL.Path, e.seg.Name(), v)
+	s.drop(e, r, v)
 	if w.wrote {
 		panic(http.ErrAbortHandler)
 	}
@@ -471,6 +512,11 @@ func (s *Server) npy(w *stallWriter, r *http.Request, name string) error {
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Cache-Control", "no-store")
 	http.ServeContent(w, r, name+".npy", time.Time{}, rs)
+	// Written straight from the mapping, a truncated page fails the
+	// write (EFAULT) in the kernel instead of faulting here.
+	if errors.Is(w.werr, syscall.EFAULT) {
+		s.drop(e, r, w.werr)
+	}
 	return nil
 }
 
@@ -499,12 +545,15 @@ func (s *Server) zarrKey(w *stallWriter, r *http.Request, name, key string) erro
 		return err
 	}
 	defer s.releaseSlot(w)
-	buf := getBuf(e.arr.ChunkBytes())
-	defer putBuf(buf)
-	if err := readChunk(r.Context(), e, *buf, idx); err != nil {
+	buf := s.getBuf(e.arr.ChunkBytes())
+	defer s.putBuf(buf)
+	if err := readChunk(r.Context(), e, buf, idx); err != nil {
 		return err
 	}
-	return serveBytes(w, r, key, "application/octet-stream", *buf)
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	http.ServeContent(w, r, key, time.Time{}, &npyReader{data: buf, size: int64(len(buf))})
+	return nil
 }
 
 // takeSlot waits for one of the MaxInFlight chunk slots. While it waits,
@@ -558,25 +607,31 @@ func (s *Server) cutStalled() {
 	}
 }
 
-// bufs holds chunk buffers for reuse, by size: without it every request
-// leaves a chunk of garbage and the heap grows to twice what is in use.
-var bufs sync.Map // int → *sync.Pool of *[]byte
-
-func getBuf(n int) *[]byte {
-	p, _ := bufs.LoadOrStore(n, &sync.Pool{})
-	if b, ok := p.(*sync.Pool).Get().(*[]byte); ok {
-		return b
+// getBuf returns a chunk buffer of n bytes, reusing a free one: at most
+// MaxInFlight buffers exist, free or in use, since only slot holders take
+// them, so the server's memory stays at about MaxInFlight chunks instead
+// of growing with the garbage of one chunk per request.
+func (s *Server) getBuf(n int) []byte {
+	s.holdersMu.Lock()
+	defer s.holdersMu.Unlock()
+	for i, b := range s.free {
+		if len(b) == n {
+			s.free = slices.Delete(s.free, i, i+1)
+			return b
+		}
+	}
+	if len(s.free) > 0 {
+		s.free = s.free[1:] // one of another size gives way
 	}
 	// Whole 16-byte words, so that ReadChunk copies into it directly.
 	words := make([]complex128, (n+15)/16)
-	b := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(words))), len(words)*16)[:n]
-	return &b
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(words))), len(words)*16)[:n]
 }
 
-func putBuf(b *[]byte) {
-	if p, ok := bufs.Load(len(*b)); ok {
-		p.(*sync.Pool).Put(b)
-	}
+func (s *Server) putBuf(b []byte) {
+	s.holdersMu.Lock()
+	defer s.holdersMu.Unlock()
+	s.free = append(s.free, b)
 }
 
 // readChunk copies one chunk out of the live segment under a shared lock
@@ -611,7 +666,8 @@ func serveBytes(w *stallWriter, r *http.Request, name, ctype string, b []byte) e
 	return nil
 }
 
-// npyReader is an io.ReadSeeker over a .npy header followed by live data.
+// npyReader is an io.ReadSeeker over a .npy header followed by live data
+// (or over a chunk buffer alone).
 type npyReader struct {
 	hdr, data []byte
 	off, size int64
@@ -629,6 +685,23 @@ func (n *npyReader) Read(p []byte) (int, error) {
 	}
 	n.off += int64(k)
 	return k, nil
+}
+
+// next returns up to max bytes from the current position, in place, and
+// moves past them.
+func (n *npyReader) next(max int) []byte {
+	var p []byte
+	switch {
+	case n.off >= n.size:
+		return nil
+	case n.off < int64(len(n.hdr)):
+		p = n.hdr[n.off:]
+	default:
+		p = n.data[n.off-int64(len(n.hdr)):]
+	}
+	p = p[:min(len(p), max)]
+	n.off += int64(len(p))
+	return p
 }
 
 func (n *npyReader) Seek(offset int64, whence int) (int64, error) {
