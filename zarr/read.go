@@ -29,7 +29,8 @@ type ImportOptions struct {
 	// Progress, if not nil, is called after each chunk with the number
 	// of chunks read so far and the total. Calls do not overlap.
 	Progress func(done, total int)
-	// Context, if not nil, stops Import between chunks once it is done;
+	// Context, if not nil, stops Import once it is done, between chunks
+	// and between the reads of one chunk, and while the store is listed;
 	// Import then deletes the segment and returns the context's error.
 	Context context.Context
 }
