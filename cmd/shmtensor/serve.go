@@ -241,6 +241,9 @@ func runServer(ctx context.Context, o serveOptions, out, errw io.Writer) error {
 		return err
 	}
 	ln = &limitListener{Listener: ln, slots: make(chan struct{}, maxConns), closed: make(chan struct{})}
+	// No WriteTimeout: a large .npy to a slow client that keeps reading
+	// may take long. The handler gives each write a deadline instead
+	// (serve.Config.StallTimeout), which cuts off clients that stop.
 	srv := &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: 10 * time.Second,
