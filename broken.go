@@ -75,14 +75,23 @@ func DeleteBroken(name string) error {
 		return &Error{Op: op, Name: n.name, Err: err}
 	}
 	defer f.close()
+	if err := ownBroken(f); err != nil {
+		return &Error{Op: op, Name: n.name, Err: err}
+	}
+	if err := unlinkNamed(n, f, ownBroken); err != nil {
+		return &Error{Op: op, Name: n.name, Err: err}
+	}
+	return nil
+}
+
+// ownBroken accepts what DeleteBroken removes: a file carrying a tensor
+// magic owned by the caller.
+func ownBroken(f *file) error {
 	if !codec.HasMagic(f, f.size) {
-		return &Error{Op: op, Name: n.name, Err: fmt.Errorf("%w: carries no tensor magic, so it is not a broken segment", ErrNotTensor)}
+		return fmt.Errorf("%w: carries no tensor magic, so it is not a broken segment", ErrNotTensor)
 	}
 	if me, ok := sys.Geteuid(); ok && f.uid != me {
-		return &Error{Op: op, Name: n.name, Err: fmt.Errorf("%w: owned by %s, not by the caller (%s)", ErrPermission, describeUID(f.uid), describeUID(me))}
-	}
-	if err := unlinkNamed(n, f); err != nil {
-		return &Error{Op: op, Name: n.name, Err: err}
+		return fmt.Errorf("%w: owned by %s, not by the caller (%s)", ErrPermission, describeUID(f.uid), describeUID(me))
 	}
 	return nil
 }

@@ -15,7 +15,14 @@ import (
 //
 // Unless Lazy is given, Create reserves every page of the segment, so a full
 // /dev/shm or disk fails here with an error wrapping syscall.ENOSPC that
-// says how much was asked and how much was free, instead of a SIGBUS later.
+// says how much was asked and how much was free, and how to get more (a
+// larger /dev/shm in Docker or Kubernetes, a remount of a tmpfs), instead of
+// a SIGBUS later. On a tmpfs the pages are charged to the memory cgroup of
+// the calling process, and past its limit the kernel does not fail the
+// allocation but OOM-kills: Create refuses a segment larger than the
+// cgroup's room with ENOSPC naming the limit. What other processes of the
+// cgroup allocate after that check can still bring the OOM killer (see
+// docs/RELIABILITY.md); ReadLimits reports the room.
 // The permissions are exactly 0600, or what Mode gives, whatever the umask.
 // Populate and HugePages choose how the pages are placed (see them).
 func Create[T Number](name string, shape []int, opts ...Option) (*Tensor[T], error) {

@@ -1,13 +1,19 @@
 package shmtensor
 
-// Delete unlinks a tensor segment. It refuses, with ErrNotTensor, anything
-// that is not a valid tensor segment, which is left untouched. If another
-// file is put under the name while Delete works (rename, renameat2
-// RENAME_EXCHANGE), that file is not removed either: Delete fails with an
-// error wrapping ErrNotTensor that says the name was replaced (see
-// docs/formats.md, "Deleting safely"). Processes that have the segment
-// mapped keep their mappings, which stay valid; the memory is freed when
-// the last one closes it.
+// Delete unlinks the tensor segment under the name. It refuses, with
+// ErrNotTensor, anything that is not a valid tensor segment, which is left
+// untouched. Delete takes the name's file at one instant: if other
+// processes replace or re-create the segment while Delete works, the
+// segment removed is the one the name held at that instant, validated in
+// turn, and a segment created under the name after it stays. If a file
+// that is not a tensor segment is put under the name meanwhile (rename,
+// renameat2 RENAME_EXCHANGE), that file is not removed either: it keeps
+// the name, and Delete fails with an error wrapping ErrNotTensor. Nothing
+// is left under a private name (see docs/formats.md, "Deleting safely").
+// A name that no longer exists, or that another process deleted first,
+// fails with ErrNotExist. Processes that have the segment mapped keep
+// their mappings, which stay valid; the memory is freed when the last one
+// closes it.
 func Delete(name string) error {
 	n, err := parseName(name)
 	if err != nil {
@@ -28,5 +34,5 @@ func deleteName(n segName) error {
 	if _, err := readHeader(f); err != nil {
 		return err
 	}
-	return unlinkNamed(n, f)
+	return unlinkNamed(n, f, isSegment)
 }

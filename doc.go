@@ -64,7 +64,8 @@
 // Create is exclusive and atomic: other processes see no name or a complete
 // header, never a half-written one, and a creator killed at any point leaves
 // nothing attachable. Unless Lazy is given, Create reserves the memory, so a
-// full /dev/shm is an ENOSPC error at Create, not a SIGBUS later. Every
+// full /dev/shm, or a memory cgroup without room for the pages, is an
+// ENOSPC error at Create, not a SIGBUS or the OOM killer later. Every
 // header field is validated against the file size before anything is
 // mapped; a symlink as the last component of a name is not followed (those
 // among a file:// path's directories are); FIFOs, sockets and devices are

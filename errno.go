@@ -53,8 +53,10 @@ func createErrno(err error, n segName) error {
 		return fmt.Errorf("shared memory is not available (%s missing?): %w", sys.ShmHint, err)
 	case errors.Is(err, sys.EACCES), errors.Is(err, sys.EPERM):
 		return fmt.Errorf("no permission to create it there: %w", permissionError(err))
+	case errors.Is(err, sys.ENOSPC) && n.shm && sys.ShmIsFile:
+		return fmt.Errorf("%w: no space or no inode left for a new segment (%s)", err, tmpfsHint(sys.ShmDir, ""))
 	case errors.Is(err, sys.ENOSPC):
-		return fmt.Errorf("%w: no space for a new segment", err)
+		return fmt.Errorf("%w: no space or no inode left for a new segment", err)
 	}
 	return err
 }
@@ -95,11 +97,54 @@ func fileKind(k sys.Kind) string {
 	return "is not a regular file"
 }
 
-// spaceError says how much was asked and how much the filesystem had free.
+// spaceError says how much was asked, how much the filesystem had free,
+// and how to get more.
 func spaceError(fd int, size int64) error {
-	if free, ok := sys.FreeBytes(fd); ok {
-		return fmt.Errorf("%w: asked for %s (%d bytes), %s (%d bytes) free",
-			sys.ENOSPC, units.Bytes(size), size, units.Bytes(free), free)
+	hint := spaceHint(fd)
+	if hint != "" {
+		hint = " (" + hint + ")"
 	}
-	return fmt.Errorf("%w: asked for %s (%d bytes)", sys.ENOSPC, units.Bytes(size), size)
+	if free, ok := sys.FreeBytes(fd); ok {
+		return fmt.Errorf("%w: asked for %s (%d bytes), %s (%d bytes) free%s",
+			sys.ENOSPC, units.Bytes(size), size, units.Bytes(free), free, hint)
+	}
+	return fmt.Errorf("%w: asked for %s (%d bytes)%s", sys.ENOSPC, units.Bytes(size), size, hint)
+}
+
+// spaceHint says how to get more room on the filesystem holding fd: a
+// tmpfs is as large as its size= option says (Docker gives /dev/shm 64 MiB),
+// a disk filesystem as its disk.
+func spaceHint(fd int) string {
+	m, ok := sys.MountOfFD(fd)
+	if !ok || m.Point == "" {
+		return ""
+	}
+	if !sys.OnTmpfs(fd) {
+		return fmt.Sprintf("free space on the filesystem mounted at %s, or create the segment on another one", m.Point)
+	}
+	of := ""
+	if total, ok := sys.TotalBytes(fd); ok {
+		of = " of " + units.Bytes(total)
+	}
+	return tmpfsHint(m.Point, of)
+}
+
+// tmpfsHint says how to make the tmpfs mounted at point larger.
+func tmpfsHint(point, of string) string {
+	if point == sys.ShmDir {
+		return fmt.Sprintf("%s is a tmpfs%s; to get more: docker run --shm-size=SIZE, "+
+			"in Kubernetes an emptyDir volume with medium: Memory and a sizeLimit mounted at %s, "+
+			"or as root mount -o remount,size=SIZE %s", point, of, point, point)
+	}
+	return fmt.Sprintf("%s is a tmpfs%s; to get more: as root mount -o remount,size=SIZE %s, "+
+		"or in Kubernetes a larger sizeLimit of its emptyDir volume", point, of, point)
+}
+
+// cgroupError is the ENOSPC of a reservation past the limit of the memory
+// cgroup level l, which has room bytes left.
+func cgroupError(l sys.CgroupLevel, size, room int64) error {
+	return fmt.Errorf("%w: asked for %s (%d bytes), but the memory cgroup limit %s (%d bytes, %s/%s) leaves %s (%d bytes): "+
+		"shared memory is charged to it, and past it the kernel's OOM killer ends processes instead of failing "+
+		"(raise the container's memory limit, e.g. docker run --memory or the pod's resources.limits.memory, or free memory in it)",
+		sys.ENOSPC, units.Bytes(size), size, units.Bytes(l.Limit), l.Limit, l.Dir, l.LimitFile, units.Bytes(room), room)
 }

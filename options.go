@@ -3,6 +3,8 @@ package shmtensor
 import (
 	"fmt"
 	"io/fs"
+
+	"github.com/shmtensor/shmtensor/internal/sys"
 )
 
 // Option configures Create, Import, Attach and Open.
@@ -57,8 +59,11 @@ func Mode(perm fs.FileMode) Option {
 
 // Lazy makes Create size the segment without reserving its pages, as
 // ftruncate alone does: Create is faster and untouched pages cost nothing,
-// but if the filesystem fills up later, touching a page raises SIGBUS.
-// Create still refuses a segment larger than the free space it sees.
+// but if the filesystem fills up later, touching a page raises SIGBUS, and
+// a write to a page of a tmpfs that the writer's memory cgroup has no room
+// for brings the kernel's OOM killer. Create still refuses a segment larger
+// than the free space it sees; it does not check the cgroup, since the
+// pages are charged to whichever process touches them first.
 func Lazy() Option { return func(o *options) { o.lazy = true } }
 
 // SharedArrayLayout makes Create write Python SharedArray's layout (data at
@@ -106,6 +111,14 @@ func Populate() Option { return func(o *options) { o.populate = true } }
 // (untouched pages of a Lazy segment) and lets khugepaged collapse small
 // pages of the mapping later.
 func HugePages() Option { return func(o *options) { o.huge = true } }
+
+// advice is what Populate and HugePages ask of a mapping.
+type advice = sys.Advice
+
+const (
+	advPopulate = sys.Populate // fault every page in at once
+	advHuge     = sys.Huge     // madvise(MADV_HUGEPAGE)
+)
 
 // advice returns the placement requests among the options.
 func (o *options) advice() advice {

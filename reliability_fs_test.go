@@ -86,13 +86,15 @@ func TestTmpfileHalfWorks(t *testing.T) {
 
 // TestStaleTemporariesRemoved: temporaries of killed creators and deleters
 // older than StaleAge are removed by RemoveStale and by a Create that uses
-// a temporary name; fresh ones and other files are kept.
+// a temporary name; fresh ones, other files and a foreign file moved aside
+// are kept.
 func TestStaleTemporariesRemoved(t *testing.T) {
 	dir := t.TempDir()
 	old := time.Now().Add(-2 * StaleAge)
 	files := map[string]bool{ // name -> removed
 		tempPrefix + "a.npy-0123456789abcdef.tmp": true,
 		asidePrefix + "b.npy-0123456789abcdef":    true,
+		asidePrefix + "c.npy-0123456789abcdef":    false, // foreign: no tensor magic
 		tempPrefix + "fresh.npy-00.tmp":           false,
 		"user.npy":                                false,
 		".shmtensorx":                             false,
@@ -100,7 +102,11 @@ func TestStaleTemporariesRemoved(t *testing.T) {
 	setup := func() {
 		for f := range files {
 			p := filepath.Join(dir, f)
-			os.WriteFile(p, []byte("x"), 0o600)
+			data := []byte("x")
+			if strings.Contains(f, "b.npy") {
+				data = []byte("\x93NUMPY\x01\x00")
+			}
+			os.WriteFile(p, data, 0o600)
 			if !strings.Contains(f, "fresh") {
 				os.Chtimes(p, old, old)
 			}

@@ -114,7 +114,8 @@ func replaceStaged(cp *creator, n segName, self FileID) (err error) {
 		// tmp now holds what was under the name.
 		if displaced, err := inspect(tmp); err == nil {
 			ownTmp = false
-			if err := unlinkID(tmp, displaced); err != nil {
+			// ENOENT: gc found it unused there first, and removed it.
+			if err := unlinkID(tmp, displaced); err != nil && !errors.Is(err, sys.ENOENT) {
 				return fmt.Errorf("replaced, but the old segment kept the name %s: %w", tmp, err)
 			}
 			return nil

@@ -3,8 +3,11 @@ package shmtensor
 import (
 	"errors"
 	"fmt"
+	"sync"
+	"time"
 
 	"github.com/shmtensor/shmtensor/internal/sys"
+	"github.com/shmtensor/shmtensor/internal/units"
 )
 
 // reserve sizes the new object. Without lazy it allocates every page
@@ -12,9 +15,15 @@ import (
 // checks that the size fits in the free space and sets the length.
 func reserve(fd int, size int64, lazy bool) error {
 	if !lazy {
+		if err := checkMemoryLimit(fd, size); err != nil {
+			return err
+		}
 		err := sys.Allocate(fd, size)
 		if err == nil {
 			return nil
+		}
+		if errors.Is(err, sys.ENOMEM) {
+			return memoryLimitError(fd, size, err)
 		}
 		if !errors.Is(err, sys.ENOSPC) && !errors.Is(err, sys.ErrNoAllocate) {
 			return fmt.Errorf("reserve %d bytes: %w", size, err)
@@ -41,10 +50,17 @@ func reserve(fd int, size int64, lazy bool) error {
 // bytes. fallocate with mode 0 allocates only the holes and keeps every
 // byte already written.
 func reserveExisting(fd int, size int64) error {
+	if st, err := sys.Fstat(fd); err == nil {
+		if err := checkMemoryLimit(fd, size-min(st.Blocks*512, size)); err != nil {
+			return err
+		}
+	}
 	err := sys.Allocate(fd, size)
 	switch {
 	case err == nil:
 		return nil
+	case errors.Is(err, sys.ENOMEM):
+		return memoryLimitError(fd, size, err)
 	case errors.Is(err, sys.ENOSPC):
 		return spaceError(fd, size)
 	case errors.Is(err, sys.ErrNoAllocate):
@@ -79,12 +95,87 @@ func reserveFile(f *file) error {
 // huge pages (see sys.ReservesThroughMapping); where the kernel cannot, it
 // reserves as without huge pages.
 func reserveMapped(fd int, mem []byte) error {
+	if err := checkMemoryLimit(fd, int64(len(mem))); err != nil {
+		return err
+	}
 	err := sys.PopulateWrite(mem)
 	if errors.Is(err, sys.ErrNoPopulate) {
 		return reserve(fd, int64(len(mem)), false)
+	}
+	if errors.Is(err, sys.ENOMEM) {
+		return memoryLimitError(fd, int64(len(mem)), err)
 	}
 	if err != nil && !errors.Is(err, sys.ENOSPC) {
 		return fmt.Errorf("reserve %d bytes: %w", len(mem), err)
 	}
 	return err
+}
+
+// checkMemoryLimit refuses to allocate size bytes of tmpfs pages past the
+// limit of this process's memory cgroup. The kernel charges them to that
+// cgroup, and past its limit it does not fail the allocation: its OOM
+// killer ends a process of the cgroup (measured: fallocate and the writes
+// into the mapping alike; docs/RELIABILITY.md), usually this one, and the
+// promise of an ENOSPC instead of a crash would be broken. The room of a
+// level counts what reclaim could free for the pages (file cache, and the
+// free swap), so the check refuses only what cannot fit; what other
+// processes of the cgroup allocate after it is beyond its reach.
+func checkMemoryLimit(fd int, size int64) error {
+	if size <= 0 || !sys.OnTmpfs(fd) {
+		return nil
+	}
+	levels, swap := limitedCgroupLevels()
+	for _, l := range levels {
+		if l = l.Refresh(); size > cgroupRoom(l, swap) {
+			return cgroupError(l, size, cgroupRoom(l, swap))
+		}
+	}
+	return nil
+}
+
+// memoryCgroup caches the levels of this process's memory cgroup that set a
+// limit, and the free swap: finding them reads about ten files of /proc and
+// cgroupfs, some 150 µs, several times a small Create. They are read again
+// after a second, so a limit set, or a move to another cgroup, is seen
+// within a second; the usage of a limited level is read at each check.
+var memoryCgroup struct {
+	sync.Mutex
+	at     time.Time
+	levels []sys.CgroupLevel
+	swap   int64
+}
+
+func limitedCgroupLevels() ([]sys.CgroupLevel, int64) {
+	c := &memoryCgroup
+	c.Lock()
+	defer c.Unlock()
+	if now := time.Now(); c.at.IsZero() || now.Sub(c.at) > time.Second {
+		c.at, c.levels, c.swap = now, nil, sys.SwapFree()
+		if cg, ok := sys.ReadMemoryCgroup(); ok {
+			for _, l := range cg.Levels {
+				if l.Limit >= 0 {
+					c.levels = append(c.levels, l)
+				}
+			}
+		}
+	}
+	return c.levels, c.swap
+}
+
+// cgroupRoom is the most a cgroup level can still charge: its limit less
+// its usage, plus the file cache and swap that reclaim could free.
+func cgroupRoom(l sys.CgroupLevel, swap int64) int64 {
+	room := l.Limit - max(l.Usage, 0) + max(l.File, 0) + swap
+	return max(room, 0)
+}
+
+// memoryLimitError explains an ENOMEM from allocating tmpfs pages: the
+// memory cgroup refused the charge (its OOM killer disabled, or no process
+// it could kill) between checkMemoryLimit and the allocation.
+func memoryLimitError(fd int, size int64, err error) error {
+	if levels, swap := limitedCgroupLevels(); len(levels) > 0 && sys.OnTmpfs(fd) {
+		l := levels[0].Refresh()
+		return cgroupError(l, size, cgroupRoom(l, swap))
+	}
+	return fmt.Errorf("%w: asked for %s (%d bytes): the kernel refused the pages (%v)", sys.ENOSPC, units.Bytes(size), size, err)
 }

@@ -1,11 +1,7 @@
 package shmtensor
 
 import (
-	"errors"
-	"io/fs"
-	"os"
-	"path/filepath"
-	"strings"
+	"slices"
 	"sync"
 	"time"
 
@@ -22,14 +18,18 @@ import (
 const StaleAge = time.Hour
 
 // RemoveStale removes, from dir (the shared-memory directory if dir is ""),
-// the temporary files this package's Create and Delete leave behind when
-// the process is killed in the middle (names starting with ".shmtensor-"),
-// if they were last modified more than olderThan ago, belong to the
-// caller (any owner, for root) and, on Linux, no process maps them (an
-// Unpublished segment keeps such a name while its creator fills it). It
-// returns the paths it removed. A Create that has to use a temporary name
-// (on a filesystem without O_TMPFILE) calls it itself with StaleAge, once
-// an hour per directory and process.
+// the hidden files this package's Create, Replace, Delete and
+// AttachOrCreate leave behind when the process is killed in the middle
+// (names starting with ".shmtensor-"), if they were last modified more
+// than olderThan ago (0: whatever their age), belong to the caller (any
+// owner, for root) and no process uses them: on Linux, none maps them or
+// holds them open (an Unpublished segment keeps such a name while its
+// creator fills it), and none holds a lock on a lock file (see Leftovers;
+// where there is no /proc, only the lock and the age tell). A file that
+// a killed Delete had moved aside is removed only if it carries a tensor
+// magic. It returns the paths it removed. A Create that has to use a
+// temporary name (on a filesystem without O_TMPFILE) calls it itself with
+// StaleAge, once an hour per directory and process.
 // Where shared memory has no directory (FreeBSD, macOS), dir "" fails with
 // ErrNotSupported.
 func RemoveStale(dir string, olderThan time.Duration) ([]string, error) {
@@ -48,36 +48,19 @@ func RemoveStale(dir string, olderThan time.Duration) ([]string, error) {
 }
 
 func removeStale(dir string, olderThan time.Duration, now time.Time) ([]string, error) {
-	entries, err := os.ReadDir(dir)
+	cands, err := hiddenFiles(dir)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, ErrNotExist
-		}
+		return nil, err
+	}
+	cands = slices.DeleteFunc(cands, func(l Leftover) bool { return olderThan > 0 && now.Sub(l.ModTime) <= olderThan })
+	free, err := unused(cands, false)
+	if err != nil {
 		return nil, err
 	}
 	var removed []string
-	var mapped map[FileID][]int // read once, if there is anything to remove
-	for _, e := range entries {
-		name := e.Name()
-		if !strings.HasPrefix(name, tempPrefix) && !strings.HasPrefix(name, asidePrefix) {
-			continue
-		}
-		p := filepath.Join(dir, name)
-		if ok, err := staleTemporary(p, olderThan, now); err != nil || !ok {
-			continue
-		}
-		// An Unpublished segment keeps its temporary name for as long as
-		// its creator fills it: a mapped file is not stale, however old.
-		if mapped == nil {
-			if mapped, _ = scanMappers(nil); mapped == nil {
-				mapped = map[FileID][]int{} // the system cannot tell
-			}
-		}
-		if mappedFile(p, mapped) {
-			continue
-		}
-		if os.Remove(p) == nil {
-			removed = append(removed, p)
+	for _, l := range free {
+		if removeLeftover(l.Path, l.ID, false) == nil {
+			removed = append(removed, l.Path)
 		}
 	}
 	return removed, nil
@@ -101,22 +84,6 @@ func sweepOnce(dir string) {
 	removeStale(dir, StaleAge, now)
 }
 
-// staleTemporary reports whether the file at p is a regular file of the
-// caller's (any, for root) last modified more than age before now.
-func staleTemporary(p string, age time.Duration, now time.Time) (bool, error) {
-	st, err := sys.Lstat(p)
-	if err != nil {
-		return false, err
-	}
-	if st.Kind != sys.Regular {
-		return false, nil
-	}
-	if euid, _ := sys.Geteuid(); euid != 0 && st.UID != euid {
-		return false, nil
-	}
-	return now.Sub(st.ModTime) > age, nil
-}
-
 // scanMappers returns the ids of the processes mapping each file (only
 // the file want, if not nil), from /proc.
 func scanMappers(want *FileID) (map[FileID][]int, error) {
@@ -129,10 +96,4 @@ func scanMappers(want *FileID) (map[FileID][]int, error) {
 		table[FileID(id)] = pids
 	}
 	return table, nil
-}
-
-// mappedFile reports whether mapped lists a process mapping the file at p.
-func mappedFile(p string, mapped map[FileID][]int) bool {
-	id, err := lstatID(p)
-	return err == nil && len(mapped[id]) > 0
 }

@@ -74,10 +74,43 @@ func TestTorturePermissions(t *testing.T) {
 // a foreign file's (renameat2 RENAME_EXCHANGE in a loop).
 func TestTortureDeleteRace(t *testing.T) {
 	d := scale(30*time.Second, 700*time.Millisecond)
-	r := deleteRace(t, d)
+	r := deleteRace(t, d, 0)
 	result(t, "seconds", d.Seconds(), "rounds", r.rounds, "deleted", r.deleted, "refused_replaced", r.replaced,
 		"foreign_removed", r.foreignRemoved, "segment_left_after_success", r.segmentLeft, "other_errors", r.otherErrors)
 	if r.foreignRemoved != 0 || r.segmentLeft != 0 || r.otherErrors != 0 {
 		t.Fatalf("%+v", r)
 	}
+}
+
+// TestTortureDeleteRaceChurn: the delete race while two more processes
+// create, replace and delete segments under the same name, so that Delete
+// finds segments taking the name while it holds the foreign file aside.
+func TestTortureDeleteRaceChurn(t *testing.T) {
+	d := scale(20*time.Second, 700*time.Millisecond)
+	r := deleteRace(t, d, 2)
+	result(t, "seconds", d.Seconds(), "rounds", r.rounds, "deleted", r.deleted, "refused_foreign", r.replaced,
+		"gone_ErrNotExist", r.gone, "foreign_removed", r.foreignRemoved, "other_errors", r.otherErrors, "private_names_left", len(r.leftovers))
+	if r.foreignRemoved != 0 || r.otherErrors != 0 || len(r.leftovers) > 0 {
+		t.Fatalf("%+v", r)
+	}
+}
+
+// TestTortureDeleteChurn: 6 processes Create, Attach, Delete and Replace
+// on 3 names for 20 s (SHMTENSOR_CHURN overrides): every error is ErrExist
+// or ErrNotExist, and nothing is left at a private name.
+func TestTortureDeleteChurn(t *testing.T) {
+	const procs = 6
+	d := churnDuration(t, scale(20*time.Second, 700*time.Millisecond))
+	r := churn(t, procs, d)
+	kv := []any{"processes", procs, "seconds", d.Seconds(), "ops", r.total("")}
+	for _, op := range []string{"create", "attach", "delete", "replace"} {
+		for _, kind := range []string{"ok", "exist", "notexist", "other"} {
+			if v := r.counts[op+"."+kind]; v > 0 {
+				kv = append(kv, op+"_"+kind, v)
+			}
+		}
+	}
+	kv = append(kv, "errors_outside_contract", len(r.others), "private_names_left", len(r.leftovers))
+	result(t, kv...)
+	checkChurn(t, r)
 }

@@ -7,7 +7,7 @@
 // SHMTENSOR_TORTURE_REPORT, if set). SHMTENSOR_TORTURE=short runs each case
 // for a few hundred milliseconds, for CI; the default is the full run that
 // docs/RELIABILITY.md quotes. Cases needing root (mounting a small tmpfs,
-// a second user) skip without it. SHMTENSOR_TORTURE_SYSCTL=1 lets the
+// a second user, a memory cgroup) skip without it. SHMTENSOR_TORTURE_SYSCTL=1 lets the
 // mapping-limit case lower vm.max_map_count for the whole machine for a few
 // seconds (and restore it).
 

@@ -9,33 +9,47 @@ import (
 	"github.com/shmtensor/shmtensor/internal/sys"
 )
 
-// errReplaced is what Delete says when the name no longer holds the file it
-// validated: what is there now was not checked, so nothing is removed. It
-// wraps ErrNotTensor: the file under the name is not (known to be) the
-// tensor segment that was asked for; deleting again validates it afresh.
-var errReplaced = fmt.Errorf("%w: the name was replaced while being deleted", ErrNotTensor)
+// acceptFunc says whether a file found under a name being deleted may be
+// removed: nil, or why not.
+type acceptFunc func(x *file) error
 
-// unlinkNamed removes the name if it still refers to the validated file f.
-func unlinkNamed(n segName, f *file) error {
+// isSegment accepts a valid tensor segment: what Delete removes.
+func isSegment(x *file) error {
+	_, err := readHeader(x)
+	return err
+}
+
+// maxSwaps bounds how many files unlinkPath looks at: only a name that
+// other processes keep filling with files it must give back reaches it.
+const maxSwaps = 8
+
+// errKeptChanging is what Delete says when the name kept receiving files
+// it had to give back (see maxSwaps).
+var errKeptChanging = fmt.Errorf("%w: the name kept changing while being deleted", ErrNotTensor)
+
+// unlinkNamed removes the name if what it holds is the validated file f or
+// another file that accept takes (see unlinkPath).
+func unlinkNamed(n segName, f *file, accept acceptFunc) error {
 	if n.shm && !sys.ShmIsFile {
 		return mapErrno(sys.ShmUnlink(n.path), n)
 	}
-	return unlinkPath(pathOf(n), f)
+	return unlinkPath(pathOf(n), f, accept)
 }
 
-// unlinkPath removes path if it refers to the validated file f, so that a
-// file swapped in under the name (rename(2), renameat2 RENAME_EXCHANGE) is
-// never removed. Checking the name and then unlinking it would leave a
-// window between the two in which the name can change. Instead the file is
-// first moved to a private name in the same directory, which atomically
-// takes whatever the name held at that instant; what was moved is checked
-// against f and unlinked, or, if it is not f, put back.
+// unlinkPath removes path if what it holds is the validated file f, or
+// another file that accept takes, so that a file swapped in under the
+// name (rename(2), renameat2 RENAME_EXCHANGE) is never removed. Checking
+// the name and then unlinking it would leave a window between the two in
+// which the name can change. Instead whatever the name holds is first
+// moved to a private name in the same directory, which atomically takes
+// it; what was moved is then checked and unlinked, or given back (see
+// settleAside). Either way nothing stays at the private name.
 //
 // What remains: between checking the private name and unlinking it, a
 // process allowed to rename files in the directory that has read the
 // random private name from the directory could swap another file in. In a
 // sticky directory such as /dev/shm only the file's owner and root can.
-func unlinkPath(path string, f *file) error {
+func unlinkPath(path string, f *file, accept acceptFunc) error {
 	dir, base := filepath.Split(path)
 	// The suffix only has to be hard to guess in advance: renaming to it
 	// never replaces a file, and math/rand/v2 draws from a per-process
@@ -44,27 +58,82 @@ func unlinkPath(path string, f *file) error {
 	if err := moveAside(path, aside); err != nil {
 		if errors.Is(err, sys.ENAMETOOLONG) {
 			// No room for the private name: check and unlink by name.
-			return unlinkChecked(path, f)
+			return unlinkChecked(path, f, accept)
 		}
 		return mapErrno(err, f.name)
 	}
 	if testHookAside != nil {
 		testHookAside(path)
 	}
-	if id, err := lstatID(aside); err == nil && id == f.id {
-		if err := sys.Unlink(aside); err != nil {
-			return fmt.Errorf("segment moved to %s to delete it, but: %w", aside, mapErrno(err, f.name))
+	return settleAside(aside, path, f, accept)
+}
+
+// settleAside decides the fate of the file moved from path to aside. The
+// validated file f, or any file accept takes (a tensor segment for Delete:
+// another process replaced or re-created the segment since it was
+// validated, and the name held this one when it was taken), is unlinked,
+// and the name stays as other processes left it. Anything else is given
+// back: renamed to path unless the name was taken again meanwhile, in
+// which case, if what took the name is a file accept takes, the two are
+// exchanged atomically and what took the name is looked at in turn. So a
+// file is left at the private name only when two files that must be given
+// back compete for the name, or the name keeps changing, or the system
+// cannot exchange names; the error then says where it is.
+func settleAside(aside, path string, f *file, accept acceptFunc) error {
+	var refused error // why a file found aside was given back
+	for range maxSwaps {
+		id, err := lstatID(aside)
+		if err != nil {
+			// Removed by another process: gc found it unused.
+			return refused
 		}
-		return nil
-	}
-	// Not ours (or gone): put it back unless the name was taken again.
-	if err := putBack(aside, path); err != nil {
-		if errors.Is(err, sys.ENOENT) {
-			return errReplaced
+		why := errors.New("not the file validated")
+		if id == f.id {
+			why = nil
+		} else if x, err := openFile(fileAt(aside), false); err != nil {
+			why = err
+		} else {
+			if x.id == id {
+				why = accept(x)
+			}
+			x.close()
 		}
-		return fmt.Errorf("%w; the file found under the name is left at %s, the name being taken again: %v", errReplaced, aside, err)
+		if why == nil {
+			if err := sys.UnlinkID(aside, sys.ID(id)); err != nil && !errors.Is(err, sys.ErrReplaced) && !errors.Is(err, sys.ENOENT) {
+				return fmt.Errorf("segment moved to %s to delete it, but: %w", aside, mapErrno(err, f.name))
+			} else if errors.Is(err, sys.ErrReplaced) {
+				continue // swapped at the private name: look again
+			}
+			return refused
+		}
+		if refused == nil {
+			refused = fmt.Errorf("%w: the name was given a file that is not a tensor segment while being deleted (%v); left alone", ErrNotTensor, why)
+		}
+		err = putBack(aside, path)
+		switch {
+		case err == nil, errors.Is(err, sys.ENOENT):
+			return refused
+		case !errors.Is(err, sys.EEXIST):
+			return fmt.Errorf("%w; the file found under the name is left at %s: %v", refused, aside, err)
+		}
+		// The name was taken again. If by a file accept takes (a segment
+		// created meanwhile), give this file its name back and look at the
+		// one that took it, which the exchange moves aside. Two files
+		// that must both be given back cannot share the name.
+		y, err := openFile(fileAt(path), false)
+		if err != nil {
+			continue // gone again, or not openable: look again
+		}
+		why = accept(y)
+		y.close()
+		if why != nil {
+			return fmt.Errorf("%w; the file found under the name is left at %s, the name being taken again by another file that is not a tensor segment", refused, aside)
+		}
+		if err := sys.Exchange(aside, path); err != nil && !errors.Is(err, sys.ENOENT) {
+			return fmt.Errorf("%w; the file found under the name is left at %s, the name being taken again: %v", refused, aside, err)
+		}
 	}
-	return errReplaced
+	return fmt.Errorf("%w; a file found under the name is left at %s", errKeptChanging, aside)
 }
 
 // testHookAside, if set, runs between moving a name aside and checking what
@@ -94,14 +163,28 @@ func putBack(from, to string) error {
 	return err
 }
 
-// unlinkChecked removes path if it still refers to f: the check and the
-// unlink are two steps, so a name replaced between them is removed.
-func unlinkChecked(path string, f *file) error {
-	err := sys.UnlinkID(path, sys.ID(f.id))
-	if errors.Is(err, sys.ErrReplaced) {
-		return errReplaced
+// unlinkChecked removes path if it holds f or a file accept takes: the
+// check and the unlink are two steps, so a name replaced between them is
+// removed.
+func unlinkChecked(path string, f *file, accept acceptFunc) error {
+	id := f.id
+	for range maxSwaps {
+		err := sys.UnlinkID(path, sys.ID(id))
+		if !errors.Is(err, sys.ErrReplaced) {
+			return mapErrno(err, f.name)
+		}
+		x, err := openFile(fileAt(path), false)
+		if err != nil {
+			return err
+		}
+		why := accept(x)
+		id = x.id
+		x.close()
+		if why != nil {
+			return fmt.Errorf("%w: the name was given a file that is not a tensor segment while being deleted (%v); left alone", ErrNotTensor, why)
+		}
 	}
-	return mapErrno(err, f.name)
+	return errKeptChanging
 }
 
 // unlinkID removes path if it is still the file id.

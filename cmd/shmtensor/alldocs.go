@@ -25,6 +25,7 @@
 //	wait       wait until a tensor segment is there, or is replaced
 //	who        list the processes that map a segment
 //	gc         find and delete segments that no process maps
+//	doctor     report the limits on segments: shm size, memory cgroup, mappings, open files
 //	demo       two processes share a matrix (try this first)
 //	version    print the version of shmtensor and of Go
 //	help       show help for a command or topic
@@ -34,7 +35,7 @@
 // Additional help topics:
 //
 //	names      segment names
-//	json       the JSON output of list and info
+//	json       the JSON output of list, info and doctor
 //
 // Use "shmtensor help TOPIC" for more information about that topic.
 //
@@ -76,6 +77,18 @@
 // a broken entry is an object with only the fields name, size, mode, uid,
 // gid, owner, group and modified, and an "error" field with the reason.
 //
+// With --all it also lists the leftovers: the package's hidden files
+// (.shmtensor-creating-..., .shmtensor-deleting-..., .shmtensor-lock-...) of
+// processes killed in the middle of creating, replacing or deleting a segment
+// or of "create once", which no process maps, holds open or locks any more,
+// whatever their age ("shmtensor gc --yes" removes them). A hidden file that
+// a live process uses, such as the temporary name of a segment still being
+// filled, is not a leftover. A foreign file that a killed delete had moved
+// aside is marked so: rename it back to its name. With --json, a leftover is
+// an object with the fields path, kind ("creating", "deleting" or "lock"),
+// size, mode, uid, gid, owner, group and modified, and "foreign": true for
+// such a foreign file.
+//
 // With --mappers it adds the ids of the processes that map each segment, as
 // "shmtensor who" finds them (a MAPPERS column of comma-separated ids, "-"
 // for none; with --json a "mappers" array in each segment's object). Linux
@@ -87,7 +100,7 @@
 // Options:
 //
 //	--all
-//		also list broken entries that carry a tensor magic, with the reason
+//		also list broken entries that carry a tensor magic, with the reason, and leftovers
 //	--json
 //		print a JSON array instead of columns
 //	--mappers
@@ -448,10 +461,16 @@
 // or replaced since the scan is left alone.
 //
 // numpy processes (np.load with mmap_mode) and SharedArray count as mappers,
-// as in "shmtensor who". Gc also lists the package's own hidden files in
-// /dev/shm that are as old: temporary files of segments whose creator died
-// (.shmtensor-creating-...) and lock files of "create once" that no process
-// holds (.shmtensor-lock-...).
+// as in "shmtensor who". Gc also deletes the package's own hidden files in
+// /dev/shm that no process uses any more, whatever their age (--older-than is
+// for segments): the leftovers that "shmtensor list --all" shows, left by
+// processes killed in the middle of creating or replacing a segment
+// (.shmtensor-creating-...), of deleting one (.shmtensor-deleting-...) or of
+// "create once" (.shmtensor-lock-...). A hidden file is in use while a
+// process maps it, holds it open (the temporary name of a segment still being
+// filled) or, for a lock file, holds a lock on it; each is checked again just
+// before it is deleted. A foreign file that a killed delete had moved aside
+// is left alone: rename it back.
 //
 // /proc shows a process's mappings only to its own user and to root. Run as
 // an ordinary user, gc therefore considers only the caller's own segments
@@ -470,6 +489,43 @@
 //		consider only segments last modified at least D ago (default 1h0m0s)
 //	--yes
 //		delete; without it gc only lists what it would delete
+//
+// # Report the limits on segments: shm size, memory cgroup, mappings, open files
+//
+// Usage:
+//
+//	shmtensor doctor [--json] [DIR]
+//
+// Doctor reports what limits the segments you can make and hold open, each
+// with what it means, and exits 0. It describes the shared-memory filesystem
+// (/dev/shm on Linux), or the filesystem of the directory DIR for file://
+// names ("file://DIR" works too):
+//
+//	filesystem     its type, mount point and options, among them a tmpfs's
+//	               size= and huge= (HugePages gets huge pages only with
+//	               huge=advise or huge=always)
+//	size           its size and free space: Docker gives /dev/shm 64 MiB
+//	               unless run with --shm-size
+//	memory cgroup  the limit and usage of the memory cgroup (of its level
+//	               that leaves the least room): tmpfs pages are charged to
+//	               it, and past it the kernel's OOM killer ends processes;
+//	               Create refuses a reservation past it with ENOSPC
+//	mappings       vm.max_map_count and the mappings of this process; Create
+//	               and Attach leave the last 1024 to the Go runtime
+//	open files     RLIMIT_NOFILE and the descriptors open now
+//	locked memory  RLIMIT_MEMLOCK, what Segment.Mlock can lock
+//
+// and from these the largest segment a Create can reserve now and how many
+// more segments a process can hold open at once (each holds a descriptor and
+// a mapping). The process-wide figures are those of the doctor process: a
+// Go program starts with a few dozen mappings and descriptors more or less.
+//
+// With --json it prints one object (see "shmtensor help json").
+//
+// Options:
+//
+//	--json
+//		print a JSON object instead of text
 //
 // # Two processes share a matrix (try this first)
 //
@@ -528,7 +584,7 @@
 // A shared memory name has no "/" in it: for the file /dev/shm/x, give the
 // name x. Commands report names with their scheme, as in shm://x.
 //
-// # The JSON output of list and info
+// # The JSON output of list, info and doctor
 //
 // "shmtensor list --json" prints a JSON array (empty: []) of objects, and
 // "shmtensor info --json" one object, with these fields, always all present:
@@ -550,4 +606,28 @@
 //	modified      string   modification time, RFC 3339 in UTC with nanoseconds
 //
 // Names in JSON are JSON strings, so they need no escaping of their own.
+//
+// "shmtensor doctor --json" prints one object with these fields, always all
+// present; sizes are in bytes, and -1 stands for unknown or, for a limit,
+// none:
+//
+//	dir              string  the directory described: "/dev/shm" or DIR
+//	fs               object  its filesystem: type ("tmpfs"), mount_point,
+//	                         options and super_options (strings, as in
+//	                         /proc/self/mountinfo), huge_pages (a tmpfs's
+//	                         huge= setting, "never" by default; "" if not a
+//	                         tmpfs), size, free (int), tmpfs (bool)
+//	cgroup           object  the memory cgroup's tightest level: version (1
+//	                         or 2; 0 none), path, dir, limit_file (strings),
+//	                         limit, usage, room (int: what it can still
+//	                         charge, reclaimable cache and free swap counted)
+//	max_map_count    int     vm.max_map_count; 0 where there is none
+//	mappings         int     the mappings of the doctor process
+//	map_headroom     int     mappings Create and Attach leave to Go: 1024
+//	open_files       object  RLIMIT_NOFILE: cur, max (int)
+//	open_now         int     descriptors open in the doctor process
+//	memlock          object  RLIMIT_MEMLOCK in bytes: cur, max (int)
+//	largest_segment  int     the largest segment a Create can reserve now
+//	more_segments    int     how many more segments a process like doctor
+//	                         can hold open (a descriptor and a mapping each)
 package main

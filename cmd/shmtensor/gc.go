@@ -18,10 +18,16 @@ the names matching the shell pattern GLOB are considered (as in "gc --match
 or replaced since the scan is left alone.
 
 numpy processes (np.load with mmap_mode) and SharedArray count as mappers,
-as in "shmtensor who". Gc also lists the package's own hidden files in
-/dev/shm that are as old: temporary files of segments whose creator died
-(.shmtensor-creating-...) and lock files of "create once" that no process
-holds (.shmtensor-lock-...).
+as in "shmtensor who". Gc also deletes the package's own hidden files in
+/dev/shm that no process uses any more, whatever their age (--older-than is
+for segments): the leftovers that "shmtensor list --all" shows, left by
+processes killed in the middle of creating or replacing a segment
+(.shmtensor-creating-...), of deleting one (.shmtensor-deleting-...) or of
+"create once" (.shmtensor-lock-...). A hidden file is in use while a
+process maps it, holds it open (the temporary name of a segment still being
+filled) or, for a lock file, holds a lock on it; each is checked again just
+before it is deleted. A foreign file that a killed delete had moved aside
+is left alone: rename it back.
 
 /proc shows a process's mappings only to its own user and to root. Run as
 an ordinary user, gc therefore considers only the caller's own segments

@@ -2,87 +2,56 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/shmtensor/shmtensor"
 	"github.com/shmtensor/shmtensor/internal/units"
-	"golang.org/x/sys/unix"
 )
 
 // hiddenItems finds the package's hidden files in /dev/shm that gc
-// deletes: temporary files (of segments being created, replaced or
-// deleted) modified at least olderThan ago that no process maps, and lock
-// files as old that no process holds.
+// deletes, whatever their age (olderThan is for segments): the leftovers
+// of processes killed in the middle of Create, Replace, Delete or
+// AttachOrCreate, which no process maps, holds open or locks
+// (shmtensor.Leftovers). A foreign file that a killed Delete had moved
+// aside is left for its owner (list --all shows it). Only the caller's
+// own files are considered, unless root.
 func hiddenItems(now time.Time, olderThan time.Duration, matches func(string) bool, mapped map[shmtensor.FileID][]int, root bool) []gcItem {
+	left, err := shmtensor.Leftovers("")
+	if err != nil {
+		return nil
+	}
 	var items []gcItem
-	hidden, _ := filepath.Glob(filepath.Join("/dev/shm", reservedPrefix+"*"))
-	for _, p := range hidden {
-		var st unix.Stat_t
-		if unix.Lstat(p, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
+	for _, l := range left {
+		if l.Foreign || !matches(leftoverBase(filepath.Base(l.Path))) {
 			continue
 		}
-		id := shmtensor.FileID{Dev: uint64(st.Dev), Ino: uint64(st.Ino)}
-		age := now.Sub(time.Unix(st.Mtim.Unix()))
-		file := filepath.Base(p)
-		if age < olderThan || !matches(hiddenBase(file)) || (!root && st.Uid != uint32(os.Geteuid())) {
-			continue
+		what, detail := "temporary file", fmt.Sprintf("%s, unused, modified %s ago", units.Bytes(l.Size), now.Sub(l.ModTime).Round(time.Second))
+		if l.Kind == "lock" {
+			what, detail = "lock file", fmt.Sprintf("no process holds it, modified %s ago", now.Sub(l.ModTime).Round(time.Second))
 		}
-		switch {
-		case strings.HasPrefix(file, lockPrefix):
-			if held, err := lockHeld(p); err != nil || held {
-				continue
-			}
-			items = append(items, gcItem{"lock file", p, id, fmt.Sprintf("no process holds it, modified %s ago", age.Round(time.Second))})
-		case len(mapped[id]) == 0:
-			items = append(items, gcItem{"temporary file", p, id, fmt.Sprintf("%s, unmapped, modified %s ago",
-				units.Bytes(st.Size), age.Round(time.Second))})
-		}
+		items = append(items, gcItem{what, l.Path, l.ID, detail})
 	}
 	return items
 }
 
-// lockHeld reports whether any process holds a lock on the file at p
-// (fcntl F_OFD_GETLK: it sees open file description locks and classic
-// POSIX locks alike).
-func lockHeld(p string) (bool, error) {
-	fd, err := unix.Open(p, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return false, err
-	}
-	defer unix.Close(fd)
-	lk := unix.Flock_t{Type: unix.F_WRLCK}
-	if err := unix.FcntlFlock(uintptr(fd), unix.F_OFD_GETLK, &lk); err != nil {
-		return false, err
-	}
-	return lk.Type != unix.F_UNLCK, nil
+// deleteHidden removes a hidden file found by hiddenItems after checking
+// again that it is the same file and that no process uses it.
+func deleteHidden(it gcItem) error {
+	return shmtensor.RemoveLeftover(it.name, it.id)
 }
 
-// deleteHidden removes a hidden file found by hiddenItems after checking
-// again that it is the same file, not held (a lock file) or not mapped
-// (a temporary file).
-func deleteHidden(it gcItem) error {
-	if it.what == "lock file" {
-		if held, err := lockHeld(it.name); err != nil || held {
-			return fmt.Errorf("%s is held now; left alone", it.name)
+// leftoverBase returns the segment name a hidden file was made for, as
+// hiddenBase, also for Delete's private names:
+// ".shmtensor-deleting-x-0123456789abcdef" → "x".
+func leftoverBase(file string) string {
+	const aside = reservedPrefix + "deleting-"
+	if rest, ok := strings.CutPrefix(file, aside); ok {
+		if len(rest) > 17 && rest[len(rest)-17] == '-' {
+			return rest[:len(rest)-17]
 		}
-	} else {
-		mapped, err := shmtensor.MappedBy()
-		if err != nil {
-			return err
-		}
-		if len(mapped[it.id]) > 0 {
-			return fmt.Errorf("%s is mapped now; left alone", it.name)
-		}
+		return rest
 	}
-	var st unix.Stat_t
-	if err := unix.Lstat(it.name, &st); err != nil {
-		return err
-	}
-	if (shmtensor.FileID{Dev: uint64(st.Dev), Ino: uint64(st.Ino)}) != it.id {
-		return fmt.Errorf("%s was replaced; left alone", it.name)
-	}
-	return os.Remove(it.name)
+	return hiddenBase(file)
 }

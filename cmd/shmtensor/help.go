@@ -63,7 +63,7 @@ name x. Commands report names with their scheme, as in shm://x.
 
 var topicJSON = &Command{
 	UsageLine: "json",
-	Short:     "the JSON output of list and info",
+	Short:     "the JSON output of list, info and doctor",
 	Long: `
 "shmtensor list --json" prints a JSON array (empty: []) of objects, and
 "shmtensor info --json" one object, with these fields, always all present:
@@ -85,6 +85,30 @@ var topicJSON = &Command{
 	modified      string   modification time, RFC 3339 in UTC with nanoseconds
 
 Names in JSON are JSON strings, so they need no escaping of their own.
+
+"shmtensor doctor --json" prints one object with these fields, always all
+present; sizes are in bytes, and -1 stands for unknown or, for a limit,
+none:
+
+	dir              string  the directory described: "/dev/shm" or DIR
+	fs               object  its filesystem: type ("tmpfs"), mount_point,
+	                         options and super_options (strings, as in
+	                         /proc/self/mountinfo), huge_pages (a tmpfs's
+	                         huge= setting, "never" by default; "" if not a
+	                         tmpfs), size, free (int), tmpfs (bool)
+	cgroup           object  the memory cgroup's tightest level: version (1
+	                         or 2; 0 none), path, dir, limit_file (strings),
+	                         limit, usage, room (int: what it can still
+	                         charge, reclaimable cache and free swap counted)
+	max_map_count    int     vm.max_map_count; 0 where there is none
+	mappings         int     the mappings of the doctor process
+	map_headroom     int     mappings Create and Attach leave to Go: 1024
+	open_files       object  RLIMIT_NOFILE: cur, max (int)
+	open_now         int     descriptors open in the doctor process
+	memlock          object  RLIMIT_MEMLOCK in bytes: cur, max (int)
+	largest_segment  int     the largest segment a Create can reserve now
+	more_segments    int     how many more segments a process like doctor
+	                         can hold open (a descriptor and a mapping each)
 `,
 }
 

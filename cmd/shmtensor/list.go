@@ -39,6 +39,18 @@ column says why, and "shmtensor rm --force NAME" removes one. With --json,
 a broken entry is an object with only the fields name, size, mode, uid,
 gid, owner, group and modified, and an "error" field with the reason.
 
+With --all it also lists the leftovers: the package's hidden files
+(.shmtensor-creating-..., .shmtensor-deleting-..., .shmtensor-lock-...) of
+processes killed in the middle of creating, replacing or deleting a segment
+or of "create once", which no process maps, holds open or locks any more,
+whatever their age ("shmtensor gc --yes" removes them). A hidden file that
+a live process uses, such as the temporary name of a segment still being
+filled, is not a leftover. A foreign file that a killed delete had moved
+aside is marked so: rename it back to its name. With --json, a leftover is
+an object with the fields path, kind ("creating", "deleting" or "lock"),
+size, mode, uid, gid, owner, group and modified, and "foreign": true for
+such a foreign file.
+
 With --mappers it adds the ids of the processes that map each segment, as
 "shmtensor who" finds them (a MAPPERS column of comma-separated ids, "-"
 for none; with --json a "mappers" array in each segment's object). Linux
@@ -51,7 +63,7 @@ with a message saying so; "shmtensor info NAME" still works there.
 
 var (
 	listJSON    = cmdList.Flag.Bool("json", false, "print a JSON array instead of columns")
-	listAll     = cmdList.Flag.Bool("all", false, "also list broken entries that carry a tensor magic, with the reason")
+	listAll     = cmdList.Flag.Bool("all", false, "also list broken entries that carry a tensor magic, with the reason, and leftovers")
 	listMappers = cmdList.Flag.Bool("mappers", false, "add the processes that map each segment")
 )
 
@@ -69,6 +81,12 @@ func runList(c *Command, _ []string) error {
 	var broken []shmtensor.Broken
 	if *listAll {
 		if broken, err = shmtensor.ListBroken(); err != nil {
+			return err
+		}
+	}
+	var left []shmtensor.Leftover
+	if *listAll {
+		if left, err = shmtensor.Leftovers(""); err != nil && !errors.Is(err, shmtensor.ErrNotSupported) {
 			return err
 		}
 	}
@@ -97,6 +115,12 @@ func runList(c *Command, _ []string) error {
 				jsonOwnership: makeJSONOwnership(b.Mode, b.UID, b.GID, b.ModTime),
 			})
 		}
+		for _, l := range left {
+			recs = append(recs, jsonLeftover{
+				Path: l.Path, Kind: l.Kind, Size: l.Size, Foreign: l.Foreign,
+				jsonOwnership: makeJSONOwnership(l.Mode, l.UID, l.GID, l.ModTime),
+			})
+		}
 		return writeJSON(recs)
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
@@ -115,8 +139,19 @@ func runList(c *Command, _ []string) error {
 		}
 		fmt.Fprintln(tw)
 	}
-	if err := tw.Flush(); err != nil || len(broken) == 0 {
+	if err := tw.Flush(); err != nil {
 		return err
+	}
+	if err := writeBroken(tw, broken); err != nil {
+		return err
+	}
+	return writeLeftovers(tw, left)
+}
+
+// writeBroken prints list --all's table of broken entries, if any.
+func writeBroken(tw *tabwriter.Writer, broken []shmtensor.Broken) error {
+	if len(broken) == 0 {
+		return nil
 	}
 	fmt.Println()
 	fmt.Fprintln(tw, "BROKEN	SIZE	MODE	OWNER	MODIFIED	REASON (shmtensor rm --force NAME removes it)")
@@ -127,6 +162,33 @@ func runList(c *Command, _ []string) error {
 			userName(b.UID), b.ModTime.Local().Format(time.DateTime), oneLine(reason))
 	}
 	return tw.Flush()
+}
+
+// writeLeftovers prints list --all's table of leftovers, if any.
+func writeLeftovers(tw *tabwriter.Writer, left []shmtensor.Leftover) error {
+	if len(left) == 0 {
+		return nil
+	}
+	fmt.Println()
+	fmt.Fprintln(tw, "LEFTOVER\tKIND\tSIZE\tMODE\tOWNER\tMODIFIED\t(no process uses them; shmtensor gc --yes removes them)")
+	for _, l := range left {
+		kind := l.Kind
+		if l.Foreign {
+			kind += " (foreign: rename it back; gc keeps it)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%04o\t%s\t%s\t\n", escapeName(l.Path), kind, units.Bytes(l.Size),
+			uint32(l.Mode.Perm()), userName(l.UID), l.ModTime.Local().Format(time.DateTime))
+	}
+	return tw.Flush()
+}
+
+// jsonLeftover is a leftover in list --all --json.
+type jsonLeftover struct {
+	Path string `json:"path"`
+	Kind string `json:"kind"`
+	Size int64  `json:"size"`
+	jsonOwnership
+	Foreign bool `json:"foreign,omitempty"`
 }
 
 // oneLine replaces the characters of s that are not printable, so that a

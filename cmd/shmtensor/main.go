@@ -12,7 +12,7 @@ var commands []*Command
 
 func init() {
 	commands = []*Command{
-		cmdList, cmdInfo, cmdCreate, cmdRm, cmdShow, cmdImport, cmdExport, cmdServe, cmdLock, cmdWait, cmdWho, cmdGC,
+		cmdList, cmdInfo, cmdCreate, cmdRm, cmdShow, cmdImport, cmdExport, cmdServe, cmdLock, cmdWait, cmdWho, cmdGC, cmdDoctor,
 		cmdDemo,
 		cmdVersion, cmdHelp, cmdDemoChild,
 	}

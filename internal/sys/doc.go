@@ -26,11 +26,19 @@
 //     shm_open namespace on the BSDs), how to open, create and unlink an
 //     object there, and how to read one that read(2) cannot.
 //   - mmap: Map makes every shared mapping, with the placement Advice, and
-//     counts it against vm.max_map_count (maplimit), refusing one that would
-//     leave the Go runtime fewer than MapHeadroom mappings; Unmap uncounts it.
+//     counts it against vm.max_map_count (maplimit, which MapCounts reports),
+//     refusing one that would leave the Go runtime fewer than MapHeadroom
+//     mappings; Unmap uncounts it.
 //   - space: Allocate reserves a file's pages (ErrNoAllocate where the
 //     filesystem cannot); FreeBytes reports the free space for unprivileged
-//     users.
+//     users, TotalBytes the size, OnTmpfs whether pages are memory; DirFS
+//     all of it and the mount, for a directory.
+//   - mount: the mounts of /proc/self/mountinfo, and the one holding a file
+//     (fstatfs on the BSDs).
+//   - cgroup: the memory cgroup of this process, each level's limit, usage
+//     and reclaimable file cache as cgroupfs (v1 or v2) reports them, and
+//     the free swap; no policy.
+//   - rlimit: RLIMIT_NOFILE, RLIMIT_MEMLOCK and the open descriptors.
 //   - tmpfile: an unnamed file in a directory (O_TMPFILE) and the link that
 //     names it, atomic and exclusive.
 //   - rename: RenameNoReplace and Exchange, each atomic, or failing with

@@ -12,6 +12,7 @@ var (
 	ELOOP        = errors.New("ELOOP")
 	ENAMETOOLONG = errors.New("ENAMETOOLONG")
 	ENOENT       = errors.New("ENOENT")
+	ENOMEM       = errors.New("ENOMEM")
 	ENOSPC       = errors.New("ENOSPC")
 	ENXIO        = errors.New("ENXIO")
 	EPERM        = errors.New("EPERM")

@@ -18,6 +18,7 @@ var (
 	ELOOP        error = unix.ELOOP
 	ENAMETOOLONG error = unix.ENAMETOOLONG
 	ENOENT       error = unix.ENOENT
+	ENOMEM       error = unix.ENOMEM
 	ENOSPC       error = unix.ENOSPC
 	ENXIO        error = unix.ENXIO
 	EPERM        error = unix.EPERM

@@ -56,3 +56,16 @@ func SetLock(fd int, start, n int64, shared, wait bool) error {
 // ClearLock releases the lock SetLock took, leaving fd free for another
 // lock.
 func ClearLock(fd int, start, n int64) error { return unix.Flock(fd, unix.LOCK_UN) }
+
+// LockHeld reports whether another open file holds a flock(2) lock on the
+// file, by trying to take one and letting go of it at once.
+func LockHeld(fd int) (bool, error) {
+	err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB)
+	if err == syscall.EWOULDBLOCK {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return false, unix.Flock(fd, unix.LOCK_UN)
+}

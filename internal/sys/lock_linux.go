@@ -67,3 +67,31 @@ func ClearLock(fd int, start, n int64) error {
 	lk := unix.Flock_t{Type: unix.F_UNLCK, Whence: io.SeekStart, Start: start, Len: n}
 	return unix.FcntlFlock(uintptr(fd), unix.F_OFD_SETLK, &lk)
 }
+
+// LockHeld reports whether a description other than fd's holds a lock on
+// any byte of the file (F_OFD_GETLK: open file description locks and
+// classic POSIX locks alike; before Linux 3.15, a flock(2) lock).
+func LockHeld(fd int) (bool, error) {
+	lk := unix.Flock_t{Type: unix.F_WRLCK, Whence: io.SeekStart}
+	err := unix.FcntlFlock(uintptr(fd), unix.F_OFD_GETLK, &lk)
+	if err == syscall.EINVAL {
+		return flockHeld(fd)
+	}
+	if err != nil {
+		return false, err
+	}
+	return lk.Type != unix.F_UNLCK, nil
+}
+
+// flockHeld tests for a flock(2) lock by trying to take one, and lets go
+// of it at once.
+func flockHeld(fd int) (bool, error) {
+	err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB)
+	if err == syscall.EWOULDBLOCK {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return false, unix.Flock(fd, unix.LOCK_UN)
+}

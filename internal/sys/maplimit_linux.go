@@ -75,3 +75,7 @@ func checkMapLimit() error {
 // RecountMaps makes the next Map count the process's mappings afresh, for
 // tests that change MaxMapCount or CountMaps.
 func RecountMaps() { otherMaps.Store(-1) }
+
+// MapCounts returns vm.max_map_count (0 if unknown) and the number of
+// mappings of this process now (-1 if unknown).
+func MapCounts() (limit, count int64) { return MaxMapCount(), CountMaps() }

@@ -56,6 +56,53 @@ func ScanMappers(want *ID) (map[ID][]int, error) {
 	return table, nil
 }
 
+// ScanOpeners reads /proc/PID/fd of every process it may read and returns
+// the ids of the processes holding a descriptor of each of the files want.
+// Processes that exit or that it may not read are skipped.
+func ScanOpeners(want map[ID]bool) (map[ID][]int, error) {
+	d, err := os.Open("/proc")
+	if err != nil {
+		return nil, fmt.Errorf("%w: /proc is not available: %v", errs.ErrNotSupported, err)
+	}
+	names, err := d.Readdirnames(-1)
+	d.Close()
+	if err != nil {
+		return nil, fmt.Errorf("read /proc: %w", err)
+	}
+	table := make(map[ID][]int)
+	for _, name := range names {
+		pid, err := strconv.Atoi(name)
+		if err != nil || pid <= 0 {
+			continue
+		}
+		dir := "/proc/" + name + "/fd/"
+		f, err := os.Open(dir)
+		if err != nil {
+			continue
+		}
+		fds, _ := f.Readdirnames(-1)
+		f.Close()
+		seen := make(map[ID]bool)
+		for _, fd := range fds {
+			// stat(2) of the magic link is the open file itself, also
+			// once its name is gone or changed.
+			var st unix.Stat_t
+			if unix.Stat(dir+fd, &st) != nil {
+				continue
+			}
+			id := ID{Dev: uint64(st.Dev), Ino: uint64(st.Ino)}
+			if want[id] && !seen[id] {
+				seen[id] = true
+				table[id] = append(table[id], pid)
+			}
+		}
+	}
+	for _, pids := range table {
+		slices.Sort(pids)
+	}
+	return table, nil
+}
+
 // ParseMapsLine parses the device and inode of a /proc/PID/maps line:
 // "address perms offset major:minor inode path", device numbers in hex,
 // the inode in decimal (proc(5)); inode 0 is an anonymous mapping.

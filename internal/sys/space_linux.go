@@ -21,3 +21,11 @@ func Allocate(fd int, size int64) error {
 	}
 	return err
 }
+
+// OnTmpfs reports whether fd is on a tmpfs (statfs f_type TMPFS_MAGIC),
+// whose pages are memory, charged to the memory cgroup of the process that
+// allocates them.
+func OnTmpfs(fd int) bool {
+	var st unix.Statfs_t
+	return ignoringEINTR(func() error { return unix.Fstatfs(fd, &st) }) == nil && st.Type == unix.TMPFS_MAGIC
+}
