@@ -3,10 +3,12 @@ package zarr
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"math"
 	"math/bits"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -267,16 +269,31 @@ func (a *Array) ParseChunkKey(key string) ([]int, error) {
 	}
 	idx := make([]int, len(parts))
 	for i, p := range parts {
-		if p == "" || len(p) > 19 || (len(p) > 1 && p[0] == '0') || strings.Trim(p, "0123456789") != "" {
+		if !canonicalIndex(p) {
 			return nil, fmt.Errorf("%w: %q", ErrChunkKey, key)
 		}
-		n, err := strconv.Atoi(p)
-		if err != nil || n >= a.grid[i] {
+		n, ok := parseIndex(p, a.grid[i])
+		if !ok {
 			return nil, fmt.Errorf("%w: %q is outside the chunk grid %v", ErrChunkKey, key, a.grid)
 		}
 		idx[i] = n
 	}
 	return idx, nil
+}
+
+// canonicalIndex reports whether p is a chunk index as zarr-python
+// spells it: decimal digits, no sign, no leading zeros.
+func canonicalIndex(p string) bool {
+	return p != "" && len(p) <= 19 && (len(p) == 1 || p[0] != '0') && strings.Trim(p, "0123456789") == ""
+}
+
+// parseIndex returns the canonical index p if it is below n.
+func parseIndex(p string, n int) (int, bool) {
+	if !canonicalIndex(p) {
+		return 0, false
+	}
+	x, err := strconv.Atoi(p)
+	return x, err == nil && x < n
 }
 
 // chunkPath returns the file of chunk key under dir.
@@ -303,7 +320,7 @@ func (a *Array) region(idx []int) (start, n []int) {
 type zarray struct {
 	Chunks     []int           `json:"chunks"`
 	Compressor json.RawMessage `json:"compressor"`
-	DimSep     string          `json:"dimension_separator,omitempty"`
+	DimSep     *string         `json:"dimension_separator,omitempty"`
 	DType      json.RawMessage `json:"dtype"`
 	FillValue  json.RawMessage `json:"fill_value"`
 	Filters    json.RawMessage `json:"filters"`
@@ -331,9 +348,9 @@ func (a *Array) MarshalJSON() ([]byte, error) {
 	if a.fortran {
 		order = "F"
 	}
-	sep := "" // zarr-python writes the key only when it is not the default
+	var sep *string // zarr-python writes the key only when it is not the default
 	if a.sep != "." {
-		sep = a.sep
+		sep = &a.sep
 	}
 	z := zarray{Chunks: a.chunks, Compressor: comp, DimSep: sep, DType: dt, FillValue: a.fillRaw,
 		Filters: json.RawMessage("null"), Order: order, Shape: a.shape, ZarrFormat: 2}
@@ -344,23 +361,36 @@ func (a *Array) MarshalJSON() ([]byte, error) {
 	return append(b, '\n'), nil
 }
 
-// ReadArray reads and checks the .zarray file of the store at dir.
+// ReadArray reads and checks the .zarray file of the store at dir. It
+// reads at most MaxMetadataBytes, and only a regular file inside the store
+// (see Import).
 func ReadArray(dir string) (*Array, error) {
-	b, err := os.ReadFile(filepath.Join(dir, ".zarray"))
+	s, err := openStore(dir)
 	if err != nil {
-		if os.IsNotExist(err) {
+		return nil, &Error{Op: "read", Path: dir, Err: err}
+	}
+	defer s.Close()
+	return readArray(s)
+}
+
+func readArray(s *store) (*Array, error) {
+	b, err := s.readMeta(".zarray")
+	if err != nil {
+		path := filepath.Join(s.dir, ".zarray")
+		if errors.Is(err, fs.ErrNotExist) {
+			path = s.dir
 			// Say what is wrong in Zarr terms: a group, or not a store.
-			if _, gerr := os.Stat(filepath.Join(dir, ".zgroup")); gerr == nil {
-				err = fmt.Errorf("%w: %s is a Zarr group, not an array (import one of its arrays)", ErrFormat, dir)
+			if _, gerr := s.root.Lstat(".zgroup"); gerr == nil {
+				err = fmt.Errorf("%w: %s is a Zarr group, not an array (import one of its arrays)", ErrFormat, s.dir)
 			} else {
-				err = fmt.Errorf("%w: no .zarray in %s: %w", ErrFormat, dir, err)
+				err = fmt.Errorf("%w: no .zarray in %s: %w", ErrFormat, s.dir, err)
 			}
 		}
-		return nil, &Error{Op: "read", Path: dir, Err: err}
+		return nil, &Error{Op: "read", Path: path, Err: err}
 	}
 	a, err := ParseArray(b)
 	if err != nil {
-		return nil, &Error{Op: "read", Path: filepath.Join(dir, ".zarray"), Err: err}
+		return nil, &Error{Op: "read", Path: filepath.Join(s.dir, ".zarray"), Err: err}
 	}
 	return a, nil
 }
@@ -373,6 +403,11 @@ func ParseArray(data []byte) (*Array, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&z); err != nil {
 		return nil, fmt.Errorf("%w: .zarray: %v", ErrFormat, err)
+	}
+	// json.loads, as zarr-python reads it, refuses anything after the
+	// document but white space.
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("%w: .zarray: data after the JSON document at byte %d", ErrFormat, dec.InputOffset())
 	}
 	if z.ZarrFormat != 2 {
 		return nil, fmt.Errorf("%w: zarr_format %d (this package reads version 2)", ErrFormat, z.ZarrFormat)
@@ -407,13 +442,15 @@ func ParseArray(data []byte) (*Array, error) {
 	default:
 		return nil, fmt.Errorf("%w: order %q", ErrFormat, z.Order)
 	}
-	switch z.DimSep {
-	case "", ".":
+	// Absent or null means "."; zarr-python refuses anything else but
+	// "/", the empty string too.
+	switch {
+	case z.DimSep == nil || *z.DimSep == ".":
 		a.sep = "."
-	case "/":
+	case *z.DimSep == "/":
 		a.sep = "/"
 	default:
-		return nil, fmt.Errorf("%w: dimension_separator %q", ErrFormat, z.DimSep)
+		return nil, fmt.Errorf("%w: dimension_separator %q (want \".\" or \"/\")", ErrFormat, *z.DimSep)
 	}
 	if f := bytes.TrimSpace(z.Filters); len(f) > 0 && string(f) != "null" && string(f) != "[]" {
 		var fs []struct {

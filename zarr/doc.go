@@ -22,5 +22,20 @@
 // filters, and structured or string dtypes are refused with an error
 // wrapping ErrCodec or shmtensor.ErrDType that names them.
 //
+// Reading treats a store as untrusted input. Only regular files are read,
+// opened without blocking, so a FIFO or a device in the store is refused at
+// once rather than waited on or read without end. Symbolic links are
+// followed only while they stay inside the store (os.Root): a chunk, a
+// .zarray or a key directory linked outside it is refused with an error
+// wrapping ErrFormat. Every read is bounded by the metadata: .zarray by
+// MaxMetadataBytes, a chunk by its declared size (compressed: a bound on
+// the file, and exactly the declared size once decompressed, with nothing
+// after the stream). The directory is listed once, so missing chunks cost
+// nothing, and memory follows the data: a chunk declared larger than the
+// array costs what the array holds. Malformed metadata (data after the
+// JSON document, a dimension_separator other than "." or "/") is refused
+// as zarr-python refuses it; bytes after a complete zlib stream, which
+// zarr-python ignores, are refused as corruption.
+//
 // The package uses only the standard library and shmtensor.
 package zarr

@@ -116,7 +116,7 @@ func write(dir string, a *Array, v view, opts *Options) (err error) {
 	}()
 	var syncDirs sync.Map // directories to fsync when opts.Sync (nested keys)
 	syncDirs.Store(dir, true)
-	err = forEachChunk(opts.Context, a, opts.Workers, opts.Progress, func(w *worker, idx []int) error {
+	err = forEachChunk(opts.Context, a, opts.Workers, a.chunkBytes, opts.Progress, func(w *worker, idx []int) error {
 		key := a.ChunkKey(idx)
 		path := a.chunkPath(dir, key)
 		start, n := a.region(idx)
@@ -305,10 +305,11 @@ func (w *worker) encode(c Compressor, raw []byte) ([]byte, error) {
 func DefaultWorkers() int { return max(runtime.GOMAXPROCS(0), 4) }
 
 // forEachChunk calls f for every chunk of a, on up to workers goroutines
-// (DefaultWorkers when 0), each with its own worker. It stops handing out
+// (DefaultWorkers when 0), each with its own worker and a buffer of
+// bufBytes (none when 0: f allocates what it needs). It stops handing out
 // chunks at the first error, or once ctx (if not nil) is done, and returns
 // that error.
-func forEachChunk(ctx context.Context, a *Array, workers int, progress func(done, total int), f func(w *worker, idx []int) error) error {
+func forEachChunk(ctx context.Context, a *Array, workers, bufBytes int, progress func(done, total int), f func(w *worker, idx []int) error) error {
 	total := a.numChunks
 	if total == 0 {
 		return nil
@@ -327,7 +328,10 @@ func forEachChunk(ctx context.Context, a *Array, workers int, progress func(done
 	)
 	for range workers {
 		wg.Go(func() {
-			w := &worker{buf: newChunkBuf(a.chunkBytes)}
+			w := &worker{}
+			if bufBytes > 0 {
+				w.buf = newChunkBuf(bufBytes)
+			}
 			idx := make([]int, len(a.grid))
 			for !failed.Load() {
 				k := int(next.Add(1) - 1)

@@ -2,6 +2,7 @@ package zarr
 
 import (
 	"bytes"
+	"compress/gzip"
 	"compress/zlib"
 	"context"
 	"encoding/binary"
@@ -374,6 +375,13 @@ func TestImportErrors(t *testing.T) {
 		w.Close()
 		return buf.Bytes()
 	}
+	gzchunk := func(b []byte) []byte {
+		var buf bytes.Buffer
+		w := gzip.NewWriter(&buf)
+		w.Write(b)
+		w.Close()
+		return buf.Bytes()
+	}
 	good := zchunk(le64(1, 2, 3, 4))
 	corrupt := slices.Clone(good)
 	corrupt[len(corrupt)-1] ^= 0xff // the Adler-32 checksum
@@ -397,6 +405,21 @@ func TestImportErrors(t *testing.T) {
 		{"zlib checksum", meta("<f8", `{"id": "zlib", "level": 1}`, "0", "C", ""), map[string][]byte{"0.0": corrupt}, ErrFormat, "0.0"},
 		{"zlib garbage", meta("<f8", `{"id": "zlib", "level": 1}`, "0", "C", ""), map[string][]byte{"0.1": []byte("nonsense")}, ErrFormat, "zlib"},
 		{"gzip of zlib", meta("<f8", `{"id": "gzip", "level": 1}`, "0", "C", ""), map[string][]byte{"0.0": good}, ErrFormat, "gzip"},
+		// Malformed input zarr-python refuses too.
+		{"trailing garbage", meta("<f8", "null", "0", "C", "") + "\n}garbage", nil, ErrFormat, "after the JSON document"},
+		{"two documents", meta("<f8", "null", "0", "C", "") + `{"zarr_format": 2}`, nil, ErrFormat, "after the JSON document"},
+		{"empty separator", meta("<f8", "null", "0", "C", `, "dimension_separator": ""`), nil, ErrFormat, `dimension_separator ""`},
+		{"separator", meta("<f8", "null", "0", "C", `, "dimension_separator": "_"`), nil, ErrFormat, `dimension_separator "_"`},
+		{"huge .zarray", meta("<f8", "null", "0", "C", "") + strings.Repeat(" ", MaxMetadataBytes), nil, ErrFormat, "larger than"},
+		// numcodecs' Zlib, through Python's zlib.decompress, ignores
+		// bytes after the stream; they are corruption, and refused.
+		{"after zlib", meta("<f8", `{"id": "zlib", "level": 1}`, "0", "C", ""), map[string][]byte{"0.0": append(slices.Clone(good), 0, 1, 2)}, ErrFormat, "after the end of the zlib stream"},
+		{"after gzip", meta("<f8", `{"id": "gzip", "level": 1}`, "0", "C", ""), map[string][]byte{"0.0": append(gzchunk(le64(1, 2, 3, 4)), "trailing garbage"...)}, ErrFormat, "0.0"},
+		{"zlib too long", meta("<f8", `{"id": "zlib", "level": 1}`, "0", "C", ""), map[string][]byte{"1.0": zchunk(le64(1, 2, 3, 4, 5))}, ErrFormat, "more than 32"},
+		{"zlib too short", meta("<f8", `{"id": "zlib", "level": 1}`, "0", "C", ""), map[string][]byte{"1.0": zchunk(le64(1, 2, 3))}, ErrFormat, "fewer bytes"},
+		{"zlib file too large", meta("<f8", `{"id": "zlib", "level": 1}`, "0", "C", ""), map[string][]byte{"1.1": append(slices.Clone(good), make([]byte, 70<<10)...)}, ErrFormat, "larger than any encoding"},
+		{"edge chunk long", meta("<f8", "null", "0", "C", ""), map[string][]byte{"1.1": le64(1, 2, 3, 4, 5)}, ErrFormat, "more than"},
+		{"edge chunk zlib short", meta("<f8", `{"id": "zlib", "level": 1}`, "0", "C", ""), map[string][]byte{"1.1": zchunk(le64(1, 2, 3))}, ErrFormat, "fewer bytes"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

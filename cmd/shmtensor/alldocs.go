@@ -230,6 +230,13 @@
 // Other compressors (blosc, zstd, ...) and filters are refused by name. As
 // with .npy files, NAME appears only once the data is complete.
 //
+// A store is read as untrusted input: only regular files, opened without
+// waiting (a FIFO or a device is refused), symbolic links followed only while
+// they stay inside the store (a chunk linked to /etc/passwd is refused), every
+// read bounded by what .zarray declares, and memory that follows the data,
+// not the declared chunk size. The directory is listed once, so missing
+// chunks cost nothing.
+//
 // Options:
 //
 //	--format npy
@@ -289,7 +296,7 @@
 //
 // Usage:
 //
-//	shmtensor serve [--addr 127.0.0.1:8765] [--token T] [--insecure-no-token] [--max-requests 64] [--chunks N,N...] [NAME...]
+//	shmtensor serve [--addr 127.0.0.1:8765] [--token-file FILE] [--token T] [--insecure-no-token] [--max-requests 16] [--chunks N,N...] [NAME...]
 //
 // Serve answers HTTP GET and HEAD requests for the segments NAME, or without
 // NAMEs for every tensor segment in shared memory that this user can open
@@ -308,8 +315,11 @@
 // get 405. A name deleted and created again is served from the new segment.
 //
 // Every request must carry "Authorization: Bearer TOKEN" (401 without it, 403
-// with a wrong one). The token is --token, else $SHMTENSOR_TOKEN, else a
-// random one printed at start. With fsspec (Dask, zarr, xarray):
+// with a wrong one). The token is the first line of --token-file FILE, or
+// --token, else $SHMTENSOR_TOKEN, else a random one printed at start. Prefer
+// the file or the environment: every local user can read a --token from the
+// process list (/proc/PID/cmdline), and serve warns when it is given.
+// With fsspec (Dask, zarr, xarray):
 //
 //	storage_options={"client_kwargs": {"headers": {"Authorization": "Bearer TOKEN"}}}
 //
@@ -318,8 +328,17 @@
 // without one, and only on a loopback address. There is no TLS: across
 // machines use an SSH tunnel or a TLS proxy. --chunks sets the chunk shape of
 // tensors with that many dimensions (default about 4 MiB per chunk).
-// --max-requests bounds the requests handled at once; others wait. SIGINT or
-// SIGTERM stops the server after running requests finish (at most 10 s).
+//
+// Memory is bounded by --max-requests: the chunk requests handled at once,
+// each holding one chunk buffer until its answer is written (others wait), so
+// about 16 × 4 MiB with the defaults; .npy answers are sent from the segment's
+// memory and hold no buffer. A client that takes nothing for 30 s is cut off,
+// and one that holds a chunk slot others wait for, after 1 s; a slow client
+// that keeps reading is served to the end. At most 1024 connections are open
+// at once. A segment truncated by its owner while it is served fails the
+// requests reading it (their answers are cut off, or 503), not the server.
+// SIGINT or SIGTERM stops the server after running requests finish (at most
+// 10 s).
 //
 // Options:
 //
@@ -330,9 +349,11 @@
 //	--insecure-no-token
 //		answer requests without a token (loopback addresses only)
 //	--max-requests int
-//		requests handled at once (default 64)
+//		chunk requests handled at once, each holding a chunk buffer (default 16)
 //	--token token
-//		the bearer token clients must send (default: $SHMTENSOR_TOKEN or a random one)
+//		the bearer token clients must send; visible to every local user (prefer --token-file or $SHMTENSOR_TOKEN)
+//	--token-file FILE
+//		read the bearer token from the first line of FILE
 //
 // # Run a command while holding a segment's lock
 //

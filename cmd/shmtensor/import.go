@@ -39,6 +39,13 @@ dtype that create accepts, big-endian ones converted. Chunks are decoded in
 parallel into a C-order segment; missing chunks read as the fill value.
 Other compressors (blosc, zstd, ...) and filters are refused by name. As
 with .npy files, NAME appears only once the data is complete.
+
+A store is read as untrusted input: only regular files, opened without
+waiting (a FIFO or a device is refused), symbolic links followed only while
+they stay inside the store (a chunk linked to /etc/passwd is refused), every
+read bounded by what .zarray declares, and memory that follows the data,
+not the declared chunk size. The directory is listed once, so missing
+chunks cost nothing.
 `,
 	MinArgs: 2,
 	MaxArgs: 2,

@@ -74,3 +74,43 @@ func TestImportInterrupted(t *testing.T) {
 		t.Errorf("the interrupted import left %s: %v", name, err)
 	}
 }
+
+// TestImportZarrHostile: a store whose chunk or .zarray is a FIFO, or a
+// link to /dev/zero or /etc/passwd, is refused at once (it used to hang
+// ignoring Ctrl-C, grow without bound, or import the linked file), and
+// nothing is created.
+func TestImportZarrHostile(t *testing.T) {
+	const zarray = `{"chunks": [2], "compressor": null, "dtype": "<f8", "fill_value": 0, "filters": null, "order": "C", "shape": [4], "zarr_format": 2}`
+	for _, c := range []struct {
+		name, file, say string
+		fifo            bool
+		target          string
+	}{
+		{"fifo chunk", "1", "chunk", true, ""},
+		{"fifo .zarray", ".zarray", "a FIFO, not a regular file", true, ""},
+		{".zarray to /dev/zero", ".zarray", ".zarray is a symbolic link to /dev/zero, outside the store", false, "/dev/zero"},
+		{"chunk to /etc/passwd", "0", "0 is a symbolic link to /etc/passwd, outside the store", false, "/etc/passwd"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "s.zarr")
+			os.Mkdir(dir, 0o700)
+			if c.file != ".zarray" {
+				os.WriteFile(filepath.Join(dir, ".zarray"), []byte(zarray), 0o600)
+			}
+			p := filepath.Join(dir, c.file)
+			if c.fifo {
+				if err := syscall.Mkfifo(p, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			} else if err := os.Symlink(c.target, p); err != nil {
+				t.Fatal(err)
+			}
+			name := uniqueName(t)
+			r := want(t, 1, "import", dir, name)
+			contains(t, "stderr", r.stderr, c.say)
+			if _, err := shmtensor.Stat(name); !errors.Is(err, shmtensor.ErrNotExist) {
+				t.Errorf("the failed import left %s: %v", name, err)
+			}
+		})
+	}
+}

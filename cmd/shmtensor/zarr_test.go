@@ -94,7 +94,19 @@ func TestExportImportZarr(t *testing.T) {
 // standard error, to be read once the process has ended.
 func serveProc(t *testing.T, args ...string) (*exec.Cmd, string, string, *strings.Builder) {
 	t.Helper()
+	return serveProcEnv(t, nil, args...)
+}
+
+// serveProcEnv is serveProc with env added to the environment; a token
+// from --token, --token-file or $SHMTENSOR_TOKEN is not printed.
+func serveProcEnv(t *testing.T, env []string, args ...string) (*exec.Cmd, string, string, *strings.Builder) {
+	t.Helper()
 	cmd := exec.Command(exe, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
+	given := slices.Contains(args, "--insecure-no-token") || slices.Contains(args, "--token") || slices.Contains(args, "--token-file")
+	for _, e := range env {
+		given = given || strings.HasPrefix(e, "SHMTENSOR_TOKEN=") && e != "SHMTENSOR_TOKEN="
+	}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -113,7 +125,7 @@ func serveProc(t *testing.T, args ...string) (*exec.Cmd, string, string, *string
 			_, u, _ := strings.Cut(rest, " on ")
 			base, _, _ = strings.Cut(u, " ")
 			base = strings.TrimSuffix(base, "/")
-			if slices.Contains(args, "--insecure-no-token") || slices.Contains(args, "--token") {
+			if given {
 				break
 			}
 		}

@@ -5,8 +5,10 @@
 // processes are still updating.
 //
 // Every request needs "Authorization: Bearer TOKEN" unless the Config says
-// otherwise; nothing is ever written; the number of requests handled at
-// once is bounded.
+// otherwise; nothing is ever written. Memory is bounded by the chunk
+// requests handled at once, each holding one chunk buffer; a client that
+// stops reading is cut off after a stall timeout, and a segment truncated
+// under the server fails the requests reading it, not the server.
 package serve
 
 import (
@@ -20,18 +22,34 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
+	"runtime/debug"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/shmtensor/shmtensor"
 	"github.com/shmtensor/shmtensor/zarr"
 )
 
-// DefaultMaxInFlight bounds the requests a Server handles at once when
-// Config.MaxInFlight is 0; the others wait for a slot.
-const DefaultMaxInFlight = 64
+// DefaultMaxInFlight bounds the chunk requests a Server handles at once
+// when Config.MaxInFlight is 0; the others wait for a slot. Each holds one
+// chunk buffer (about 4 MiB with the default chunks) until its response is
+// written, so this bounds the server's memory.
+const DefaultMaxInFlight = 16
+
+// DefaultStallTimeout is how long a response write may make no progress
+// when Config.StallTimeout is 0: a client that stops reading is then cut
+// off, and frees what its request holds, while a slow one that keeps
+// reading is served to the end.
+const DefaultStallTimeout = 30 * time.Second
+
+// DefaultBusyStallTimeout is Config.BusyStallTimeout's default.
+const DefaultBusyStallTimeout = time.Second
 
 // Config describes what a Server serves and to whom.
 type Config struct {
@@ -49,9 +67,21 @@ type Config struct {
 	// Chunks is the Zarr chunk shape of tensors with as many dimensions;
 	// others (and all when nil) get zarr.NewArray's default chunks.
 	Chunks []int
-	// MaxInFlight bounds the requests handled at once (0:
-	// DefaultMaxInFlight).
+	// MaxInFlight bounds the chunk requests handled at once (0:
+	// DefaultMaxInFlight); each holds a chunk buffer until its response
+	// is written. Other requests (.npy, metadata) hold no buffer and are
+	// not counted.
 	MaxInFlight int
+	// StallTimeout ends a response whose writes make no progress for
+	// that long (0: DefaultStallTimeout). Each write of at most 32 KiB
+	// gets this long; there is no limit on the whole response.
+	StallTimeout time.Duration
+	// BusyStallTimeout is the stall timeout of chunk requests while
+	// others wait for their slots (0: DefaultBusyStallTimeout): a client
+	// that has not taken 32 KiB of its chunk for that long gives its slot
+	// up, so that clients that do not read cannot keep the others from
+	// theirs.
+	BusyStallTimeout time.Duration
 	// Logf, if not nil, receives one line per failed request.
 	Logf func(format string, args ...any)
 }
@@ -62,7 +92,10 @@ type Server struct {
 	cfg       Config
 	tokenHash [32]byte
 	sem       chan struct{}
-	fixed     map[string]string // URL name → segment name, when Config.Names is set
+	holdersMu sync.Mutex
+	holders   map[*stallWriter]bool // the chunk requests holding a slot
+	free      [][]byte              // chunk buffers no request holds
+	fixed     map[string]string     // URL name → segment name, when Config.Names is set
 
 	mu     sync.Mutex
 	open   map[string]*entry // segment name → its current mapping
@@ -72,6 +105,7 @@ type Server struct {
 // entry is a mapped segment shared by the requests using it. A segment
 // replaced under its name is unmapped once its last request is done.
 type entry struct {
+	key   string // in Server.open
 	seg   *shmtensor.Segment
 	arr   *zarr.Array
 	refs  int
@@ -87,8 +121,14 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxInFlight <= 0 {
 		cfg.MaxInFlight = DefaultMaxInFlight
 	}
+	if cfg.StallTimeout <= 0 {
+		cfg.StallTimeout = DefaultStallTimeout
+	}
+	if cfg.BusyStallTimeout <= 0 {
+		cfg.BusyStallTimeout = DefaultBusyStallTimeout
+	}
 	s := &Server{cfg: cfg, tokenHash: sha256.Sum256([]byte(cfg.Token)),
-		sem: make(chan struct{}, cfg.MaxInFlight), open: map[string]*entry{}}
+		sem: make(chan struct{}, cfg.MaxInFlight), holders: map[*stallWriter]bool{}, open: map[string]*entry{}}
 	if len(cfg.Names) > 0 {
 		s.fixed = map[string]string{}
 		for _, n := range cfg.Names {
@@ -142,14 +182,22 @@ func fail(status int, format string, args ...any) error {
 	return &httpError{status, fmt.Sprintf(format, args...)}
 }
 
-// ServeHTTP authenticates, bounds concurrency and routes the request.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// ServeHTTP authenticates and routes the request.
+func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	w := &stallWriter{ResponseWriter: rw, rc: http.NewResponseController(rw), stall: s.cfg.StallTimeout}
+	w.extend() // a deadline left by the connection's previous request must not cut this one
+	// A fault reading a mapping (its file truncated by its owner: SIGBUS)
+	// panics in this goroutine instead of killing the server.
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {
 				panic(v)
 			}
 			s.logf("%s %s: panic: %v", r.Method, r.URL.Path, v)
+			if w.wrote {
+				panic(http.ErrAbortHandler) // the client sees the response cut short
+			}
 			http.Error(w, "internal error", http.StatusInternalServerError)
 		}
 	}()
@@ -162,16 +210,115 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.reply(w, r, fail(http.StatusMethodNotAllowed, "read-only: %s is not allowed", r.Method))
 		return
 	}
-	select {
-	case s.sem <- struct{}{}:
-		defer func() { <-s.sem }()
-	case <-r.Context().Done():
-		return
-	}
 	s.reply(w, r, s.route(w, r))
 }
 
-func (s *Server) reply(w http.ResponseWriter, r *http.Request, err error) {
+// stallWriter gives every write of a response StallTimeout to make
+// progress, through per-write deadlines, and records whether the
+// response has begun.
+type stallWriter struct {
+	http.ResponseWriter
+	rc      *http.ResponseController
+	stall   time.Duration
+	wrote   bool
+	werr    error        // the first failed write
+	writing atomic.Int64 // when the write under way began (UnixNano), 0 between writes
+}
+
+func (w *stallWriter) extend() {
+	w.rc.SetWriteDeadline(time.Now().Add(w.stall)) // not supported: no deadline, as before
+}
+
+func (w *stallWriter) WriteHeader(code int) {
+	w.wrote = true
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *stallWriter) Write(p []byte) (int, error) {
+	w.wrote = true
+	n := 0
+	for len(p) > 0 { // in pieces, so that each has the whole timeout
+		k := min(len(p), 32<<10)
+		w.extend()
+		w.writing.Store(time.Now().UnixNano())
+		m, err := w.ResponseWriter.Write(p[:k])
+		w.writing.Store(0)
+		n += m
+		if err != nil {
+			if w.werr == nil {
+				w.werr = err
+			}
+			return n, err
+		}
+		p = p[k:]
+	}
+	return n, nil
+}
+
+// ReadFrom sends what io.Copy gives it (http.ServeContent's body) straight
+// from the memory behind an npyReader, the segment's mapping or a chunk
+// buffer, without a copy buffer per request.
+func (w *stallWriter) ReadFrom(src io.Reader) (int64, error) {
+	lr, ok := src.(*io.LimitedReader)
+	if !ok {
+		return io.Copy(struct{ io.Writer }{w}, src)
+	}
+	nr, ok := lr.R.(*npyReader)
+	if !ok {
+		return io.Copy(struct{ io.Writer }{w}, src)
+	}
+	var n int64
+	for lr.N > 0 {
+		p := nr.next(int(min(lr.N, 32<<10)))
+		if len(p) == 0 {
+			break
+		}
+		m, err := w.Write(p)
+		n += int64(m)
+		lr.N -= int64(m)
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (w *stallWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// drop forgets the mapping e after a fault reading it, so that the next
+// request maps the file again (and finds what is left of it).
+func (s *Server) drop(e *entry, r *http.Request, fault any) {
+	s.mu.Lock()
+	if s.open[e.key] == e {
+		delete(s.open, e.key)
+	}
+	e.stale = true
+	s.mu.Unlock()
+	s.logf("%s %s: memory fault reading %s (truncated by its owner?): %v", r.Method, r.URL.Path, e.seg.Name(), fault)
+}
+
+// faulted handles a memory fault while a request read the mapping of e:
+// its file was truncated. The entry is dropped, so that the next request
+// maps the file again (and finds what is left of it), and the fault
+// becomes an error, or an aborted response if it had begun. Other panics
+// go on.
+func (s *Server) faulted(e *entry, w *stallWriter, r *http.Request) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	if f, ok := v.(interface{ Addr() uintptr }); !ok || f == nil {
+		panic(v)
+	}
+	s.drop(e, r, v)
+	if w.wrote {
+		panic(http.ErrAbortHandler)
+	}
+	s.reply(w, r, fail(http.StatusServiceUnavailable, "%s changed size while it was read", e.seg.Name()))
+}
+
+func (s *Server) reply(w *stallWriter, r *http.Request, err error) {
 	if err == nil {
 		return
 	}
@@ -226,7 +373,7 @@ func (s *Server) authorize(r *http.Request) error {
 
 // route serves "/", "/NAME.npy", "/NAME.zarr/.zarray", "/NAME.zarr/.zattrs"
 // and "/NAME.zarr/KEY".
-func (s *Server) route(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) route(w *stallWriter, r *http.Request) error {
 	p := r.URL.Path
 	if p == "/" {
 		return s.index(w, r)
@@ -303,7 +450,7 @@ func (s *Server) acquire(urlName string) (*entry, error) {
 		seg.Close()
 		return nil, err
 	}
-	e := &entry{seg: seg, arr: arr, refs: 1}
+	e := &entry{key: name, seg: seg, arr: arr, refs: 1}
 	s.open[name] = e
 	return e, nil
 }
@@ -318,7 +465,7 @@ func (s *Server) release(e *entry) {
 }
 
 // index lists the served tensors as JSON.
-func (s *Server) index(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) index(w *stallWriter, r *http.Request) error {
 	type item struct {
 		Name  string `json:"name"`
 		DType string `json:"dtype"`
@@ -353,27 +500,34 @@ func (s *Server) index(w http.ResponseWriter, r *http.Request) error {
 // npy serves the segment as a .npy file. The data is read from the live
 // memory as the response is written, without a lock: a tensor being
 // written gives a file of mixed moments; chunks are the consistent way.
-func (s *Server) npy(w http.ResponseWriter, r *http.Request, name string) error {
+func (s *Server) npy(w *stallWriter, r *http.Request, name string) error {
 	e, err := s.acquire(name)
 	if err != nil {
 		return err
 	}
 	defer s.release(e)
+	defer s.faulted(e, w, r)
 	hdr := npyHeader(e.seg)
 	rs := &npyReader{hdr: hdr, data: e.seg.Bytes(), size: int64(len(hdr) + len(e.seg.Bytes()))}
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Cache-Control", "no-store")
 	http.ServeContent(w, r, name+".npy", time.Time{}, rs)
+	// Written straight from the mapping, a truncated page fails the
+	// write (EFAULT) in the kernel instead of faulting here.
+	if errors.Is(w.werr, syscall.EFAULT) {
+		s.drop(e, r, w.werr)
+	}
 	return nil
 }
 
 // zarrKey serves .zarray, .zattrs and chunk keys of the segment name.
-func (s *Server) zarrKey(w http.ResponseWriter, r *http.Request, name, key string) error {
+func (s *Server) zarrKey(w *stallWriter, r *http.Request, name, key string) error {
 	e, err := s.acquire(name)
 	if err != nil {
 		return err
 	}
 	defer s.release(e)
+	defer s.faulted(e, w, r)
 	switch key {
 	case ".zarray":
 		b, _ := e.arr.MarshalJSON()
@@ -385,11 +539,99 @@ func (s *Server) zarrKey(w http.ResponseWriter, r *http.Request, name, key strin
 	if err != nil {
 		return fail(http.StatusNotFound, "%v", err)
 	}
-	buf := make([]byte, e.arr.ChunkBytes())
+	// A slot, then a buffer: at most MaxInFlight chunk buffers exist,
+	// each until its response is written (or the client stalls).
+	if err := s.takeSlot(r.Context(), w); err != nil {
+		return err
+	}
+	defer s.releaseSlot(w)
+	buf := s.getBuf(e.arr.ChunkBytes())
+	defer s.putBuf(buf)
 	if err := readChunk(r.Context(), e, buf, idx); err != nil {
 		return err
 	}
-	return serveBytes(w, r, key, "application/octet-stream", buf)
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	http.ServeContent(w, r, key, time.Time{}, &npyReader{data: buf, size: int64(len(buf))})
+	return nil
+}
+
+// takeSlot waits for one of the MaxInFlight chunk slots. While it waits,
+// a holder whose client has not taken a write for BusyStallTimeout is cut
+// off: its write deadline is moved to now, its request ends and frees the
+// slot.
+func (s *Server) takeSlot(ctx context.Context, w *stallWriter) error {
+	hold := func() {
+		s.holdersMu.Lock()
+		s.holders[w] = true
+		s.holdersMu.Unlock()
+	}
+	select {
+	case s.sem <- struct{}{}:
+		hold()
+		return nil
+	default:
+	}
+	tick := time.NewTicker(s.cfg.BusyStallTimeout / 4)
+	defer tick.Stop()
+	for {
+		select {
+		case s.sem <- struct{}{}:
+			hold()
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+			s.cutStalled()
+		}
+	}
+}
+
+func (s *Server) releaseSlot(w *stallWriter) {
+	s.holdersMu.Lock()
+	delete(s.holders, w) // before the handler returns: rc is valid only until then
+	s.holdersMu.Unlock()
+	<-s.sem
+}
+
+// cutStalled ends the writes of the slot holders that have been blocked
+// for BusyStallTimeout.
+func (s *Server) cutStalled() {
+	s.holdersMu.Lock()
+	defer s.holdersMu.Unlock()
+	limit := time.Now().Add(-s.cfg.BusyStallTimeout).UnixNano()
+	for h := range s.holders {
+		if since := h.writing.Load(); since != 0 && since < limit {
+			h.rc.SetWriteDeadline(time.Now())
+		}
+	}
+}
+
+// getBuf returns a chunk buffer of n bytes, reusing a free one: at most
+// MaxInFlight buffers exist, free or in use, since only slot holders take
+// them, so the server's memory stays at about MaxInFlight chunks instead
+// of growing with the garbage of one chunk per request.
+func (s *Server) getBuf(n int) []byte {
+	s.holdersMu.Lock()
+	defer s.holdersMu.Unlock()
+	for i, b := range s.free {
+		if len(b) == n {
+			s.free = slices.Delete(s.free, i, i+1)
+			return b
+		}
+	}
+	if len(s.free) > 0 {
+		s.free = s.free[1:] // one of another size gives way
+	}
+	// Whole 16-byte words, so that ReadChunk copies into it directly.
+	words := make([]complex128, (n+15)/16)
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(words))), len(words)*16)[:n]
+}
+
+func (s *Server) putBuf(b []byte) {
+	s.holdersMu.Lock()
+	defer s.holdersMu.Unlock()
+	s.free = append(s.free, b)
 }
 
 // readChunk copies one chunk out of the live segment under a shared lock
@@ -417,14 +659,15 @@ func chunkRows(a *zarr.Array, idx []int) (start, n []int) {
 	return start, n
 }
 
-func serveBytes(w http.ResponseWriter, r *http.Request, name, ctype string, b []byte) error {
+func serveBytes(w *stallWriter, r *http.Request, name, ctype string, b []byte) error {
 	w.Header().Set("Content-Type", ctype)
 	w.Header().Set("Cache-Control", "no-store")
 	http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(b))
 	return nil
 }
 
-// npyReader is an io.ReadSeeker over a .npy header followed by live data.
+// npyReader is an io.ReadSeeker over a .npy header followed by live data
+// (or over a chunk buffer alone).
 type npyReader struct {
 	hdr, data []byte
 	off, size int64
@@ -442,6 +685,23 @@ func (n *npyReader) Read(p []byte) (int, error) {
 	}
 	n.off += int64(k)
 	return k, nil
+}
+
+// next returns up to max bytes from the current position, in place, and
+// moves past them.
+func (n *npyReader) next(max int) []byte {
+	var p []byte
+	switch {
+	case n.off >= n.size:
+		return nil
+	case n.off < int64(len(n.hdr)):
+		p = n.hdr[n.off:]
+	default:
+		p = n.data[n.off-int64(len(n.hdr)):]
+	}
+	p = p[:min(len(p), max)]
+	n.off += int64(len(p))
+	return p
 }
 
 func (n *npyReader) Seek(offset int64, whence int) (int64, error) {
