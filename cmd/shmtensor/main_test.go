@@ -606,6 +606,7 @@ func TestBadInput(t *testing.T) {
 		{2, []string{"create"}, "missing NAME and DTYPE"},
 		{2, []string{"create", name}, "missing DTYPE"},
 		{2, []string{"create", "--mode", "999", name, "int8", "1"}, "octal"},
+		{2, []string{"create", "--mode", "4755", name, "int8", "1"}, `"4755" sets bits other than the permission bits 0777 (setuid, setgid or sticky)`},
 		{1, []string{"create", "a/b", "int8", "3"}, "invalid segment name"},
 		{2, []string{"info"}, "missing NAME"},
 		{2, []string{"info", "a", "b"}, "one NAME at a time"},
