@@ -30,7 +30,8 @@
 //     leave the Go runtime fewer than MapHeadroom mappings; Unmap uncounts it.
 //   - space: Allocate reserves a file's pages (ErrNoAllocate where the
 //     filesystem cannot); FreeBytes reports the free space for unprivileged
-//     users.
+//     users; PseudoFS tells a kernel filesystem (procfs, sysfs) that holds no
+//     files.
 //   - tmpfile: an unnamed file in a directory (O_TMPFILE) and the link that
 //     names it, atomic and exclusive.
 //   - rename: RenameNoReplace and Exchange, each atomic, or failing with
