@@ -1200,3 +1200,51 @@ func TestAnyOwner(t *testing.T) {
 	want(t, 0, "export", "--any-owner", name, file)
 	os.Chown("/dev/shm/"+name, 0, 0)
 }
+
+// TestTooBigHeaders: numpy refuses a shape whose item size times its
+// non-zero dimensions overflows ("array is too big"), empty or not, and so
+// do info and export; an empty shape just within the limit has byte strides
+// that fit and exports to Zarr.
+func TestTooBigHeaders(t *testing.T) {
+	dir := t.TempDir()
+	header := func(dict string) string {
+		file := filepath.Join(dir, fmt.Sprintf("h%d.npy", len(dict)))
+		total := (10 + len(dict) + 1 + 63) / 64 * 64
+		b := append([]byte("\x93NUMPY\x01\x00"), byte(total-10), byte((total-10)>>8))
+		b = append(b, dict...)
+		b = append(b, bytes.Repeat([]byte(" "), total-1-len(b))...)
+		if err := os.WriteFile(file, append(b, '\n'), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return "file://" + file
+	}
+	for _, shape := range []string{"(0, 1152921504606846976)", "(1152921504606846976, 0)", "(0, 9223372036854775807)"} {
+		name := header("{'descr': '<f8', 'fortran_order': False, 'shape': " + shape + ", }")
+		r := want(t, 1, "info", "--json", name)
+		contains(t, "info of "+shape, r.stderr, "is too big", "numpy: array is too big")
+		r = want(t, 1, "export", name, filepath.Join(dir, "x.zarr"))
+		contains(t, "export of "+shape, r.stderr, "is too big")
+	}
+	name := header("{'descr': '|i1', 'fortran_order': False, 'shape': (0, 9223372036854775807), }")
+	var in struct {
+		Strides     []int64 `json:"strides"`
+		ByteStrides []int64 `json:"byte_strides"`
+	}
+	if strconv.IntSize == 64 {
+		if err := json.Unmarshal([]byte(want(t, 0, "info", "--json", name).stdout), &in); err != nil {
+			t.Fatal(err)
+		}
+		if len(in.ByteStrides) != 2 || in.ByteStrides[0] != math.MaxInt64 || in.ByteStrides[1] != 1 {
+			t.Errorf("int8 (0, 2**63-1): byte strides %v, want [%d 1]", in.ByteStrides, int64(math.MaxInt64))
+		}
+		want(t, 0, "export", name, filepath.Join(dir, "empty.zarr"))
+		b, err := os.ReadFile(filepath.Join(dir, "empty.zarr", ".zarray"))
+		var meta struct{ Shape, Chunks []int64 }
+		if err == nil {
+			err = json.Unmarshal(b, &meta)
+		}
+		if err != nil || !slices.Equal(meta.Shape, []int64{0, math.MaxInt64}) || !slices.Equal(meta.Chunks, []int64{1, 4 << 20}) {
+			t.Errorf("exported .zarray: %s, %v", b, err)
+		}
+	}
+}

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/big"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/shmtensor/shmtensor/internal/errs"
+	"github.com/shmtensor/shmtensor/internal/strided"
 )
 
 // allDTypes lists every valid DType, so tests cover new ones automatically.
@@ -71,6 +73,41 @@ func checkHeader(t *testing.T, h Header, fileSize int64) {
 	}
 	if h.DataOff < 0 || h.DataLen < 0 || h.DataOff > fileSize || h.DataLen > fileSize-h.DataOff {
 		t.Fatalf("data [%d, +%d) outside a file of %d bytes", h.DataOff, h.DataLen, fileSize)
+	}
+	checkStridesFit(t, h.Shape, h.DType.Size(), h.Fortran)
+}
+
+// checkStridesFit fails t unless numpy would accept shape with items of
+// elem bytes (elem times the non-zero dimensions fits in an int) and every
+// byte stride of the stored order, and the byte offset of every element,
+// empty axes ignored, fits in an int: so no caller's arithmetic on an
+// accepted header can overflow. It computes with math/big, apart from the
+// code it checks.
+func checkStridesFit(t *testing.T, shape []int, elem int, fortran bool) {
+	t.Helper()
+	maxInt := big.NewInt(math.MaxInt)
+	span := big.NewInt(int64(elem))
+	for _, d := range shape {
+		if d != 0 {
+			span.Mul(span, big.NewInt(int64(d)))
+		}
+	}
+	if span.Cmp(maxInt) > 0 {
+		t.Fatalf("shape %v of %d-byte items accepted, numpy refuses it: array is too big", shape, elem)
+	}
+	strides := strided.Strides(shape, fortran)
+	last := new(big.Int) // the byte offset of the last element, empty axes counted as length 1
+	for i, s := range strides {
+		b := new(big.Int).Mul(big.NewInt(int64(s)), big.NewInt(int64(elem)))
+		if b.Cmp(maxInt) > 0 || s < 0 {
+			t.Fatalf("shape %v of %d-byte items: byte stride %d of axis %d overflows", shape, elem, b, i)
+		}
+		if shape[i] > 1 {
+			last.Add(last, b.Mul(b, big.NewInt(int64(shape[i]-1))))
+		}
+	}
+	if last.Cmp(span) >= 0 && span.Sign() > 0 {
+		t.Fatalf("shape %v of %d-byte items: last element at byte %d, past the span %d", shape, elem, last, span)
 	}
 }
 

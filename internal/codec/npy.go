@@ -219,7 +219,7 @@ func npyHeaderFor(descr string, fortran bool, dims []int, dataOff, fileSize int6
 	}
 	dataLen, err := strided.ByteSize(dims, dt.Size())
 	if err != nil {
-		return Header{}, npyErr("shape %s of %v overflows", Tuple(dims), dt)
+		return Header{}, npyErr("%s", tooBig(dims, dt))
 	}
 	if dataLen > fileSize-dataOff {
 		return Header{}, npyErr("shape %s of %v needs %d bytes of data at offset %d, file has %d",

@@ -255,6 +255,13 @@ func TestParseNPYHeaderErrors(t *testing.T) {
 		{name: "dim beyond int64", file: withShape("(9223372036854775808,)"), err: errs.ErrNotTensor, msg: "too large"},
 		{name: "huge dim", file: withShape("(99999999999999999999999999999, 0)"), err: errs.ErrNotTensor, msg: "too large"},
 		{name: "huge dim times zero", file: withShape(fmt.Sprintf("(%d, 0)", math.MaxInt/8)), err: nil},
+		// numpy refuses these ("array is too big"): empty, but the byte
+		// stride of the first axis, 8 << 60, overflows.
+		{name: "empty, too big", file: withShape("(0, 1152921504606846976)"), err: errs.ErrNotTensor,
+			msg: "shape (0, 1152921504606846976) of float64 is too big: its 8-byte items times its non-zero dimensions exceed"},
+		{name: "too big, empty", file: withShape("(1152921504606846976, 0)"), err: errs.ErrNotTensor, msg: "too big"},
+		{name: "empty, max dim", file: withShape("(0, 9223372036854775807)"), err: errs.ErrNotTensor, msg: "too big"},
+		{name: "empty, just fits", file: withShape("(0, 1152921504606846975)"), err: nil},
 		{name: "unknown descr", file: withText("{'descr': '<q16', 'fortran_order': False, 'shape': (3, 4), }"), err: errs.ErrDType, msg: `"<q16"`},
 		{name: "object descr", file: withText("{'descr': '|O', 'fortran_order': False, 'shape': (12,), }"), err: errs.ErrDType, msg: `"|O"`},
 		{name: "big-endian", file: withText("{'descr': '>f8', 'fortran_order': False, 'shape': (3, 4), }"), err: errs.ErrDType, msg: "big-endian"},
