@@ -7,7 +7,9 @@ package shmtensor
 // error wrapping ErrNotTensor that says the name was replaced (see
 // docs/formats.md, "Deleting safely"). Processes that have the segment
 // mapped keep their mappings, which stay valid; the memory is freed when
-// the last one closes it.
+// the last one closes it. A valid .npy file of a big-endian element type,
+// which Attach refuses (ErrDType), is a tensor segment all the same: Delete
+// removes it.
 func Delete(name string) error {
 	n, err := parseName(name)
 	if err != nil {
@@ -25,7 +27,7 @@ func deleteName(n segName) error {
 		return err
 	}
 	defer f.close()
-	if _, err := readHeader(f); err != nil {
+	if _, err := readHeader(f); err != nil && !otherByteOrder(err) {
 		return err
 	}
 	return unlinkNamed(n, f)

@@ -1252,3 +1252,40 @@ func TestTooBigHeaders(t *testing.T) {
 		}
 	}
 }
+
+// TestBigEndianSegment: info on a big-endian .npy in /dev/shm says it is
+// big-endian and how numpy converts it, not "element type mismatch"; list
+// --all shows why it is listed there; rm deletes it without --force, being a
+// valid .npy file.
+func TestBigEndianSegment(t *testing.T) {
+	needLinux(t)
+	be, err := os.ReadFile("../../testdata/npy/f64be_2.npy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := uniqueName(t)
+	if err := os.WriteFile("/dev/shm/"+name, be, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const says = "big-endian '>f8' data: shmtensor maps only native little-endian element types; numpy can convert it with arr.astype('<f8')"
+	for _, cmd := range []string{"info", "show"} {
+		r := want(t, 1, cmd, name)
+		contains(t, cmd+" of a big-endian .npy", r.stderr, says)
+		if strings.Contains(r.stderr, "element type mismatch") {
+			t.Errorf("%s of a big-endian .npy: %s", cmd, r.stderr)
+		}
+	}
+	r := want(t, 0, "list", "--all")
+	contains(t, "list --all", r.stdout, name, says)
+	r = want(t, 0, "rm", name)
+	contains(t, "rm of a big-endian .npy", r.stdout, "removed shm://"+name)
+	if _, err := os.Stat("/dev/shm/" + name); !os.IsNotExist(err) {
+		t.Fatalf("rm left the big-endian .npy: %v", err)
+	}
+	// One whose header lies about its size is still refused without --force.
+	if err := os.WriteFile("/dev/shm/"+name, be[:len(be)-1], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r = want(t, 1, "rm", name)
+	contains(t, "rm of a short big-endian .npy", r.stderr, "needs 16 bytes", "rm --force")
+}

@@ -6,6 +6,7 @@ package codec
 // corner cases; .ci/run runs each for a fixed count.
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/big"
@@ -43,7 +44,7 @@ func FuzzParseNPYHeader(f *testing.F) {
 	f.Fuzz(func(t *testing.T, prefix []byte, fileSize int64) {
 		h, err := ParseNPYHeader(prefix, fileSize)
 		if err != nil {
-			checkErr(t, err, "npy header")
+			checkNPYErr(t, err, fileSize)
 			return
 		}
 		checkHeader(t, h, fileSize)
@@ -91,7 +92,7 @@ func FuzzParseNPYDict(f *testing.F) {
 		const room = 1 << 40 // data bytes the file claims to hold
 		h, err := ParseNPYHeader(npyPrefix(file), int64(len(file))+room)
 		if err != nil {
-			checkErr(t, err, "npy header")
+			checkNPYErr(t, err, int64(len(file))+room)
 			return
 		}
 		checkHeader(t, h, int64(len(file))+room)
@@ -197,6 +198,7 @@ func FuzzNPYShape(f *testing.F) {
 	} {
 		f.Add(c.d[0], c.d[1], c.d[2], c.d[3], c.nd, c.dt, false)
 		f.Add(c.d[0], c.d[1], c.d[2], c.d[3], c.nd, c.dt, true)
+		f.Add(c.d[0], c.d[1], c.d[2], c.d[3], c.nd, c.dt|0x80, false) // big-endian
 	}
 	f.Fuzz(func(t *testing.T, d0, d1, d2, d3 int64, nd, dti uint8, fortran bool) {
 		dims := []int64{d0, d1, d2, d3}[:nd%5]
@@ -210,7 +212,12 @@ func FuzzNPYShape(f *testing.F) {
 			shape = "()"
 		}
 		order := map[bool]string{false: "False", true: "True"}[fortran]
-		file := npyFile(1, "{'descr': '"+dt.Descr()+"', 'fortran_order': "+order+", 'shape': "+shape+", }", 0)
+		descr := dt.Descr()
+		bigEndian := dti&0x80 != 0 && dt.Size() > 1 // the same header, big-endian
+		if bigEndian {
+			descr = ">" + descr[1:]
+		}
+		file := npyFile(1, "{'descr': '"+descr+"', 'fortran_order': "+order+", 'shape': "+shape+", }", 0)
 		h, err := ParseNPYHeader(npyPrefix(file), math.MaxInt64)
 
 		// numpy's rule, with math/big.
@@ -230,12 +237,30 @@ func FuzzNPYShape(f *testing.F) {
 			if err == nil {
 				t.Fatalf("%s of %v accepted as %+v; numpy refuses it", shape, dt, h)
 			}
-			checkErr(t, err, "npy header")
+			checkNPYErr(t, err, math.MaxInt64)
 			return
+		}
+		var bo *ByteOrderError
+		if bigEndian {
+			if !errors.As(err, &bo) {
+				t.Fatalf("%s of %s: %v, want a ByteOrderError", shape, descr, err)
+			}
+			h, err = bo.Header, nil
 		}
 		if err != nil {
 			t.Fatalf("%s of %v refused, numpy accepts it: %v", shape, dt, err)
 		}
 		checkHeader(t, h, math.MaxInt64)
+		if h.DType != dt || !slices.Equal(h.Shape, toInts(dims)) || h.Fortran != fortran {
+			t.Fatalf("%s of %s parsed as %+v", shape, descr, h)
+		}
 	})
+}
+
+func toInts(d []int64) []int {
+	out := make([]int, len(d))
+	for i, x := range d {
+		out[i] = int(x)
+	}
+	return out
 }

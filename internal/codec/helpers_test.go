@@ -112,11 +112,18 @@ func checkStridesFit(t *testing.T, shape []int, elem int, fortran bool) {
 }
 
 // checkErr fails t unless err wraps one of the two sentinels the codecs use
-// and says which codec refused.
+// and says which codec refused; a ByteOrderError must describe its header's
+// element type (checkNPYErr checks the header against the file).
 func checkErr(t *testing.T, err error, codec string) {
 	t.Helper()
 	msg := err.Error()
+	var bo *ByteOrderError
 	switch {
+	case errors.As(err, &bo):
+		if codec != "npy header" || !errors.Is(err, errs.ErrDType) || !strings.HasPrefix(msg, "npy header: big-endian '"+bo.Descr+"' data: ") ||
+			!bo.Header.DType.Valid() || bo.Header.DType.Size() < 2 || "<"+bo.Descr[1:] != bo.Native || bo.Header.DType.Descr() != bo.Native {
+			t.Fatalf("byte order error %q, %+v", msg, bo)
+		}
 	case errors.Is(err, errs.ErrNotTensor):
 		if !strings.HasPrefix(msg, errs.ErrNotTensor.Error()+": "+codec+": ") {
 			t.Fatalf("message %q", msg)
@@ -234,4 +241,15 @@ func decodeValues(dt DType, data []byte) []complex128 {
 var roundTripShapes = [][]int{
 	{}, {0}, {3, 0, 2}, {1}, {7}, {2, 3}, {4, 1, 5}, {math.MaxInt / 16, 0},
 	repeatDims(32),
+}
+
+// checkNPYErr is checkErr for ParseNPYHeader, which also checks the header
+// a ByteOrderError carries as a parsed one, against the file's size.
+func checkNPYErr(t *testing.T, err error, fileSize int64) {
+	t.Helper()
+	checkErr(t, err, "npy header")
+	var bo *ByteOrderError
+	if errors.As(err, &bo) {
+		checkHeader(t, bo.Header, fileSize)
+	}
 }
