@@ -50,7 +50,7 @@ func TestBigEndianNPY(t *testing.T) {
 		content []byte
 		err     error
 	}{
-		"short.npy":   {be[:len(be)-1], ErrNotTensor},                                      // 15 bytes of data for 16
+		"short.npy":   {be[:len(be)-1], ErrNotTensor},                                       // 15 bytes of data for 16
 		"lying.npy":   {bytes.Replace(be, []byte("(2,)"), []byte("(3,)"), 1), ErrNotTensor}, // 24 bytes claimed
 		"unknown.npy": {bytes.Replace(be, []byte("'>f8'"), []byte("'>q8'"), 1), ErrDType},
 	} {
