@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io/fs"
 	"strings"
+
+	"github.com/shmtensor/shmtensor/internal/sys"
 )
 
 // Option configures Create, Import, Attach and Open.
@@ -141,6 +143,14 @@ func Populate() Option { return func(o *options) { o.populate = true } }
 // (untouched pages of a Lazy segment) and lets khugepaged collapse small
 // pages of the mapping later.
 func HugePages() Option { return func(o *options) { o.huge = true } }
+
+// advice is what Populate and HugePages ask of a mapping.
+type advice = sys.Advice
+
+const (
+	advPopulate = sys.Populate // fault every page in at once
+	advHuge     = sys.Huge     // madvise(MADV_HUGEPAGE)
+)
 
 // advice returns the placement requests among the options.
 func (o *options) advice() advice {
