@@ -273,7 +273,7 @@ func TestMessages(t *testing.T) {
 	// message names the file.
 	dir := t.TempDir()
 	for _, c := range []struct{ descr, msg string }{
-		{">f8", `big-endian element type ">f8" is not supported`},
+		{">f8", `big-endian '>f8' data: shmtensor maps only native little-endian element types; numpy can convert it with arr.astype('<f8')`},
 		{"<U1", `unknown element type "<U1"`},
 	} {
 		file := filepath.Join(dir, "x.npy")
