@@ -13,9 +13,10 @@ import (
 
 // Broken describes an object in shared memory that carries a tensor magic
 // (numpy's at the start, or SharedArray's where its trailer would be) but
-// that Attach, Stat and Delete refuse, and List leaves out: a segment
-// truncated or corrupted after it was created, or a foreign file made to
-// look like one.
+// that Attach and Stat refuse, and List leaves out: a segment truncated or
+// corrupted after it was created, a foreign file made to look like one
+// (Delete refuses both), or a valid .npy file of a big-endian element
+// type, which Delete removes.
 type Broken struct {
 	Name     string // "shm://x"
 	Size     int64

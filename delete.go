@@ -14,6 +14,8 @@ package shmtensor
 // fails with ErrNotExist. Processes that have the segment mapped keep
 // their mappings, which stay valid; the memory is freed when the last one
 // closes it.
+// A valid .npy file of a big-endian element type, which Attach refuses
+// (ErrDType), is a tensor segment all the same: Delete removes it.
 func Delete(name string) error {
 	n, err := parseName(name)
 	if err != nil {
@@ -31,7 +33,7 @@ func deleteName(n segName) error {
 		return err
 	}
 	defer f.close()
-	if _, err := readHeader(f); err != nil {
+	if _, err := readHeader(f); err != nil && !otherByteOrder(err) {
 		return err
 	}
 	return unlinkNamed(n, f, isSegment)

@@ -48,7 +48,7 @@ func createErrno(err error, n segName) error {
 	case errors.Is(err, sys.EEXIST):
 		return takenError(n)
 	case errors.Is(err, sys.ENOENT) && !n.shm:
-		return fmt.Errorf("directory %s does not exist: %w", filepath.Dir(n.path), fs.ErrNotExist)
+		return noFileError(n)
 	case errors.Is(err, sys.ENOENT):
 		return fmt.Errorf("shared memory is not available (%s missing?): %w", sys.ShmHint, err)
 	case errors.Is(err, sys.EACCES), errors.Is(err, sys.EPERM):
@@ -59,6 +59,24 @@ func createErrno(err error, n segName) error {
 		return fmt.Errorf("%w: no space or no inode left for a new segment", err)
 	}
 	return err
+}
+
+// noFileError explains ENOENT from making the file of n, which is a missing
+// directory only if the directory is missing: procfs and its kin give
+// ENOENT for any name they do not hold themselves.
+func noFileError(n segName) error {
+	dir := filepath.Dir(n.path)
+	// The trailing slash follows a symbolic link, as the path's own
+	// resolution did (/proc/self is one).
+	if st, err := sys.Lstat(dir + "/"); err == nil && st.Kind == sys.Dir {
+		what := "its filesystem does not hold files"
+		if fsName, ok := sys.PseudoFS(dir); ok {
+			what = "not a directory that holds files: " + fsName
+		}
+		// Not fs.ErrNotExist: nothing is missing, the filesystem cannot do it.
+		return explain(fmt.Sprintf("cannot create files in %s (%s; the system said ENOENT)", dir, what), ErrNotSupported)
+	}
+	return fmt.Errorf("directory %s does not exist: %w", dir, fs.ErrNotExist)
 }
 
 // takenError is ErrExist, saying what holds the name when it is not a

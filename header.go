@@ -1,6 +1,7 @@
 package shmtensor
 
 import (
+	"errors"
 	"io"
 
 	"github.com/shmtensor/shmtensor/internal/codec"
@@ -31,6 +32,14 @@ type header = codec.Header
 // given layout; see codec.NewHeader.
 func newHeader(layout Layout, dt DType, shape []int, fortran bool) (header, error) {
 	return codec.NewHeader(codec.Layout(layout), codec.DType(dt), shape, fortran)
+}
+
+// otherByteOrder reports whether err refuses a header only because its
+// element type is big-endian: the file is a valid .npy file, checked as
+// fully as a native one (codec.ByteOrderError).
+func otherByteOrder(err error) bool {
+	var bo *codec.ByteOrderError
+	return errors.As(err, &bo)
 }
 
 // readHeader reads and validates the header of an open file.

@@ -4,6 +4,7 @@ package shmtensor
 
 import (
 	"errors"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -151,11 +152,17 @@ save("big.npy", np.arange(4, dtype=">f8"))
 	if _, err := Attach[float64]("file://" + filepath.Join(dir, "big.npy")); !errors.Is(err, ErrDType) || !strings.Contains(err.Error(), "big-endian") {
 		t.Fatalf("big-endian: %v", err)
 	}
-	if err := Delete("file://" + filepath.Join(dir, "big.npy")); !errors.Is(err, ErrDType) {
+	if _, err := Stat("file://" + filepath.Join(dir, "big.npy")); !errors.Is(err, ErrDType) ||
+		!strings.Contains(err.Error(), "big-endian '>f8' data: shmtensor maps only native little-endian element types; numpy can convert it with arr.astype('<f8')") ||
+		strings.Contains(err.Error(), ErrDType.Error()) {
+		t.Fatalf("Stat of a big-endian npy: %v; want ErrDType saying big-endian, not %q", err, ErrDType)
+	}
+	// A valid .npy file all the same: Delete removes it.
+	if err := Delete("file://" + filepath.Join(dir, "big.npy")); err != nil {
 		t.Fatalf("Delete of a big-endian npy: %v", err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "big.npy")); err != nil {
-		t.Fatal("big-endian file was removed")
+	if _, err := os.Stat(filepath.Join(dir, "big.npy")); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("big-endian file left: %v", err)
 	}
 }
 

@@ -3,6 +3,7 @@ package shmtensor
 import (
 	"fmt"
 	"io/fs"
+	"strings"
 
 	"github.com/shmtensor/shmtensor/internal/sys"
 )
@@ -44,17 +45,51 @@ func ReadOnly() Option { return func(o *options) { o.readOnly = true } }
 
 // Mode sets the permission bits of a segment made by Create or Import. They
 // are set exactly, whatever the process umask. The default is 0600. Bits
-// other than the permission bits are refused: Create fails with an error
-// matching fs.ErrInvalid, the standard library's sentinel for an invalid
-// argument, since no sentinel of this package is about modes.
+// other than the permission bits 0o777 are refused before any system call:
+// Create fails with an error matching fs.ErrInvalid, the standard library's
+// sentinel for an invalid argument (no sentinel of this package is about
+// modes), naming the bits. A segment is a regular file of data, so file
+// type bits (fs.ModeDir, ...) cannot describe it, and setuid, setgid and
+// sticky bits, whether as Unix numbers (04755) or as fs.ModeSetuid and its
+// kin, mean nothing for it or would only mislead.
 func Mode(perm fs.FileMode) Option {
 	return func(o *options) {
 		if perm&^fs.ModePerm != 0 {
-			o.modeErr = fmt.Errorf("%w: mode %v has bits other than permissions", fs.ErrInvalid, perm)
+			o.modeErr = modeError(perm)
 			return
 		}
 		o.mode = uint32(perm)
 	}
+}
+
+// modeBits names the bits Mode refuses, in the order modeError lists them.
+var modeBits = []struct {
+	bit  fs.FileMode
+	name string
+}{
+	{0o4000, "setuid (04000)"}, {0o2000, "setgid (02000)"}, {0o1000, "sticky (01000)"},
+	{fs.ModeSetuid, "fs.ModeSetuid"}, {fs.ModeSetgid, "fs.ModeSetgid"}, {fs.ModeSticky, "fs.ModeSticky"},
+	{fs.ModeDir, "fs.ModeDir"}, {fs.ModeSymlink, "fs.ModeSymlink"}, {fs.ModeNamedPipe, "fs.ModeNamedPipe"},
+	{fs.ModeSocket, "fs.ModeSocket"}, {fs.ModeDevice, "fs.ModeDevice"}, {fs.ModeCharDevice, "fs.ModeCharDevice"},
+	{fs.ModeIrregular, "fs.ModeIrregular"}, {fs.ModeAppend, "fs.ModeAppend"},
+	{fs.ModeExclusive, "fs.ModeExclusive"}, {fs.ModeTemporary, "fs.ModeTemporary"},
+}
+
+// modeError says which bits of perm Mode refuses, and why.
+func modeError(perm fs.FileMode) error {
+	var names []string
+	rest := perm &^ fs.ModePerm
+	for _, b := range modeBits {
+		if rest&b.bit != 0 {
+			names = append(names, b.name)
+			rest &^= b.bit
+		}
+	}
+	if rest != 0 {
+		names = append(names, fmt.Sprintf("%#o", uint32(rest)))
+	}
+	return fmt.Errorf("%w: Mode(%#o) sets %s: only the permission bits 0777 are allowed (a segment is a regular file of data: file type, setuid, setgid and sticky bits do not apply to it)",
+		fs.ErrInvalid, uint32(perm), strings.Join(names, ", "))
 }
 
 // Lazy makes Create size the segment without reserving its pages, as

@@ -245,10 +245,33 @@ func TestFullFilesystem(t *testing.T) {
 }
 
 func TestCreateInMissingDirectory(t *testing.T) {
-	name := "file://" + filepath.Join(t.TempDir(), "no", "such", "dir", "x.npy")
-	_, err := Create[float64](name, []int{2})
-	if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "directory") {
+	dir := filepath.Join(t.TempDir(), "no", "such", "dir")
+	_, err := Create[float64]("file://"+filepath.Join(dir, "x.npy"), []int{2})
+	if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "directory "+dir+" does not exist") {
 		t.Fatalf("Create in a missing directory: %v", err)
+	}
+	// A dangling symbolic link is a missing directory too.
+	link := filepath.Join(t.TempDir(), "link")
+	if err := os.Symlink(dir, link); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Create[float64]("file://"+filepath.Join(link, "x.npy"), []int{2}); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("Create through a dangling link: %v", err)
+	}
+}
+
+// TestCreateInProc: procfs answers ENOENT to any new name, in a directory
+// that exists; the error says so instead of calling the directory missing.
+func TestCreateInProc(t *testing.T) {
+	if st, err := os.Stat("/proc/self/fd"); err != nil || !st.IsDir() {
+		t.Skip("no /proc here")
+	}
+	for _, dir := range []string{"/proc/self", "/proc", "/proc/self/fd"} {
+		_, err := Create[float64]("file://"+dir+"/x.npy", []int{2})
+		want := "cannot create files in " + dir + " (not a directory that holds files: procfs"
+		if err == nil || errors.Is(err, fs.ErrNotExist) || !errors.Is(err, ErrNotSupported) || !strings.Contains(err.Error(), want) {
+			t.Errorf("Create in %s: %v; want ErrNotSupported, not fs.ErrNotExist, saying %q", dir, err, want)
+		}
 	}
 }
 

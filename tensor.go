@@ -70,16 +70,22 @@ func newTensor[T Number](data []T, off int, shape, strides []int, seg *Segment, 
 		base: base, str: unsafe.Pointer(unsafe.SliceData(strides))}
 }
 
+// elemSize is the size of a T in bytes, its DType's itemsize.
+func elemSize[T Number]() int {
+	var z T
+	return int(unsafe.Sizeof(z))
+}
+
 // New returns a zeroed, C-ordered tensor of the given shape on the Go heap.
 // Like make, it panics if a dimension is negative or the size overflows,
 // with an *Error wrapping ErrShape.
 func New[T Number](shape ...int) *Tensor[T] {
-	n, ok := strided.NumElements(shape)
-	if !ok {
-		panic(&Error{Op: "new", Err: fmt.Errorf("%w: %v: negative, more than %d dimensions, or too large", ErrShape, shape, MaxDims)})
+	size, err := strided.ByteSize(shape, elemSize[T]())
+	if err != nil {
+		panic(&Error{Op: "new", Err: err})
 	}
 	shape = slices.Clone(shape)
-	return newTensor(make([]T, n), 0, shape, strided.CStrides(shape), nil, false)
+	return newTensor(make([]T, int(size)/elemSize[T]()), 0, shape, strided.CStrides(shape), nil, false)
 }
 
 // FromSlice returns a C-ordered tensor of the given shape that aliases data:
@@ -93,6 +99,9 @@ func FromSlice[T Number](data []T, shape ...int) (*Tensor[T], error) {
 	n, ok := strided.NumElements(shape)
 	if !ok || n != len(data) {
 		return nil, &Error{Op: "fromslice", Err: fmt.Errorf("%w: %v does not hold %d elements", ErrShape, shape, len(data))}
+	}
+	if _, err := strided.ByteSize(shape, elemSize[T]()); err != nil {
+		return nil, &Error{Op: "fromslice", Err: err} // empty, but too big for its strides
 	}
 	shape = slices.Clone(shape)
 	return newTensor(data[:n:n], 0, shape, strided.CStrides(shape), nil, false), nil

@@ -33,7 +33,7 @@ func (t *Tensor[T]) Reshape(shape ...int) (*Tensor[T], error) {
 		// numpy's shortcut, which keeps the strides of length-1 axes.
 		return t.view(t.off, slices.Clone(t.shape), slices.Clone(t.strides)), nil
 	}
-	newShape, err := strided.ResolveShape(shape, t.Len())
+	newShape, err := strided.ResolveShape(shape, t.Len(), elemSize[T]())
 	if err != nil {
 		return nil, viewErr("reshape", err)
 	}
@@ -41,7 +41,15 @@ func (t *Tensor[T]) Reshape(shape ...int) (*Tensor[T], error) {
 	if !ok {
 		return nil, viewErr("reshape", fmt.Errorf("%w: cannot view shape %v with strides %v as %v without copying", ErrNotContiguous, t.shape, t.strides, newShape))
 	}
-	return t.view(t.off, newShape, strides), nil
+	off := t.off
+	if t.Len() == 0 {
+		// An empty tensor's offset is where its elements would start in a
+		// full one, bounded by its old shape's span; the new shape's span
+		// bounds the new strides alone, so slicing from the old offset
+		// could overflow. No element is reached either way.
+		off = 0
+	}
+	return t.view(off, newShape, strides), nil
 }
 
 // Range selects indices along one axis like a Python slice
@@ -139,10 +147,11 @@ func (t *Tensor[T]) Slice(r ...Range) (*Tensor[T], error) {
 			// Like numpy, an empty axis keeps its stride and points at the
 			// first element, so off stays inside the data.
 		case n == 1:
-			// The stride of a length-1 axis is never used; avoid the
-			// product overflowing for huge steps.
+			// The stride of a length-1 axis is never used; numpy still
+			// multiplies it by the step, unless that, in bytes, would
+			// overflow for a huge step.
 			off += start * strides[k]
-			if hi, lo := bits.Mul64(uint64(abs(strides[k])), uint64(abs(step))); hi == 0 && lo <= math.MaxInt {
+			if hi, lo := bits.Mul64(uint64(abs(strides[k])), uint64(abs(step))); hi == 0 && lo <= uint64(math.MaxInt/elemSize[T]()) {
 				strides[k] *= step
 			}
 		default:

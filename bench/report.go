@@ -402,8 +402,9 @@ same rounds: open + fstat + mmap of the whole file + munmap + close, with no hea
 validation. The pages are not touched, so the size changes little beyond the page-table work of a
 larger mapping. numpy.load maps the same segment file (` + "`/dev/shm/NAME`" + `);
 SharedMemory attaches a segment of the same size that Python created itself, with the resource tracker
-kept out of the attaches (as ` + "`track=False`" + ` does on Python 3.13+). Python's batches run in the same
-rounds as the Go cases, so their ratios to the floor are paired like the others.
+kept out of the attaches (as ` + "`track=False`" + ` does on Python 3.13+; without that, Python 3.12 and older
+unlink every segment a process attached when it exits: see the README's numpy section). Python's
+batches run in the same rounds as the Go cases, so their ratios to the floor are paired like the others.
 
 Where Attach's time goes beyond the floor (profiled with ` + "`go test -run '^$' -bench Attach -cpuprofile`" + ` in
 the root module, and by timing the steps interleaved like this program does): the floor's five system

@@ -159,7 +159,7 @@ func defaultChunks(shape []int, elem int) []int {
 	}
 	for i := range c {
 		for n > DefaultChunkBytes && c[i] > 1 {
-			c[i] = (c[i] + 1) / 2
+			c[i] -= c[i] / 2 // half, rounded up, without overflowing at math.MaxInt
 			n = elem
 			for _, d := range c {
 				n = satMul(n, d)
@@ -193,7 +193,10 @@ func (a *Array) init() error {
 		if d < 0 || c < 1 {
 			return fmt.Errorf("%w: shape %v with chunks %v", shmtensor.ErrShape, a.shape, a.chunks)
 		}
-		a.grid[i] = (d + c - 1) / c
+		a.grid[i] = d / c
+		if d%c != 0 { // rounded up without d+c-1, which overflows for huge d
+			a.grid[i]++
+		}
 		cb = satMul(cb, c)
 		n = satMul(n, a.grid[i])
 	}

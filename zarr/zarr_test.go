@@ -515,6 +515,9 @@ func TestDefaultChunks(t *testing.T) {
 		{[]int{16384, 8192}, 8, []int{64, 8192}},  // whole rows: contiguous chunks
 		{[]int{1 << 20, 1 << 20}, 16, []int{1, 1 << 18}},
 		{[]int{}, 8, []int{}},
+		// Halving math.MaxInt must not overflow.
+		{[]int{0, math.MaxInt}, 1, []int{1, 1 << 22}},
+		{[]int{math.MaxInt, 0}, 1, []int{1 << 22, 1}},
 	} {
 		got := defaultChunks(c.shape, c.elem)
 		if !slices.Equal(got, c.want) {
@@ -527,6 +530,39 @@ func TestDefaultChunks(t *testing.T) {
 		if n > DefaultChunkBytes {
 			t.Errorf("defaultChunks(%v, %d): %d bytes", c.shape, c.elem, n)
 		}
+	}
+}
+
+// TestHugeEmptyShapes: an empty array may have axes near math.MaxInt (numpy
+// allows (0, 2**63-1) of int8); its chunks and grid are computed without
+// overflowing.
+func TestHugeEmptyShapes(t *testing.T) {
+	for _, shape := range [][]int{{0, math.MaxInt}, {math.MaxInt, 0}, {0, math.MaxInt - 1, 1}} {
+		a, err := NewArray(shmtensor.Int8, shape, nil)
+		if err != nil {
+			t.Errorf("NewArray(int8, %v): %v", shape, err)
+			continue
+		}
+		for i, c := range a.Chunks() {
+			if c < 1 || c > max(shape[i], 1) {
+				t.Errorf("NewArray(int8, %v): chunks %v", shape, a.Chunks())
+			}
+		}
+		for i, g := range a.Grid() {
+			if want := (shape[i] + a.Chunks()[i] - 1) / a.Chunks()[i]; shape[i] < math.MaxInt-a.Chunks()[i] && g != want {
+				t.Errorf("NewArray(int8, %v): grid %v", shape, a.Grid())
+			}
+			if g < 0 {
+				t.Errorf("NewArray(int8, %v): grid %v", shape, a.Grid())
+			}
+		}
+		if a.NumChunks() != 0 {
+			t.Errorf("NewArray(int8, %v): %d chunks, want 0", shape, a.NumChunks())
+		}
+	}
+	a, err := NewArray(shmtensor.Int8, []int{0, math.MaxInt}, &Options{Chunks: []int{1, 3}})
+	if err != nil || a.Grid()[1] != math.MaxInt/3+1 {
+		t.Errorf("chunks (1, 3) of (0, MaxInt): grid %v, %v", a.Grid(), err)
 	}
 }
 

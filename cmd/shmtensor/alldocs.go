@@ -72,8 +72,10 @@
 // With --all it also lists the broken entries: files in shared memory that
 // carry a tensor magic (numpy's at the start, or SharedArray's where its
 // trailer would be) but whose header is invalid, such as a segment truncated
-// or corrupted after it was created. Info, show and rm refuse them; the last
-// column says why, and "shmtensor rm --force NAME" removes one. With --json,
+// or corrupted after it was created, and valid .npy files of a big-endian
+// element type, which this program does not map. Info and show refuse them,
+// and so does rm, but for the big-endian ones; the last column says why, and
+// "shmtensor rm --force NAME" removes one. With --json,
 // a broken entry is an object with only the fields name, size, mode, uid,
 // gid, owner, group and modified, and an "error" field with the reason.
 //
@@ -167,6 +169,8 @@
 //
 // Rm deletes each named segment. Anything that is not a tensor segment
 // (another program's shared memory, a corrupt file) is refused and left alone.
+// A valid .npy file of a big-endian element type (such as '>f8'), which info
+// and show cannot read, is a tensor segment all the same and is deleted.
 // Every name is tried; the exit status is 1 if any of them failed. Processes
 // that have a segment mapped keep using it until they close it.
 //

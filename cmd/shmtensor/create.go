@@ -48,8 +48,11 @@ func (m *modeFlag) String() string { return fmt.Sprintf("%04o", uint32(*m)) }
 
 func (m *modeFlag) Set(s string) error {
 	v, err := strconv.ParseUint(s, 8, 32)
-	if err != nil || v > 0o777 {
+	if err != nil {
 		return fmt.Errorf("want octal permission bits such as 0640, got %q", s)
+	}
+	if v > 0o777 {
+		return fmt.Errorf("%q sets bits other than the permission bits 0777 (setuid, setgid or sticky): a segment is a file of data, they do not apply to it", s)
 	}
 	*m = modeFlag(v)
 	return nil

@@ -273,7 +273,7 @@ func TestMessages(t *testing.T) {
 	// message names the file.
 	dir := t.TempDir()
 	for _, c := range []struct{ descr, msg string }{
-		{">f8", `big-endian element type ">f8" is not supported`},
+		{">f8", `big-endian '>f8' data: shmtensor maps only native little-endian element types; numpy can convert it with arr.astype('<f8')`},
 		{"<U1", `unknown element type "<U1"`},
 	} {
 		file := filepath.Join(dir, "x.npy")
@@ -606,6 +606,7 @@ func TestBadInput(t *testing.T) {
 		{2, []string{"create"}, "missing NAME and DTYPE"},
 		{2, []string{"create", name}, "missing DTYPE"},
 		{2, []string{"create", "--mode", "999", name, "int8", "1"}, "octal"},
+		{2, []string{"create", "--mode", "4755", name, "int8", "1"}, `"4755" sets bits other than the permission bits 0777 (setuid, setgid or sticky)`},
 		{1, []string{"create", "a/b", "int8", "3"}, "invalid segment name"},
 		{2, []string{"info"}, "missing NAME"},
 		{2, []string{"info", "a", "b"}, "one NAME at a time"},
@@ -1081,6 +1082,10 @@ cases = {
  'u64': np.array([2**64-1, 0], dtype=np.uint64),
  'bool': np.array([True, False, True]),
  'boolbig': rng.random((40, 40)) > 0.5,
+ 'booltrue': np.ones((2, 2), dtype=bool),
+ 'booltrue1': np.array([True]),
+ 'boolfalse': np.zeros((2, 3), dtype=bool),
+ 'booltruebig': np.ones(2000, dtype=bool),
  'c128': np.array([1+2j, 3.5-4j, -1e-3j]),
  'c64': (rng.standard_normal((4, 4)) + 1j*rng.standard_normal((4, 4))).astype(np.complex64),
  'fortran': np.asfortranarray(np.arange(24, dtype=np.float64).reshape(2, 3, 4)),
@@ -1198,4 +1203,89 @@ func TestAnyOwner(t *testing.T) {
 	contains(t, "show --any-owner", r.stdout, "[0 0 0]")
 	want(t, 0, "export", "--any-owner", name, file)
 	os.Chown("/dev/shm/"+name, 0, 0)
+}
+
+// TestTooBigHeaders: numpy refuses a shape whose item size times its
+// non-zero dimensions overflows ("array is too big"), empty or not, and so
+// do info and export; an empty shape just within the limit has byte strides
+// that fit and exports to Zarr.
+func TestTooBigHeaders(t *testing.T) {
+	dir := t.TempDir()
+	header := func(dict string) string {
+		file := filepath.Join(dir, fmt.Sprintf("h%d.npy", len(dict)))
+		total := (10 + len(dict) + 1 + 63) / 64 * 64
+		b := append([]byte("\x93NUMPY\x01\x00"), byte(total-10), byte((total-10)>>8))
+		b = append(b, dict...)
+		b = append(b, bytes.Repeat([]byte(" "), total-1-len(b))...)
+		if err := os.WriteFile(file, append(b, '\n'), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return "file://" + file
+	}
+	for _, shape := range []string{"(0, 1152921504606846976)", "(1152921504606846976, 0)", "(0, 9223372036854775807)"} {
+		name := header("{'descr': '<f8', 'fortran_order': False, 'shape': " + shape + ", }")
+		r := want(t, 1, "info", "--json", name)
+		contains(t, "info of "+shape, r.stderr, "is too big", "numpy: array is too big")
+		r = want(t, 1, "export", name, filepath.Join(dir, "x.zarr"))
+		contains(t, "export of "+shape, r.stderr, "is too big")
+	}
+	name := header("{'descr': '|i1', 'fortran_order': False, 'shape': (0, 9223372036854775807), }")
+	var in struct {
+		Strides     []int64 `json:"strides"`
+		ByteStrides []int64 `json:"byte_strides"`
+	}
+	if strconv.IntSize == 64 {
+		if err := json.Unmarshal([]byte(want(t, 0, "info", "--json", name).stdout), &in); err != nil {
+			t.Fatal(err)
+		}
+		if len(in.ByteStrides) != 2 || in.ByteStrides[0] != math.MaxInt64 || in.ByteStrides[1] != 1 {
+			t.Errorf("int8 (0, 2**63-1): byte strides %v, want [%d 1]", in.ByteStrides, int64(math.MaxInt64))
+		}
+		want(t, 0, "export", name, filepath.Join(dir, "empty.zarr"))
+		b, err := os.ReadFile(filepath.Join(dir, "empty.zarr", ".zarray"))
+		var meta struct{ Shape, Chunks []int64 }
+		if err == nil {
+			err = json.Unmarshal(b, &meta)
+		}
+		if err != nil || !slices.Equal(meta.Shape, []int64{0, math.MaxInt64}) || !slices.Equal(meta.Chunks, []int64{1, 4 << 20}) {
+			t.Errorf("exported .zarray: %s, %v", b, err)
+		}
+	}
+}
+
+// TestBigEndianSegment: info on a big-endian .npy in /dev/shm says it is
+// big-endian and how numpy converts it, not "element type mismatch"; list
+// --all shows why it is listed there; rm deletes it without --force, being a
+// valid .npy file.
+func TestBigEndianSegment(t *testing.T) {
+	needLinux(t)
+	be, err := os.ReadFile("../../testdata/npy/f64be_2.npy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := uniqueName(t)
+	if err := os.WriteFile("/dev/shm/"+name, be, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const says = "big-endian '>f8' data: shmtensor maps only native little-endian element types; numpy can convert it with arr.astype('<f8')"
+	for _, cmd := range []string{"info", "show"} {
+		r := want(t, 1, cmd, name)
+		contains(t, cmd+" of a big-endian .npy", r.stderr, says)
+		if strings.Contains(r.stderr, "element type mismatch") {
+			t.Errorf("%s of a big-endian .npy: %s", cmd, r.stderr)
+		}
+	}
+	r := want(t, 0, "list", "--all")
+	contains(t, "list --all", r.stdout, name, says)
+	r = want(t, 0, "rm", name)
+	contains(t, "rm of a big-endian .npy", r.stdout, "removed shm://"+name)
+	if _, err := os.Stat("/dev/shm/" + name); !os.IsNotExist(err) {
+		t.Fatalf("rm left the big-endian .npy: %v", err)
+	}
+	// One whose header lies about its size is still refused without --force.
+	if err := os.WriteFile("/dev/shm/"+name, be[:len(be)-1], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r = want(t, 1, "rm", name)
+	contains(t, "rm of a short big-endian .npy", r.stderr, "needs 16 bytes", "rm --force")
 }

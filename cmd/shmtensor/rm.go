@@ -14,6 +14,8 @@ var cmdRm = &Command{
 	Long: `
 Rm deletes each named segment. Anything that is not a tensor segment
 (another program's shared memory, a corrupt file) is refused and left alone.
+A valid .npy file of a big-endian element type (such as '>f8'), which info
+and show cannot read, is a tensor segment all the same and is deleted.
 Every name is tried; the exit status is 1 if any of them failed. Processes
 that have a segment mapped keep using it until they close it.
 

@@ -164,6 +164,38 @@ func DTypeFromDescr(s string) (DType, error) {
 	return d, nil
 }
 
+// ByteOrderError is how ParseNPYHeader refuses an .npy header that is
+// valid but whose multi-byte element type is big-endian ('>f8'): numpy
+// reads such files, this package maps only native little-endian types. Header is what the file holds,
+// checked against its size as for the native type Native ('<f8'), so a
+// caller may treat the file as the valid .npy file it is (Delete removes
+// it). It matches errs.ErrDType under errors.Is.
+type ByteOrderError struct {
+	Descr, Native string
+	Header        Header
+}
+
+func (e *ByteOrderError) Error() string {
+	return fmt.Sprintf("npy header: big-endian '%s' data: shmtensor maps only native little-endian element types; numpy can convert it with arr.astype('%s')",
+		e.Descr, e.Native)
+}
+
+func (e *ByteOrderError) Unwrap() error { return errs.ErrDType }
+
+// nativeDescr returns the little-endian descr of a big-endian multi-byte
+// descr s ('>f8' gives '<f8') that this package knows, on a little-endian
+// host (on a big-endian one no multi-byte type is native here).
+func nativeDescr(s string) (string, bool) {
+	if !littleEndian || len(s) < 2 || s[0] != '>' {
+		return "", false
+	}
+	native := "<" + s[1:]
+	if d, err := DTypeFromDescr(native); err != nil || d.Size() < 2 {
+		return "", false
+	}
+	return native, true
+}
+
 // dtypeFromTypeNum maps numpy's type number (as SharedArray stores it) to a
 // DType. 7 and 9 are both int64 (long and longlong on LP64), 8 and 10 both
 // uint64.

@@ -6,8 +6,12 @@ package codec
 // corner cases; .ci/run runs each for a fixed count.
 
 import (
+	"errors"
+	"fmt"
 	"math"
+	"math/big"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -40,7 +44,7 @@ func FuzzParseNPYHeader(f *testing.F) {
 	f.Fuzz(func(t *testing.T, prefix []byte, fileSize int64) {
 		h, err := ParseNPYHeader(prefix, fileSize)
 		if err != nil {
-			checkErr(t, err, "npy header")
+			checkNPYErr(t, err, fileSize)
 			return
 		}
 		checkHeader(t, h, fileSize)
@@ -88,7 +92,7 @@ func FuzzParseNPYDict(f *testing.F) {
 		const room = 1 << 40 // data bytes the file claims to hold
 		h, err := ParseNPYHeader(npyPrefix(file), int64(len(file))+room)
 		if err != nil {
-			checkErr(t, err, "npy header")
+			checkNPYErr(t, err, int64(len(file))+room)
 			return
 		}
 		checkHeader(t, h, int64(len(file))+room)
@@ -168,4 +172,95 @@ func FuzzParseSATrailer(f *testing.F) {
 			t.Fatalf("re-encoded %+v parses as %+v", h, h2)
 		}
 	})
+}
+
+// FuzzNPYShape builds .npy headers of up to four fuzzed dimensions, any of
+// them zero, huge or negative, and checks the parser against numpy's rule:
+// a shape is accepted exactly when its dimensions are non-negative and the
+// item size times the non-zero dimensions fits in an int ("array is too
+// big" otherwise, empty shapes included), and then every byte stride and
+// element offset fits (checkHeader).
+func FuzzNPYShape(f *testing.F) {
+	const huge = 1 << 60
+	for _, c := range []struct {
+		d      [4]int64
+		nd, dt uint8
+	}{
+		{[4]int64{0, huge}, 2, uint8(Float64)},
+		{[4]int64{huge, 0}, 2, uint8(Float64)},
+		{[4]int64{0, huge - 1}, 2, uint8(Float64)},
+		{[4]int64{0, math.MaxInt64}, 2, uint8(Int8)},
+		{[4]int64{0, math.MaxInt64}, 2, uint8(Int16)},
+		{[4]int64{0, 1 << 30, 1 << 30, 16}, 4, uint8(Complex128)},
+		{[4]int64{3, 0, -1}, 3, uint8(Int32)},
+		{[4]int64{1 << 31, 1 << 31}, 2, uint8(Uint8)},
+		{[4]int64{}, 0, uint8(Bool)},
+	} {
+		f.Add(c.d[0], c.d[1], c.d[2], c.d[3], c.nd, c.dt, false)
+		f.Add(c.d[0], c.d[1], c.d[2], c.d[3], c.nd, c.dt, true)
+		f.Add(c.d[0], c.d[1], c.d[2], c.d[3], c.nd, c.dt|0x80, false) // big-endian
+	}
+	f.Fuzz(func(t *testing.T, d0, d1, d2, d3 int64, nd, dti uint8, fortran bool) {
+		dims := []int64{d0, d1, d2, d3}[:nd%5]
+		dt := allDTypes[int(dti)%len(allDTypes)]
+		parts := make([]string, len(dims))
+		for i, d := range dims {
+			parts[i] = fmt.Sprint(d)
+		}
+		shape := "(" + strings.Join(parts, ", ") + ",)"
+		if len(dims) == 0 {
+			shape = "()"
+		}
+		order := map[bool]string{false: "False", true: "True"}[fortran]
+		descr := dt.Descr()
+		bigEndian := dti&0x80 != 0 && dt.Size() > 1 // the same header, big-endian
+		if bigEndian {
+			descr = ">" + descr[1:]
+		}
+		file := npyFile(1, "{'descr': '"+descr+"', 'fortran_order': "+order+", 'shape': "+shape+", }", 0)
+		h, err := ParseNPYHeader(npyPrefix(file), math.MaxInt64)
+
+		// numpy's rule, with math/big.
+		ok, span := true, new(big.Int).SetInt64(int64(dt.Size()))
+		for _, d := range dims {
+			if d < 0 || d > math.MaxInt {
+				ok = false
+			} else if d != 0 {
+				span.Mul(span, new(big.Int).SetInt64(d))
+			}
+		}
+		ok = ok && span.Cmp(new(big.Int).SetInt64(math.MaxInt)) <= 0
+		if ok && span.Cmp(new(big.Int).SetInt64(math.MaxInt64-int64(len(file)))) > 0 {
+			return // numpy-sized, but no file can hold its data after the header
+		}
+		if !ok {
+			if err == nil {
+				t.Fatalf("%s of %v accepted as %+v; numpy refuses it", shape, dt, h)
+			}
+			checkNPYErr(t, err, math.MaxInt64)
+			return
+		}
+		var bo *ByteOrderError
+		if bigEndian {
+			if !errors.As(err, &bo) {
+				t.Fatalf("%s of %s: %v, want a ByteOrderError", shape, descr, err)
+			}
+			h, err = bo.Header, nil
+		}
+		if err != nil {
+			t.Fatalf("%s of %v refused, numpy accepts it: %v", shape, dt, err)
+		}
+		checkHeader(t, h, math.MaxInt64)
+		if h.DType != dt || !slices.Equal(h.Shape, toInts(dims)) || h.Fortran != fortran {
+			t.Fatalf("%s of %s parsed as %+v", shape, descr, h)
+		}
+	})
+}
+
+func toInts(d []int64) []int {
+	out := make([]int, len(d))
+	for i, x := range d {
+		out[i] = int(x)
+	}
+	return out
 }

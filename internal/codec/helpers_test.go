@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/big"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/shmtensor/shmtensor/internal/errs"
+	"github.com/shmtensor/shmtensor/internal/strided"
 )
 
 // allDTypes lists every valid DType, so tests cover new ones automatically.
@@ -72,14 +74,56 @@ func checkHeader(t *testing.T, h Header, fileSize int64) {
 	if h.DataOff < 0 || h.DataLen < 0 || h.DataOff > fileSize || h.DataLen > fileSize-h.DataOff {
 		t.Fatalf("data [%d, +%d) outside a file of %d bytes", h.DataOff, h.DataLen, fileSize)
 	}
+	checkStridesFit(t, h.Shape, h.DType.Size(), h.Fortran)
+}
+
+// checkStridesFit fails t unless numpy would accept shape with items of
+// elem bytes (elem times the non-zero dimensions fits in an int) and every
+// byte stride of the stored order, and the byte offset of every element,
+// empty axes ignored, fits in an int: so no caller's arithmetic on an
+// accepted header can overflow. It computes with math/big, apart from the
+// code it checks.
+func checkStridesFit(t *testing.T, shape []int, elem int, fortran bool) {
+	t.Helper()
+	maxInt := big.NewInt(math.MaxInt)
+	span := big.NewInt(int64(elem))
+	for _, d := range shape {
+		if d != 0 {
+			span.Mul(span, big.NewInt(int64(d)))
+		}
+	}
+	if span.Cmp(maxInt) > 0 {
+		t.Fatalf("shape %v of %d-byte items accepted, numpy refuses it: array is too big", shape, elem)
+	}
+	strides := strided.Strides(shape, fortran)
+	last := new(big.Int) // the byte offset of the last element, empty axes counted as length 1
+	for i, s := range strides {
+		b := new(big.Int).Mul(big.NewInt(int64(s)), big.NewInt(int64(elem)))
+		if b.Cmp(maxInt) > 0 || s < 0 {
+			t.Fatalf("shape %v of %d-byte items: byte stride %d of axis %d overflows", shape, elem, b, i)
+		}
+		if shape[i] > 1 {
+			last.Add(last, b.Mul(b, big.NewInt(int64(shape[i]-1))))
+		}
+	}
+	if last.Cmp(span) >= 0 && span.Sign() > 0 {
+		t.Fatalf("shape %v of %d-byte items: last element at byte %d, past the span %d", shape, elem, last, span)
+	}
 }
 
 // checkErr fails t unless err wraps one of the two sentinels the codecs use
-// and says which codec refused.
+// and says which codec refused; a ByteOrderError must describe its header's
+// element type (checkNPYErr checks the header against the file).
 func checkErr(t *testing.T, err error, codec string) {
 	t.Helper()
 	msg := err.Error()
+	var bo *ByteOrderError
 	switch {
+	case errors.As(err, &bo):
+		if codec != "npy header" || !errors.Is(err, errs.ErrDType) || !strings.HasPrefix(msg, "npy header: big-endian '"+bo.Descr+"' data: ") ||
+			!bo.Header.DType.Valid() || bo.Header.DType.Size() < 2 || "<"+bo.Descr[1:] != bo.Native || bo.Header.DType.Descr() != bo.Native {
+			t.Fatalf("byte order error %q, %+v", msg, bo)
+		}
 	case errors.Is(err, errs.ErrNotTensor):
 		if !strings.HasPrefix(msg, errs.ErrNotTensor.Error()+": "+codec+": ") {
 			t.Fatalf("message %q", msg)
@@ -197,4 +241,15 @@ func decodeValues(dt DType, data []byte) []complex128 {
 var roundTripShapes = [][]int{
 	{}, {0}, {3, 0, 2}, {1}, {7}, {2, 3}, {4, 1, 5}, {math.MaxInt / 16, 0},
 	repeatDims(32),
+}
+
+// checkNPYErr is checkErr for ParseNPYHeader, which also checks the header
+// a ByteOrderError carries as a parsed one, against the file's size.
+func checkNPYErr(t *testing.T, err error, fileSize int64) {
+	t.Helper()
+	checkErr(t, err, "npy header")
+	var bo *ByteOrderError
+	if errors.As(err, &bo) {
+		checkHeader(t, bo.Header, fileSize)
+	}
 }

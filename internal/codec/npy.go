@@ -215,11 +215,20 @@ func ParseNPYHeader(prefix []byte, fileSize int64) (Header, error) {
 func npyHeaderFor(descr string, fortran bool, dims []int, dataOff, fileSize int64) (Header, error) {
 	dt, err := DTypeFromDescr(descr)
 	if err != nil {
+		if native, ok := nativeDescr(descr); ok {
+			// Valid .npy data in the other byte order: check the header
+			// as the native type's, and say what is really wrong.
+			h, err := npyHeaderFor(native, fortran, dims, dataOff, fileSize)
+			if err != nil {
+				return Header{}, err
+			}
+			return Header{}, &ByteOrderError{Descr: descr, Native: native, Header: h}
+		}
 		return Header{}, npyDTypeErr("%v", err)
 	}
 	dataLen, err := strided.ByteSize(dims, dt.Size())
 	if err != nil {
-		return Header{}, npyErr("shape %s of %v overflows", Tuple(dims), dt)
+		return Header{}, npyErr("%s", tooBig(dims, dt))
 	}
 	if dataLen > fileSize-dataOff {
 		return Header{}, npyErr("shape %s of %v needs %d bytes of data at offset %d, file has %d",

@@ -142,7 +142,7 @@ func parseSATrailer(tail []byte, fileSize int64) (Header, error) {
 	}
 	dataLen, err := strided.ByteSize(shape, dt.Size())
 	if err != nil {
-		return Header{}, saErr("shape %s of %v overflows", Tuple(shape), dt)
+		return Header{}, saErr("%s", tooBig(shape, dt))
 	}
 	if size != uint64(dataLen) {
 		return Header{}, saErr("data size field says %d bytes, shape %s of %v needs %d", size, Tuple(shape), dt, dataLen)

@@ -247,6 +247,11 @@ func TestParseSATrailerErrors(t *testing.T) {
 			le.PutUint64(tr[36:], math.MaxInt/2+1)
 			le.PutUint64(tr[44:], 2)
 		}), err: errs.ErrNotTensor, msg: "overflows"},
+		{name: "empty, too big", file: base(func(tr []byte) {
+			le.PutUint64(tr[16:], 0)
+			le.PutUint64(tr[36:], 0)
+			le.PutUint64(tr[44:], 1<<60)
+		}), err: errs.ErrNotTensor, msg: "shape (0, 1152921504606846976) of float64 is too big"},
 		{name: "size field too big", file: base(func(tr []byte) { le.PutUint64(tr[16:], 97) }), err: errs.ErrNotTensor, msg: "data size field says 97 bytes, shape (3, 4) of float64 needs 96"},
 		{name: "size field zero", file: base(func(tr []byte) { le.PutUint64(tr[16:], 0) }), err: errs.ErrNotTensor, msg: "data size field"},
 		{name: "lying shape", file: base(func(tr []byte) {

@@ -213,6 +213,12 @@ func numbers(ws []string, a Array, vals []Value, o Options) {
 	case Bool:
 		for i, v := range vals {
 			ws[i] = boolString(v.Bool)
+			if v.Bool && len(a.Shape) > 0 {
+				// numpy pads True to the width of False in every array,
+				// whether or not it holds a False; only a 0-d one
+				// prints "True".
+				ws[i] = " True"
+			}
 		}
 	case Float:
 		xs := make([]float64, len(vals))

@@ -27,6 +27,8 @@ func TestFormat(t *testing.T) {
 		want string
 	}{
 		{"bool", vector(Bool, 0, Value{Bool: true}, Value{}), Default(), "[ True False]"},
+		{"all True", Array{Kind: Bool, Shape: []int{2, 2}, Elem: func([]int) Value { return Value{Bool: true} }}, Default(), "[[ True  True]\n [ True  True]]"},
+		{"all False", vector(Bool, 0, Value{}, Value{}), Default(), "[False False]"},
 		{"bool scalar", Array{Kind: Bool, Elem: func([]int) Value { return Value{Bool: true} }}, Default(), "True"},
 		// 0.1 as a float16 is 0.0999755859375; numpy prints its shortest form.
 		{"float16", vector(Float, 16, Value{Re: 0.0999755859375}, Value{Re: 1.5}, Value{Re: -2}), Default(), "[ 0.1  1.5 -2. ]"},

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"math"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/shmtensor/shmtensor/internal/errs"
@@ -46,11 +47,37 @@ func TestNumElements(t *testing.T) {
 }
 
 func TestByteSizeOverflow(t *testing.T) {
-	if n, err := ByteSize([]int{3, 4}, 8); n != 96 || err != nil {
-		t.Errorf("ByteSize(3x4 float64) = %d, %v", n, err)
-	}
-	if _, err := ByteSize([]int{1 << 62}, 8); !errors.Is(err, errs.ErrShape) {
-		t.Errorf("ByteSize overflow: %v, want errs.ErrShape", err)
+	for _, tc := range []struct {
+		shape []int
+		elem  int
+		n     int64 // -1: errs.ErrShape
+	}{
+		{[]int{3, 4}, 8, 96},
+		{[]int{1 << 62}, 8, -1},
+		{[]int{1 << 59}, 8, 1 << 62},
+		{[]int{1 << 60}, 8, -1},
+		// numpy: np.empty((0, 2**60), '<f8') is "too big", (0, 2**59) is not.
+		{[]int{0, 1 << 60}, 8, -1},
+		{[]int{0, 1 << 59}, 8, 0},
+		{[]int{0, 1 << 60}, 1, 0},
+		{[]int{0, math.MaxInt}, 1, 0},
+		{[]int{0, math.MaxInt}, 2, -1},
+		{[]int{1 << 60, 0}, 8, -1},
+		{[]int{0, 0, 1 << 59, 0}, 8, 0},
+		{[]int{0, 1 << 30, 1 << 30}, 16, -1},
+		{[]int{0, 1 << 29, 1 << 29}, 16, 0},
+		{[]int{}, 16, 16},
+	} {
+		n, err := ByteSize(tc.shape, tc.elem)
+		if tc.n < 0 {
+			if !errors.Is(err, errs.ErrShape) || !strings.Contains(err.Error(), "too big") {
+				t.Errorf("ByteSize(%v, %d) = %d, %v; want errs.ErrShape, too big", tc.shape, tc.elem, n, err)
+			}
+			continue
+		}
+		if n != tc.n || err != nil {
+			t.Errorf("ByteSize(%v, %d) = %d, %v; want %d", tc.shape, tc.elem, n, err, tc.n)
+		}
 	}
 }
 
@@ -75,8 +102,11 @@ func TestResolveShape(t *testing.T) {
 		{[]int{}, 2, nil},
 		{[]int{math.MaxInt, 2, -1}, 6, nil},
 		{[]int{0, 1 << 40, 1 << 40}, 0, nil},
+		{[]int{0, 1 << 59}, 0, []int{0, 1 << 59}},
+		{[]int{0, 1 << 60}, 0, nil}, // its element strides fit, its byte strides do not
+		{[]int{-1, 1 << 60}, 0, nil},
 	} {
-		got, err := ResolveShape(tc.shape, tc.n)
+		got, err := ResolveShape(tc.shape, tc.n, 8)
 		if tc.want == nil {
 			if !errors.Is(err, errs.ErrShape) {
 				t.Errorf("ResolveShape(%v, %d) = %v, %v; want errs.ErrShape", tc.shape, tc.n, got, err)

@@ -44,18 +44,49 @@ func NumElements(shape []int) (n int, ok bool) {
 	return n, true
 }
 
+// SpanBytes returns numpy's measure of how big an array of shape with
+// elements of size elem is: elem times the product of the non-zero
+// dimensions, so an empty shape counts what its other axes would span. ok is
+// false for a shape NumElements refuses or a span that overflows int, which
+// numpy refuses with "array is too big". A span that fits bounds every byte
+// stride of shape in either order, and every byte offset of any view of it,
+// empty or not, so none of them can overflow.
+func SpanBytes(shape []int, elem int) (int, bool) {
+	if _, ok := NumElements(shape); !ok || elem < 0 {
+		return 0, false
+	}
+	span := elem
+	for _, d := range shape {
+		if d == 0 {
+			continue
+		}
+		hi, lo := bits.Mul64(uint64(span), uint64(d))
+		if hi != 0 || lo > math.MaxInt {
+			return 0, false
+		}
+		span = int(lo)
+	}
+	return span, true
+}
+
 // ByteSize returns the bytes needed for shape with elements of size elem,
-// checked against overflow of int64 and int.
+// checked against overflow of int64 and int. Like numpy, it refuses a shape
+// whose SpanBytes overflows, empty shapes included: (0, 1<<60) of 8-byte
+// elements holds no bytes, but its first axis's byte stride would be 1<<63.
 func ByteSize(shape []int, elem int) (int64, error) {
 	n, ok := NumElements(shape)
 	if !ok {
 		return 0, fmt.Errorf("%w: %v: negative, more than %d dimensions, or too large", errs.ErrShape, shape, MaxDims)
 	}
-	hi, lo := bits.Mul64(uint64(n), uint64(elem))
-	if hi != 0 || lo > math.MaxInt {
-		return 0, fmt.Errorf("%w: %v of %d-byte elements overflows", errs.ErrShape, shape, elem)
+	span, ok := SpanBytes(shape, elem)
+	if !ok {
+		return 0, fmt.Errorf("%w: %v of %d-byte elements is too big: the item size times the non-zero dimensions exceeds %d bytes (numpy: array is too big)",
+			errs.ErrShape, shape, elem, math.MaxInt)
 	}
-	return int64(lo), nil
+	if n == 0 {
+		return 0, nil
+	}
+	return int64(span), nil
 }
 
 // CStrides returns the row-major (C order) strides of shape, in elements.
@@ -138,11 +169,12 @@ func NormAxis(axis, ndim int) (int, bool) {
 	return axis, axis >= 0 && axis < ndim
 }
 
-// ResolveShape checks a requested reshape target against n elements and
-// replaces its single -1 by the inferred length, following numpy: the
-// known dimensions must divide n, and a -1 next to a zero-length dimension
-// is ambiguous and refused.
-func ResolveShape(shape []int, n int) ([]int, error) {
+// ResolveShape checks a requested reshape target against n elements of
+// size elem and replaces its single -1 by the inferred length, following
+// numpy: the known dimensions must divide n, a -1 next to a zero-length
+// dimension is ambiguous and refused, and the result's SpanBytes must fit
+// (an empty tensor cannot take a shape whose strides would overflow).
+func ResolveShape(shape []int, n, elem int) ([]int, error) {
 	if len(shape) > MaxDims {
 		return nil, fmt.Errorf("%w: %d dimensions, at most %d allowed", errs.ErrShape, len(shape), MaxDims)
 	}
@@ -175,8 +207,8 @@ func ResolveShape(shape []int, n int) ([]int, error) {
 	} else if known != n {
 		return nil, fmt.Errorf("%w: cannot reshape %d elements into %v", errs.ErrShape, n, shape)
 	}
-	if _, ok := NumElements(out); !ok {
-		return nil, fmt.Errorf("%w: %v is too large", errs.ErrShape, shape)
+	if _, ok := SpanBytes(out, elem); !ok {
+		return nil, fmt.Errorf("%w: %v of %d-byte elements is too big (numpy: array is too big)", errs.ErrShape, out, elem)
 	}
 	return out, nil
 }

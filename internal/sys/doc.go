@@ -32,7 +32,8 @@
 //   - space: Allocate reserves a file's pages (ErrNoAllocate where the
 //     filesystem cannot); FreeBytes reports the free space for unprivileged
 //     users, TotalBytes the size, OnTmpfs whether pages are memory; DirFS
-//     all of it and the mount, for a directory.
+//     all of it and the mount, for a directory; PseudoFS tells a kernel
+//     filesystem (procfs, sysfs) that holds no files.
 //   - mount: the mounts of /proc/self/mountinfo, and the one holding a file
 //     (fstatfs on the BSDs).
 //   - cgroup: the memory cgroup of this process, each level's limit, usage

@@ -15,3 +15,19 @@ func OnTmpfs(fd int) bool {
 	return ignoringEINTR(func() error { return unix.Fstatfs(fd, &st) }) == nil &&
 		unix.ByteSliceToString(st.Fstypename[:]) == "tmpfs"
 }
+
+// PseudoFS reports whether path lies on a kernel filesystem that presents
+// kernel state instead of holding files (procfs, devfs, ...), where files
+// cannot be made, and names it.
+func PseudoFS(path string) (string, bool) {
+	var st unix.Statfs_t
+	if err := ignoringEINTR(func() error { return unix.Statfs(path, &st) }); err != nil {
+		return "", false
+	}
+	name := unix.ByteSliceToString(st.Fstypename[:])
+	switch name {
+	case "procfs", "linprocfs", "linsysfs", "devfs", "fdescfs":
+		return name, true
+	}
+	return "", false
+}

@@ -29,3 +29,24 @@ func OnTmpfs(fd int) bool {
 	var st unix.Statfs_t
 	return ignoringEINTR(func() error { return unix.Fstatfs(fd, &st) }) == nil && st.Type == unix.TMPFS_MAGIC
 }
+
+// pseudoFS names the kernel filesystems that present kernel state instead
+// of holding files, by their statfs magic.
+var pseudoFS = map[uint32]string{
+	unix.PROC_SUPER_MAGIC: "procfs", unix.SYSFS_MAGIC: "sysfs",
+	unix.CGROUP_SUPER_MAGIC: "cgroupfs", unix.CGROUP2_SUPER_MAGIC: "cgroup2fs",
+	unix.DEBUGFS_MAGIC: "debugfs", unix.TRACEFS_MAGIC: "tracefs", unix.SECURITYFS_MAGIC: "securityfs",
+	unix.DEVPTS_SUPER_MAGIC: "devpts", unix.BPF_FS_MAGIC: "bpf",
+	unix.PSTOREFS_MAGIC: "pstore", unix.EFIVARFS_MAGIC: "efivarfs", unix.SELINUX_MAGIC: "selinuxfs",
+}
+
+// PseudoFS reports whether path lies on such a kernel filesystem (procfs,
+// sysfs, ...), where files cannot be made, and names it.
+func PseudoFS(path string) (string, bool) {
+	var st unix.Statfs_t
+	if err := ignoringEINTR(func() error { return unix.Statfs(path, &st) }); err != nil {
+		return "", false
+	}
+	name, ok := pseudoFS[uint32(st.Type)]
+	return name, ok
+}

@@ -17,4 +17,5 @@ type FS struct {
 	Tmpfs       bool
 }
 
-func DirFS(dir string) (FS, error) { return FS{}, errs.ErrNotSupported }
+func DirFS(dir string) (FS, error)        { return FS{}, errs.ErrNotSupported }
+func PseudoFS(path string) (string, bool) { return "", false }

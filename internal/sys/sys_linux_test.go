@@ -257,3 +257,15 @@ func TestMapCountsMappings(t *testing.T) {
 		t.Errorf("Pread after writing through the mapping: %d, %v, %d", n, err, b[100])
 	}
 }
+
+func TestPseudoFS(t *testing.T) {
+	for path, want := range map[string]string{"/proc": "procfs", "/proc/self": "procfs", "/sys": "sysfs", "/dev/shm": "", t.TempDir(): ""} {
+		name, ok := PseudoFS(path)
+		if name != want || ok != (want != "") {
+			if _, err := os.Stat(path); err != nil {
+				continue // not mounted here
+			}
+			t.Errorf("PseudoFS(%s) = %q, %v; want %q", path, name, ok, want)
+		}
+	}
+}
