@@ -31,6 +31,7 @@ func TestLayers(t *testing.T) {
 		"internal/nprint":    {},
 		"internal/units":     {},
 		"internal/numpytest": {},
+		"internal/floor":     {},
 		"zarr":               {""},
 	}
 	for _, goos := range []string{"linux", "darwin", "freebsd", "windows"} {

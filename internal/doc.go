@@ -15,7 +15,9 @@
 //   - internal/codec (the .npy and SharedArray headers, the dtype table)
 //     imports the standard library, internal/errs and internal/strided.
 //   - internal/nprint and internal/units format numbers and sizes and import
-//     only the standard library; internal/numpytest runs numpy for tests.
+//     only the standard library; internal/numpytest runs numpy for tests;
+//     internal/floor holds the system-call floors the benchmarks compare
+//     against (standard library and x/sys only).
 //   - The root package imports these; it calls no unix function and makes
 //     no raw system call itself.
 //   - zarr uses only the root's public API; cmd/shmtensor (with its own
