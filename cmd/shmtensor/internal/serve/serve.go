@@ -28,7 +28,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 	"unsafe"
 
@@ -514,7 +513,7 @@ func (s *Server) npy(w *stallWriter, r *http.Request, name string) error {
 	http.ServeContent(w, r, name+".npy", time.Time{}, rs)
 	// Written straight from the mapping, a truncated page fails the
 	// write (EFAULT) in the kernel instead of faulting here.
-	if errors.Is(w.werr, syscall.EFAULT) {
+	if isFault(w.werr) {
 		s.drop(e, r, w.werr)
 	}
 	return nil
