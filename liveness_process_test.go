@@ -41,7 +41,11 @@ func childLiveHolder(name string) error {
 		holderSegments = append(holderSegments, t)
 	}
 	fmt.Println("ready")
-	select {}
+	// Until killed. Not select {}: with no other goroutine the runtime
+	// would end the process as deadlocked (it does on 386).
+	for {
+		time.Sleep(time.Hour)
+	}
 }
 
 // childNSGC does what "shmtensor gc --yes --older-than 0s" does with the

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -41,6 +42,9 @@ func TestENOSPCSaysHowToGetMore(t *testing.T) {
 		}
 	}
 	t.Run("dev-shm", func(t *testing.T) {
+		if strconv.IntSize < 64 {
+			t.Skip("more than /dev/shm holds needs a 64-bit int")
+		}
 		check(t, uniqueName(t), []int{1 << 25, 1 << 25}, true,
 			[]string{"/dev/shm is a tmpfs of ", "docker run --shm-size=", "emptyDir", "medium: Memory", "sizeLimit", "mount -o remount,size=SIZE /dev/shm"}, nil)
 	})
@@ -62,6 +66,9 @@ func TestENOSPCSaysHowToGetMore(t *testing.T) {
 		}
 	})
 	t.Run("disk", func(t *testing.T) {
+		if strconv.IntSize < 64 {
+			t.Skip("more than a disk holds needs a 64-bit int")
+		}
 		dir := t.TempDir()
 		var st unix.Statfs_t
 		if err := unix.Statfs(dir, &st); err != nil || st.Type == unix.TMPFS_MAGIC {

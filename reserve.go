@@ -163,9 +163,13 @@ func limitedCgroupLevels() ([]sys.CgroupLevel, int64) {
 }
 
 // cgroupRoom is the most a cgroup level can still charge: its limit less
-// its usage, plus the file cache and swap that reclaim could free.
+// its usage, plus the inactive file cache and swap that reclaim could free,
+// less a margin for what the processes of the cgroup allocate besides the
+// segment (heap growth, page tables): a thirty-second of the limit, between
+// 2 and 64 MiB.
 func cgroupRoom(l sys.CgroupLevel, swap int64) int64 {
-	room := l.Limit - max(l.Usage, 0) + max(l.File, 0) + swap
+	margin := min(max(l.Limit/32, 2<<20), 64<<20)
+	room := l.Limit - max(l.Usage, 0) + max(l.File, 0) + swap - margin
 	return max(room, 0)
 }
 

@@ -18,7 +18,7 @@ type CgroupLevel struct {
 	LimitFile string // the file holding the limit: memory.max (v2) or memory.limit_in_bytes (v1)
 	Limit     int64  // bytes; -1 when the level sets no limit
 	Usage     int64  // bytes charged, descendants included; -1 unknown
-	File      int64  // of Usage, page cache of files (not tmpfs), which reclaim can drop; -1 unknown
+	File      int64  // of Usage, inactive page cache of files (not tmpfs), which reclaim can drop; -1 unknown
 
 	usageFile, statPrefix string
 }
@@ -152,9 +152,11 @@ func parseLimit(s string) int64 {
 	return n
 }
 
-// fileCache returns active_file + inactive_file of a memory.stat (with v1's
-// hierarchical "total_" prefix): page cache that reclaim can drop to make
-// room. tmpfs pages are on the anonymous lists and are not counted.
+// fileCache returns inactive_file of a memory.stat (with v1's hierarchical
+// "total_" prefix): page cache that reclaim can drop to make room without
+// taking pages in use. Active file pages (a running program's text among
+// them) are not counted: reclaiming them thrashes, and the OOM killer
+// comes first. tmpfs pages are on the anonymous lists and are not counted.
 func fileCache(stat, prefix string) int64 {
 	b, err := os.ReadFile(stat)
 	if err != nil {
@@ -164,7 +166,7 @@ func fileCache(stat, prefix string) int64 {
 	found := 0
 	for line := range bytes.Lines(b) {
 		k, v, _ := strings.Cut(strings.TrimSpace(string(line)), " ")
-		if k == prefix+"active_file" || k == prefix+"inactive_file" {
+		if k == prefix+"inactive_file" {
 			n, err := strconv.ParseInt(v, 10, 64)
 			if err != nil {
 				return -1
@@ -173,7 +175,7 @@ func fileCache(stat, prefix string) int64 {
 			found++
 		}
 	}
-	if found != 2 {
+	if found != 1 {
 		return -1
 	}
 	return sum

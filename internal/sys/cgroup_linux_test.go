@@ -79,7 +79,7 @@ func TestCgroupLevelsV2(t *testing.T) {
 	levels := cgroupLevels(&Mount{Root: "/", Point: root}, "/a/b", "memory.max", "memory.current", "")
 	want := []CgroupLevel{
 		{Dir: root + "/a/b", Limit: -1, Usage: 4096, File: -1},
-		{Dir: root + "/a", Limit: 64 << 20, Usage: 1 << 20, File: 12288},
+		{Dir: root + "/a", Limit: 64 << 20, Usage: 1 << 20, File: 8192},
 	}
 	if len(levels) != len(want) {
 		t.Fatalf("levels %+v, want %+v", levels, want)
