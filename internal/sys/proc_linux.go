@@ -13,11 +13,8 @@ import (
 	"github.com/shmtensor/shmtensor/internal/errs"
 )
 
-// ScanMappers reads /proc/PID/maps of every process it may read and
-// returns the ids of the processes mapping each file (only the file want,
-// if not nil). Processes that exit or that it may not read (another
-// user's, unless root) are skipped.
-func ScanMappers(want *ID) (map[ID][]int, error) {
+// processes returns the ids of the processes /proc lists.
+func processes() ([]int, error) {
 	d, err := os.Open("/proc")
 	if err != nil {
 		return nil, fmt.Errorf("%w: /proc is not available: %v", errs.ErrNotSupported, err)
@@ -27,12 +24,27 @@ func ScanMappers(want *ID) (map[ID][]int, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read /proc: %w", err)
 	}
-	table := make(map[ID][]int)
+	pids := make([]int, 0, len(names))
 	for _, name := range names {
-		pid, err := strconv.Atoi(name)
-		if err != nil || pid <= 0 {
-			continue
+		if pid, err := strconv.Atoi(name); err == nil && pid > 0 {
+			pids = append(pids, pid)
 		}
+	}
+	return pids, nil
+}
+
+// ScanMappers reads /proc/PID/maps of every process it may read and
+// returns the ids of the processes mapping each file (only the file want,
+// if not nil). Processes that exit or that it may not read (another
+// user's, unless root) are skipped.
+func ScanMappers(want *ID) (map[ID][]int, error) {
+	pids, err := processes()
+	if err != nil {
+		return nil, err
+	}
+	table := make(map[ID][]int)
+	for _, pid := range pids {
+		name := strconv.Itoa(pid)
 		f, err := os.Open("/proc/" + name + "/maps")
 		if err != nil {
 			continue
@@ -60,21 +72,13 @@ func ScanMappers(want *ID) (map[ID][]int, error) {
 // the ids of the processes holding a descriptor of each of the files want.
 // Processes that exit or that it may not read are skipped.
 func ScanOpeners(want map[ID]bool) (map[ID][]int, error) {
-	d, err := os.Open("/proc")
+	pids, err := processes()
 	if err != nil {
-		return nil, fmt.Errorf("%w: /proc is not available: %v", errs.ErrNotSupported, err)
-	}
-	names, err := d.Readdirnames(-1)
-	d.Close()
-	if err != nil {
-		return nil, fmt.Errorf("read /proc: %w", err)
+		return nil, err
 	}
 	table := make(map[ID][]int)
-	for _, name := range names {
-		pid, err := strconv.Atoi(name)
-		if err != nil || pid <= 0 {
-			continue
-		}
+	for _, pid := range pids {
+		name := strconv.Itoa(pid)
 		dir := "/proc/" + name + "/fd/"
 		f, err := os.Open(dir)
 		if err != nil {
