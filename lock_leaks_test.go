@@ -14,11 +14,10 @@ import (
 	"time"
 )
 
-// openFDs counts this process's open descriptors of shared-memory files:
-// those of the segments and their locks. Others are left out, since
-// earlier tests may still be closing theirs (a wait's inotify descriptor
-// is closed in the background).
-func openFDs(t *testing.T) int {
+// openFDs counts this process's open descriptors of the file at path: a
+// segment's and its locks'. Others are left out, since earlier tests may
+// still be closing theirs (in the background, or by a finalizer).
+func openFDs(t *testing.T, path string) int {
 	t.Helper()
 	ents, err := os.ReadDir("/proc/self/fd")
 	if err != nil {
@@ -26,7 +25,7 @@ func openFDs(t *testing.T) int {
 	}
 	n := 0
 	for _, e := range ents {
-		if target, err := os.Readlink("/proc/self/fd/" + e.Name()); err == nil && strings.HasPrefix(target, "/dev/shm/") {
+		if target, err := os.Readlink("/proc/self/fd/" + e.Name()); err == nil && strings.TrimSuffix(target, " (deleted)") == path {
 			n++
 		}
 	}
@@ -45,8 +44,8 @@ func settledGoroutines(want int) int {
 }
 
 func TestLockNoLeaks(t *testing.T) {
-	before := openFDs(t)
 	a, b := twoAttaches(t, 16, 4)
+	path := "/dev/shm/" + strings.TrimPrefix(a.Name(), "shm://")
 	ctx := context.Background()
 	cycles := 100_000
 	if testing.Short() {
@@ -80,7 +79,7 @@ func TestLockNoLeaks(t *testing.T) {
 	for i := range 10 {
 		cycle(i)
 	}
-	fds, gs := openFDs(t), runtime.NumGoroutine()
+	fds, gs := openFDs(t, path), runtime.NumGoroutine()
 	for i := range cycles {
 		cycle(i)
 	}
@@ -107,7 +106,7 @@ func TestLockNoLeaks(t *testing.T) {
 		}
 	}
 	u()
-	if now := openFDs(t); now != fds {
+	if now := openFDs(t, path); now != fds {
 		t.Errorf("%d descriptors open after %d lock cycles, %d before", now, cycles, fds)
 	}
 	if now := settledGoroutines(gs); now > gs {
@@ -116,7 +115,7 @@ func TestLockNoLeaks(t *testing.T) {
 	// Close closes them all.
 	a.Close()
 	b.Close()
-	if now := openFDs(t); now != before {
-		t.Errorf("%d descriptors open after Close, %d before the segments were opened", now, before)
+	if now := openFDs(t, path); now != 0 {
+		t.Errorf("%d descriptors of the segment open after Close", now)
 	}
 }
