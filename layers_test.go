@@ -32,6 +32,7 @@ func TestLayers(t *testing.T) {
 		"internal/units":     {},
 		"internal/numpytest": {},
 		"internal/floor":     {},
+		"internal/testenv":   {},
 		"zarr":               {""},
 	}
 	for _, goos := range []string{"linux", "darwin", "freebsd", "windows"} {

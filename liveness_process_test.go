@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/shmtensor/shmtensor/internal/testenv"
 )
 
 func init() {
@@ -97,28 +99,6 @@ func procPIDs() []int {
 	return pids
 }
 
-// needUnshare returns the path of unshare(1) if this test may make PID
-// namespaces with it: as root, with util-linux's unshare working. It skips
-// otherwise, and fails under CI=true, which runs as root.
-func needUnshare(t *testing.T) string {
-	t.Helper()
-	skip := t.Skipf
-	if os.Getenv("CI") == "true" {
-		skip = t.Fatalf
-	}
-	path, err := exec.LookPath("unshare")
-	if err != nil {
-		skip("unshare(1) (util-linux) is not installed: %v", err)
-	}
-	if os.Geteuid() != 0 {
-		skip("making PID namespaces with unshare needs root")
-	}
-	if out, err := exec.Command(path, "--pid", "--fork", "--mount-proc", "--kill-child", "true").CombinedOutput(); err != nil {
-		skip("unshare --pid --fork --mount-proc fails here: %v: %s", err, out)
-	}
-	return path
-}
-
 // inNamespace returns a command that runs this test binary in role in a
 // new PID namespace with its own /proc.
 func inNamespace(unshare, role, name string, env ...string) *exec.Cmd {
@@ -150,7 +130,7 @@ func nsGC(t *testing.T, unshare, name string) map[string]int {
 // unseen process and gc's DeleteUnused deletes none of them; once the holder
 // is killed, it deletes all of them.
 func TestLivenessAcrossPIDNamespaces(t *testing.T) {
-	unshare := needUnshare(t)
+	unshare := testenv.NeedUnshare(t)
 	const n = 1000
 	during, after := livenessRound(t, unshare, n)
 	if during["seen"] != 0 || during["unseen"] != n || during["deleted"] != 0 || during["inuse"] != n {

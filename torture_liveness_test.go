@@ -5,13 +5,15 @@ package shmtensor
 import (
 	"testing"
 	"time"
+
+	"github.com/shmtensor/shmtensor/internal/testenv"
 )
 
 // TestTortureLivenessNamespaces: rounds of a holder of 1,000 segments in
 // one PID namespace and gc (DeleteUnused) in a sibling one that cannot see
 // it in /proc: gc deletes none while the holder lives, all once it died.
 func TestTortureLivenessNamespaces(t *testing.T) {
-	unshare := needUnshare(t)
+	unshare := testenv.NeedUnshare(t)
 	const n = 1000
 	rounds := scale(10, 1)
 	var unseen, keptAlive, deletedAfter, seen int

@@ -17,7 +17,8 @@
 //   - internal/nprint and internal/units format numbers and sizes and import
 //     only the standard library; internal/numpytest runs numpy for tests;
 //     internal/floor holds the system-call floors the benchmarks compare
-//     against (standard library and x/sys only).
+//     against (standard library and x/sys only); internal/testenv what
+//     tests of several packages need of the machine.
 //   - The root package imports these; it calls no unix function and makes
 //     no raw system call itself.
 //   - zarr uses only the root's public API; cmd/shmtensor (with its own

@@ -12,29 +12,9 @@ import (
 	"testing"
 
 	"github.com/shmtensor/shmtensor"
-)
 
-// needUnshare returns the path of unshare(1) if PID namespaces can be made
-// with it here (root, util-linux); it skips otherwise, and fails under
-// CI=true, which runs as root.
-func needUnshare(t *testing.T) string {
-	t.Helper()
-	skip := t.Skipf
-	if os.Getenv("CI") == "true" {
-		skip = t.Fatalf
-	}
-	path, err := exec.LookPath("unshare")
-	if err != nil {
-		skip("unshare(1) (util-linux) is not installed: %v", err)
-	}
-	if os.Geteuid() != 0 {
-		skip("making PID namespaces with unshare needs root")
-	}
-	if out, err := exec.Command(path, "--pid", "--fork", "--mount-proc", "--kill-child", "true").CombinedOutput(); err != nil {
-		skip("unshare --pid --fork --mount-proc fails here: %v: %s", err, out)
-	}
-	return path
-}
+	"github.com/shmtensor/shmtensor/internal/testenv"
+)
 
 // nsArgs is the unshare command line that runs the command with args in a
 // PID namespace of its own.
@@ -48,7 +28,7 @@ func nsArgs(unshare string, args ...string) []string {
 // "unseen" by list --mappers, and left alone by gc --yes --older-than 0s
 // (exit 0); once the holder is killed, gc deletes it.
 func TestWhoAndGCAcrossNamespaces(t *testing.T) {
-	unshare := needUnshare(t)
+	unshare := testenv.NeedUnshare(t)
 	name := uniqueName(t)
 	want(t, 0, "create", name, "float32", "8")
 	holder := exec.Command(unshare, nsArgs(unshare, "lock", "--shared", name, "--", "sh", "-c", "echo ready; exec sleep 600")...)
