@@ -171,9 +171,11 @@ func (s *Subscriber[T]) Next(ctx context.Context) (Message[T], error) {
 		c := s.cursor
 		if h > c {
 			if latest {
-				if low := oldestKept(h, uint64(ch.c.Slots)); c < low {
-					s.lose(low - c)
-					c = low
+				// The oldest message that may still be whole: h − S, unless
+				// the producer is writing h over it, which its stamp says.
+				if slots := uint64(ch.c.Slots); h > slots && c < h-slots {
+					s.lose(h - slots - c)
+					c = h - slots
 				}
 				st := atomic.LoadUint64(&ch.stamps[c&ch.mask])
 				if st != 2*c+2 {

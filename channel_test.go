@@ -218,8 +218,8 @@ func TestChannelLatestSkips(t *testing.T) {
 		send(t, p, float64(i)) // never blocks
 	}
 	m := next(t, s)
-	// Messages 7..9 are kept whole (message 6's slot is the next written).
-	if m.Seq != 7 || m.Lost != 7 || m.Tensor.At(0, 0) != 7 {
+	// Messages 6..9 are kept whole (the producer is not writing 10 yet).
+	if m.Seq != 6 || m.Lost != 6 || m.Tensor.At(0, 0) != 6 {
 		t.Fatalf("seq %d lost %d value %v", m.Seq, m.Lost, m.Tensor.At(0, 0))
 	}
 	// Overwrite the held message: Release says so and counts it.
@@ -231,8 +231,27 @@ func TestChannelLatestSkips(t *testing.T) {
 	}
 	m = next(t, s)
 	// Every message up to this one was received intact or counted lost.
-	if m.Seq != 11 || m.Lost != 4 || s.Received()+s.Lost() != m.Seq+1 {
+	if m.Seq != 10 || m.Lost != 4 || s.Received()+s.Lost() != m.Seq+1 {
 		t.Fatalf("seq %d (lost %d), received %d, lost %d in all", m.Seq, m.Lost, s.Received(), s.Lost())
+	}
+}
+
+// With one slot, a Latest subscriber gets the last message sent.
+func TestChannelLatestOneSlot(t *testing.T) {
+	name, p := newTestChannel(t, Slots(1), WithPolicy(Latest))
+	s := subscribe(t, name)
+	for i := range 3 {
+		send(t, p, float64(i))
+	}
+	if m := next(t, s); m.Seq != 2 || m.Lost != 2 || m.Tensor.At(0, 0) != 2 {
+		t.Fatalf("seq %d lost %d value %v", m.Seq, m.Lost, m.Tensor.At(0, 0))
+	}
+	if err := s.Release(); err != nil {
+		t.Fatal(err)
+	}
+	send(t, p, 3)
+	if m := next(t, s); m.Seq != 3 || m.Lost != 0 {
+		t.Fatalf("seq %d lost %d", m.Seq, m.Lost)
 	}
 }
 
