@@ -63,8 +63,10 @@ func newSegment(op, name string, dt DType, shape []int, fortran bool, opts []Opt
 	if o.modeErr != nil {
 		return nil, &Error{Op: op, Name: n.name, Err: o.modeErr}
 	}
-	h, err := newHeader(o.layout, dt, shape, fortran)
-	if err != nil {
+	var h header
+	if o.bundle != nil {
+		h = o.bundle.Header()
+	} else if h, err = newHeader(o.layout, dt, shape, fortran); err != nil {
 		return nil, &Error{Op: op, Name: n.name, Err: err}
 	}
 	var (
@@ -73,8 +75,13 @@ func newSegment(op, name string, dt DType, shape []int, fortran bool, opts []Opt
 		size  int64
 		magic int // length of the magic at the start of hdr, written last
 	)
-	switch o.layout {
-	case SharedArray:
+	switch {
+	case o.bundle != nil:
+		// The header length, at the start, is written last.
+		hdr = o.bundleHeader
+		size = int64(len(hdr)) + h.DataLen
+		magic = 8
+	case o.layout == SharedArray:
 		hdr = codec.EncodeSATrailer(h)
 		hdrAt = h.DataLen
 		size = h.DataLen + int64(len(hdr))

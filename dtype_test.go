@@ -70,7 +70,7 @@ func TestCodecTypes(t *testing.T) {
 		l    Layout
 		c    codec.Layout
 		name string
-	}{{NPY, codec.NPY, "npy"}, {SharedArray, codec.SharedArray, "sharedarray"}, {0, 0, "invalid"}, {3, 3, "invalid"}} {
+	}{{NPY, codec.NPY, "npy"}, {SharedArray, codec.SharedArray, "sharedarray"}, {Safetensors, codec.Safetensors, "safetensors"}, {0, 0, "invalid"}, {4, 4, "invalid"}} {
 		if codec.Layout(c.l) != c.c || c.l.String() != c.name || c.c.String() != c.name {
 			t.Errorf("Layout %d: root %v, codec %v, want %s", c.l, c.l, c.c, c.name)
 		}

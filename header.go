@@ -18,9 +18,12 @@ const (
 	// SharedArray is the layout of Python's SharedArray 3.x: the data at
 	// offset 0 and a 292-byte trailer at the end of the file.
 	SharedArray
+	// Safetensors is a bundle (CreateBundle): a safetensors file of many
+	// named tensors, its header padded so the data starts at a page.
+	Safetensors
 )
 
-// String returns "npy" or "sharedarray".
+// String returns "npy", "sharedarray" or "safetensors".
 func (l Layout) String() string { return codec.Layout(l).String() }
 
 // header is what either layout's codec reads from a segment (see

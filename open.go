@@ -7,6 +7,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/shmtensor/shmtensor/internal/codec"
 	"github.com/shmtensor/shmtensor/internal/strided"
 	"github.com/shmtensor/shmtensor/internal/sys"
 )
@@ -58,6 +59,9 @@ func viewAs[T Number](s *Segment, op string) (*Tensor[T], error) {
 		return nil, &Error{Op: op, Name: s.name, Err: ErrClosed}
 	}
 	want := DTypeOf[T]()
+	if s.hdr.Layout == codec.Safetensors {
+		return nil, &Error{Op: op, Name: s.name, Err: fmt.Errorf("%w: the segment is a bundle of named tensors, not one tensor: use AttachBundle and BundleView", ErrNotTensor)}
+	}
 	if DType(s.hdr.DType) != want {
 		return nil, &Error{Op: op, Name: s.name, Err: fmt.Errorf("%w: segment holds %v, want %v", ErrDType, s.hdr.DType, want)}
 	}

@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"strings"
 
+	"github.com/shmtensor/shmtensor/internal/codec"
 	"github.com/shmtensor/shmtensor/internal/sys"
 )
 
@@ -28,6 +29,12 @@ type options struct {
 	// tail bytes, and prepare runs on the new file before it gets its name.
 	tail    int64
 	prepare func(fd int, mem []byte) error
+
+	// Set by CreateBundle: the segment is a safetensors file of this
+	// header (bundleHeader, padded, with its length) and layout.
+	bundle       *codec.STHeader
+	bundleHeader []byte
+	metadata     map[string]string
 
 	// Channel settings (channel.go).
 	slots, maxSubs int

@@ -18,6 +18,7 @@ type Layout uint8
 const (
 	NPY Layout = iota + 1
 	SharedArray
+	Safetensors
 )
 
 // String returns "npy" or "sharedarray".
@@ -27,6 +28,8 @@ func (l Layout) String() string {
 		return "npy"
 	case SharedArray:
 		return "sharedarray"
+	case Safetensors:
+		return "safetensors"
 	}
 	return "invalid"
 }

@@ -68,6 +68,13 @@ func ReadHeader(r io.ReaderAt, size int64) (Header, error) {
 	if hasSA {
 		saH, saErr = parseSATrailer(tail, size)
 	}
+	if !hasNPY && !hasSA && IsSafetensors(prefix, size) {
+		st, err := ReadSafetensors(r, size)
+		if err != nil {
+			return Header{}, err
+		}
+		return st.Header(), nil
+	}
 	return chooseLayout(hasNPY, hasSA, npyH, saH, npyErr, saErr, size)
 }
 

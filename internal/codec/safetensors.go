@@ -65,6 +65,11 @@ type STHeader struct {
 	DataLen  int64
 }
 
+// Header returns the segment header of a bundle: its data as bytes.
+func (h STHeader) Header() Header {
+	return Header{Layout: Safetensors, DType: Uint8, Shape: []int{int(min(h.DataLen, math.MaxInt))}, DataOff: h.DataOff, DataLen: h.DataLen}
+}
+
 // IsSafetensors reports whether the first bytes of a file could start a
 // safetensors header: a length that fits in the file, then '{'.
 func IsSafetensors(prefix []byte, size int64) bool {
@@ -73,6 +78,24 @@ func IsSafetensors(prefix []byte, size int64) bool {
 	}
 	n := binary.LittleEndian.Uint64(prefix)
 	return n >= 2 && n <= STMaxHeader && n <= uint64(size-8) && prefix[8] == '{'
+}
+
+// ReadSTStream reads the header of a safetensors stream from r, leaving r
+// at the start of the data.
+func ReadSTStream(r io.Reader) (STHeader, error) {
+	var lenBuf [8]byte
+	if _, err := io.ReadFull(r, lenBuf[:]); err != nil {
+		return STHeader{}, fmt.Errorf("%w: safetensors: reading the header length: %w", errs.ErrNotTensor, err)
+	}
+	n := binary.LittleEndian.Uint64(lenBuf[:])
+	if n > STMaxHeader {
+		return STHeader{}, fmt.Errorf("%w: safetensors: a %d-byte header, more than the %d allowed", errs.ErrNotTensor, n, STMaxHeader)
+	}
+	hdr := make([]byte, n)
+	if _, err := io.ReadFull(r, hdr); err != nil {
+		return STHeader{}, fmt.Errorf("%w: safetensors: reading the %d-byte header: %w", errs.ErrNotTensor, n, err)
+	}
+	return ParseSafetensors(hdr, -1)
 }
 
 // ReadSafetensors reads and validates the header of a safetensors file of
@@ -100,7 +123,8 @@ func ReadSafetensors(r io.ReaderAt, size int64) (STHeader, error) {
 }
 
 // ParseSafetensors validates the JSON header hdr of a file of size bytes
-// (8 + len(hdr) + the data): every tensor's dtype, shape and offsets, that
+// (8 + len(hdr) + the data; size < 0: a stream, whose data is then what
+// the tensors cover): every tensor's dtype, shape and offsets, that
 // the offsets tile the data exactly (no hole, no overlap, nothing after),
 // no duplicate key, and string-only metadata.
 func ParseSafetensors(hdr []byte, size int64) (STHeader, error) {
@@ -111,7 +135,7 @@ func ParseSafetensors(hdr []byte, size int64) (STHeader, error) {
 		return bad("not UTF-8")
 	}
 	h := STHeader{DataOff: 8 + int64(len(hdr))}
-	if h.DataOff > size {
+	if size >= 0 && h.DataOff > size {
 		return bad("longer than the file")
 	}
 	h.DataLen = size - h.DataOff
@@ -175,6 +199,9 @@ func ParseSafetensors(hdr []byte, size int64) (STHeader, error) {
 			return bad("a hole at [%d, %d) before tensor %q", at, t.Begin, t.Name)
 		}
 		at = t.End
+	}
+	if size < 0 {
+		h.DataLen = at // a stream: the data is what the tensors cover
 	}
 	if at != h.DataLen {
 		return bad("the tensors cover %d bytes of data, the file holds %d", at, h.DataLen)
