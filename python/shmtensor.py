@@ -402,14 +402,14 @@ def _parse_name(name):
 _ITEMSIZES = {"b": (1,), "i": (1, 2, 4, 8), "u": (1, 2, 4, 8), "f": (2, 4, 8), "c": (8, 16)}
 
 
-def _element_type(dtype, where):
+def _element_type(dtype, where, exc=ValueError):
     """Check that dtype is one shmtensor holds; return it little-endian."""
     dt = np.dtype(dtype)
     if dt.fields is not None or dt.subdtype is not None or dt.itemsize not in _ITEMSIZES.get(dt.kind, ()):
-        raise NotAChannel("%s: element type %s is not one shmtensor holds "
+        raise exc("%s: element type %s is not one shmtensor holds "
                           "(bool, int8-64, uint8-64, float16/32/64, complex64/128)" % (where, dt))
     if dt.byteorder == ">":
-        raise NotAChannel("%s: big-endian element type %s (channels are little-endian)" % (where, dt.str))
+        raise exc("%s: big-endian element type %s (channels are little-endian)" % (where, dt.str))
     return dt.newbyteorder("<") if dt.itemsize > 1 else dt
 
 
@@ -459,7 +459,7 @@ def _read_layout(fd, path):
         raise bad("Fortran order")
     if len(shape) < 1:
         raise bad("a 0-dimensional array has no slots")
-    dt = _element_type(dt, path)
+    dt = _element_type(dt, path + " is not a shmtensor channel", NotAChannel)
     n = dt.itemsize
     for d in shape[1:]:
         n *= d
@@ -562,9 +562,10 @@ class _Channel:
     _subs = ()
 
     def _setup(self, name, path, fd, lay, data_writable):
+        # self._fd is set last: an object whose setup failed does not own
+        # (nor close) the descriptor, which the caller closes.
         self.name = name
         self.path = path
-        self._fd = fd
         self._lay = lay
         self._S = lay.slots
         self._mask = lay.slots - 1
@@ -585,6 +586,7 @@ class _Channel:
         # One view per slot, made once (a message costs no allocation);
         # a huge ring makes them on demand.
         self._views = [self._ring[i, ...] for i in range(lay.slots)] if lay.slots <= 1 << 16 else _Views(self._ring)
+        self._fd = fd
 
     @property
     def shape(self):
@@ -844,7 +846,9 @@ class Producer(_Channel):
         if lag is None:
             return
         ctrl = self._ctrl
-        deadline = None if timeout is None else time.monotonic() + timeout
+        now = time.monotonic()
+        deadline = None if timeout is None else now + timeout
+        test_at = now + 0.005  # when to test the laggards' locks next
         ctrl.prodwait = 1
         try:
             while True:
@@ -865,8 +869,11 @@ class Producer(_Channel):
                         raise TimeoutError("channel %r: no free slot in %gs (a subscriber holds message %d)"
                                            % (self.name, timeout, q - self._S))
                     wait = min(wait, left)
-                if _futex_wait(self._release_addr, r, wait, self._ts) == errno.ETIMEDOUT:
+                _futex_wait(self._release_addr, r, wait, self._ts)
+                now = time.monotonic()
+                if now >= test_at:  # every 5 ms, however often others released
                     self._drop_dead(lag)
+                    test_at = now + 0.005
         finally:
             ctrl.prodwait = 0
 
@@ -1218,16 +1225,19 @@ class Subscriber(_Channel):
         """Leave the channel: free the entry, wake the producer, unmap. Idempotent."""
         if self._fd < 0:
             return
-        e = self._entry
+        e = self.__dict__.get("_entry")  # None if the join failed
         self._held = -1
-        _barrier()
-        e.state = e.state & ~1
-        _fence()
-        ctrl = self._ctrl
-        if ctrl.prodwait:
-            ctrl.release = (ctrl.release + 1) & 0xFFFFFFFF
-            _futex_wake(self._release_addr)
-        self._release_resources()
+        try:
+            if e is not None:
+                _barrier()
+                e.state = e.state & ~1
+                _fence()
+                ctrl = self._ctrl
+                if ctrl.prodwait:
+                    ctrl.release = (ctrl.release + 1) & 0xFFFFFFFF
+                    _futex_wake(self._release_addr)
+        finally:
+            self._release_resources()
 
     _abandon = close
 
