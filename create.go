@@ -82,7 +82,9 @@ func newSegment(op, name string, dt DType, shape []int, fortran bool, opts []Opt
 	default:
 		hdr = codec.EncodeNPYHeader(h, codec.NPYDataOffset)
 		size = codec.NPYDataOffset + h.DataLen
-		if h.DataLen == 0 {
+		if o.tail > 0 {
+			size = (size+codec.NPYDataOffset-1)/codec.NPYDataOffset*codec.NPYDataOffset + o.tail
+		} else if h.DataLen == 0 {
 			// numpy cannot mmap a file that ends where its data starts
 			// ("mmap offset is greater than file size"): one spare byte
 			// lets np.load(mmap_mode="r+") open empty segments too.
@@ -164,6 +166,12 @@ func newSegment(op, name string, dt DType, shape []int, fortran bool, opts []Opt
 		}
 	}
 	copy(mem[hdrAt:hdrAt+int64(magic)], hdr[:magic])
+	if o.prepare != nil {
+		if err := o.prepare(c.descriptor(), mem); err != nil {
+			sys.Unmap(mem)
+			return fail(err)
+		}
+	}
 	done := c.close
 	if o.unpublished {
 		done = c.abort // an Unpublished segment is named by Publish or Replace

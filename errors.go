@@ -45,6 +45,18 @@ var (
 	// ErrNotSupported reports an operation that is not available on this
 	// platform. It also matches errors.ErrUnsupported.
 	ErrNotSupported = errs.ErrNotSupported
+
+	// ErrProducerGone reports that a channel has no live producer: Next
+	// returns it, once every message sent before the producer died has been
+	// delivered, until a new producer takes the channel over (AttachProducer).
+	ErrProducerGone = errs.ErrProducerGone
+	// ErrOverrun reports that, in a channel of the Latest policy, the
+	// producer overwrote a message while a subscriber held it: what was read
+	// from it may be torn.
+	ErrOverrun = errs.ErrOverrun
+	// ErrTooManySubscribers reports that Subscribe found every entry of the
+	// channel's subscriber table held by a live subscriber.
+	ErrTooManySubscribers = errs.ErrTooManySubscribers
 )
 
 // Error records a failed operation on a named segment, in the manner of

@@ -1,6 +1,7 @@
 package shmtensor
 
 import (
+	"fmt"
 	"io/fs"
 	"slices"
 	"strings"
@@ -43,6 +44,31 @@ type Info struct {
 	// prevents. Filesystems that compress or deduplicate may report false
 	// for a segment whose pages are all written.
 	Reserved bool
+
+	// Kind tells a plain tensor segment from a channel (CreateChannel),
+	// whose Shape is then (slots, *message shape): see StatChannel.
+	Kind Kind
+}
+
+// Kind is what a segment holds.
+type Kind uint8
+
+const (
+	// KindTensor is a segment holding one tensor.
+	KindTensor Kind = iota
+	// KindChannel is a channel: a ring of messages and its control area.
+	KindChannel
+)
+
+// String returns "tensor" or "channel".
+func (k Kind) String() string {
+	switch k {
+	case KindTensor:
+		return "tensor"
+	case KindChannel:
+		return "channel"
+	}
+	return fmt.Sprintf("Kind(%d)", uint8(k))
 }
 
 // FileID identifies a file: its device and inode numbers (or what the
@@ -98,7 +124,17 @@ func makeInfo(n segName, h header, f *file) Info {
 		GID:        f.gid,
 		ID:         f.id,
 		Reserved:   f.blocks*512 >= f.size,
+		Kind:       kindOf(h, f),
 	}
+}
+
+// kindOf reads, for a file longer than its data, whether a channel's
+// control area follows it.
+func kindOf(h header, f *file) Kind {
+	if f.size > h.DataOff+h.DataLen && isChannelFile(f, h, f.size) {
+		return KindChannel
+	}
+	return KindTensor
 }
 
 // List returns every tensor segment in shared memory, sorted by name.

@@ -23,6 +23,16 @@ type options struct {
 	reserve  bool
 
 	unpublished bool
+
+	// Set by CreateChannel: the file goes on, past the data's last page, by
+	// tail bytes, and prepare runs on the new file before it gets its name.
+	tail    int64
+	prepare func(fd int, mem []byte) error
+
+	// Channel settings (channel.go).
+	slots, maxSubs int
+	policy         Policy
+	fromNewest     bool
 }
 
 func buildOptions(opts []Option) options {

@@ -25,6 +25,10 @@ var (
 	ErrInUse               = errors.New("segment is in use")
 	ErrPermission    error = &sentinel{"permission denied", fs.ErrPermission}
 	ErrNotSupported  error = &sentinel{"not supported on this platform", errors.ErrUnsupported}
+
+	ErrProducerGone       = errors.New("the channel's producer is gone")
+	ErrOverrun            = errors.New("message overwritten while it was read")
+	ErrTooManySubscribers = errors.New("every subscriber entry of the channel is taken")
 )
 
 // sentinel is an error that also matches a standard library error under

@@ -158,7 +158,8 @@ func SplitCopy(in int, inOff int64, out int, outOff int64, n int64, through func
 			m := min(p.hi-at, maxChunk)
 			var k int64
 			var err error
-			switch how := mode.Load(); how {
+			how := mode.Load()
+			switch how {
 			case ViaCopyFileRange:
 				ia, oa := inOff+at, outOff+at
 				var c int
@@ -179,8 +180,10 @@ func SplitCopy(in int, inOff int64, out int, outOff int64, n int64, through func
 			case errors.Is(err, syscall.EINTR) || errors.Is(err, syscall.EAGAIN):
 				continue
 			case err != nil && unsupported(err) && k == 0 && at == p.lo:
-				// The next way, for this part and those that follow.
-				if how := mode.Load(); how < ViaMapping {
+				// The next way after the one refused, for this part and
+				// those that follow; another part may have moved on from
+				// it already, and that is where this one goes on.
+				if how < ViaMapping {
 					mode.CompareAndSwap(how, how+1)
 					continue
 				}

@@ -51,7 +51,8 @@
 //     beyond any data, that TestLock (F_OFD_GETLK) sees from any PID
 //     namespace; the BSDs have no such lock (ErrNotSupported).
 //   - futex: WaitWord sleeps while a word of shared memory holds a value,
-//     until WakeWord (futex(2), _umtx_op(2); elsewhere, polling).
+//     until WakeWord (futex(2), _umtx_op(2); elsewhere, polling); SleepWord
+//     does the same for a bounded time, without a context.
 //   - watch: WatchDir calls a check each time a name in a directory may
 //     have changed (inotify, kqueue), or reports ErrNoWatch so the caller
 //     polls.

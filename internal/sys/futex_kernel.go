@@ -70,3 +70,13 @@ func waitSleeping(ctx context.Context, addr *uint32, val uint32,
 		}
 	}
 }
+
+// SleepWord sleeps while *addr == val, for at most d (> 0), until
+// WakeWord or spuriously, without a context: the loop of a caller that
+// wakes up regularly to look at something else allocates nothing.
+func SleepWord(addr *uint32, val uint32, d time.Duration) error {
+	if _, err := sleepWord(addr, val, d); err != nil {
+		return err
+	}
+	return nil
+}

@@ -37,3 +37,13 @@ func waitPolling(ctx context.Context, addr *uint32, val uint32) error {
 		timer.Reset(delay)
 	}
 }
+
+// SleepWord polls *addr for at most d, looking every pollMin.
+func SleepWord(addr *uint32, val uint32, d time.Duration) error {
+	for d > 0 && atomic.LoadUint32(addr) == val {
+		s := min(d, pollMin)
+		time.Sleep(s)
+		d -= s
+	}
+	return nil
+}
