@@ -1053,7 +1053,8 @@ class Subscriber(_Channel):
 
     @property
     def received(self):
-        """Messages delivered to this subscriber."""
+        """Messages received intact: those next() returned, less those
+        found overwritten at their release ("latest" policy)."""
         return self._received
 
     @property
@@ -1113,7 +1114,8 @@ class Subscriber(_Channel):
         when timeout passes with no message.
         """
         if self._held >= 0:
-            self._advance()
+            if self._advance():
+                self._overrun()
         elif self._fd < 0:
             self._check_open()
         ctrl = self._ctrl
@@ -1128,11 +1130,14 @@ class Subscriber(_Channel):
                 _barrier()  # head before the slot's stamp and data
                 if self._block:
                     break
-                # latest: the oldest message that may still be intact is
-                # h - S; its stamp says whether it is.
-                if c < h - S:
-                    self._lose(h - S - c)
-                    c = h - S
+                # latest: skip what the ring no longer holds intact while
+                # the producer may be writing message h: below h + 1 - S, as
+                # Go does. With one slot that would be h itself, not sent
+                # yet, so there it is h - 1, which its stamp vouches for.
+                low = h + 1 - S if S > 1 else h - 1
+                if c < low:
+                    self._lose(low - c)
+                    c = low
                 if stamps[c & self._mask] == 2 * c + 2:
                     break
                 self._lose(1)  # overwritten, or being overwritten
@@ -1144,7 +1149,8 @@ class Subscriber(_Channel):
                     continue
                 self._set_cursor(c)
                 raise EndOfStream("channel %r: end of stream after %d messages" % (self.name, c))
-            # Sleep on wake.
+            # Sleep on wake for a slice at most, after testing the
+            # producer's lock (before each sleep, as Go does).
             if deadline is None:
                 deadline = float("inf") if timeout is None else time.monotonic() + timeout
             e.waiting = 1
@@ -1153,23 +1159,20 @@ class Subscriber(_Channel):
                 w = ctrl.wake
                 if ctrl.head > c or ctrl.closed:
                     continue
-                left = deadline - time.monotonic()
-                r = errno.ETIMEDOUT
-                if left > 0:
-                    r = _futex_wait(self._wake_addr, w, min(0.02, left), self._ts)
-            finally:
-                e.waiting = 0
-            if r == errno.ETIMEDOUT and ctrl.head == c and not ctrl.closed:
                 if not _is_held(self._fd, PRODUCER_BYTE):
                     _barrier()
-                    if ctrl.head == c and not ctrl.closed:
-                        self._set_cursor(c)
-                        raise ProducerGone("channel %r: no producer, and all %d messages sent were delivered"
-                                           % (self.name, c))
-                    continue
-                if time.monotonic() >= deadline:
+                    if ctrl.head > c or ctrl.closed:
+                        continue  # sent (or closed) before it died
+                    self._set_cursor(c)
+                    raise ProducerGone("channel %r: no producer, and all %d messages sent were delivered"
+                                       % (self.name, c))
+                left = deadline - time.monotonic()
+                if left <= 0:
                     self._set_cursor(c)
                     raise TimeoutError("channel %r: no message in %gs" % (self.name, timeout))
+                _futex_wait(self._wake_addr, w, min(0.02, left), self._ts)
+            finally:
+                e.waiting = 0
         # Deliver message c.
         if c != self._cursor:
             self._set_cursor(c)
@@ -1178,6 +1181,13 @@ class Subscriber(_Channel):
         e.received = self._received
         lost, self._lost_gap = self._lost_gap, 0
         return Message(c, lost, self._views[c & self._mask])
+
+    def _overrun(self):
+        # The held message was overwritten: not received after all, and
+        # counted lost (in the next message's lost too), as Go counts it.
+        self._received -= 1
+        self._entry.received = self._received
+        self._lose(1)
 
     def _lose(self, n):
         self._lost += n
@@ -1210,15 +1220,16 @@ class Subscriber(_Channel):
         """Let go of the held message (no-op when none is held).
 
         In the "latest" policy raises Overrun if the producer overwrote
-        the message while it was held: what was read may be a mix. (next()
-        releases implicitly and does not check: call release() before
-        next() to know.)
+        the message while it was held: what was read may be a mix. The
+        message then counts as lost, not received (also in the next
+        message's lost). next() releases the held message the same way,
+        counting an overrun without raising: call release() first to know.
         """
         if self._held < 0:
             return
         c = self._held
         if self._advance():
-            self._lose(1)
+            self._overrun()
             raise Overrun("channel %r: message %d was overwritten while held" % (self.name, c))
 
     def close(self):

@@ -238,14 +238,20 @@ class ChannelTest(unittest.TestCase):
             except TimeoutError:
                 break
             self.assertTrue(valid(m.array) and m.array[0] == m.seq, m.seq)
+            if not seqs:
+                first_lost = m.lost
             seqs.append(m.seq)
             sub.release()
-        self.assertEqual(seqs, list(range(count - slots, count)))
-        # message 0 (overwritten) and 1 .. count-slots-1 (skipped) are lost
-        self.assertEqual(sub.lost, count - slots)
-        self.assertEqual(sub.received, 1 + slots)
+        # The ring holds count - slots .. count - 1, but the oldest of them
+        # is skipped as the one the producer writes next (as Go does).
+        self.assertEqual(seqs, list(range(count + 1 - slots, count)))
+        self.assertEqual(first_lost, count + 1 - slots)
+        # message 0 (overwritten) and 1 .. count-slots (skipped) are lost
+        self.assertEqual(sub.lost, count + 1 - slots)
+        self.assertEqual(sub.received, slots - 1)
         info = shmtensor.stat_channel(name)
-        self.assertEqual(info["subscribers"][0]["lost"], count - slots)
+        self.assertEqual(info["subscribers"][0]["lost"], count + 1 - slots)
+        self.assertEqual(info["subscribers"][0]["received"], slots - 1)
         self.assertEqual(info["subscribers"][0]["lag"], 0)
 
     def test_latest_slow_subscriber(self):
@@ -263,7 +269,8 @@ class ChannelTest(unittest.TestCase):
         self.assertEqual(r["bad"], 0)
         self.assertEqual(r["end"], "eos")
         self.assertEqual(r["seqs"], sorted(set(r["seqs"])))
-        self.assertEqual(r["received"] + r["lost"] - r["overruns"], count)
+        self.assertEqual(r["received"] + r["lost"], count)
+        self.assertEqual(r["received"], len(r["seqs"]) - r["overruns"])
         self.assertEqual(r["seqs"][-1], count - 1)
 
     def test_end_of_stream(self):
