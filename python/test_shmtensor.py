@@ -434,6 +434,25 @@ class ChannelTest(unittest.TestCase):
             self.assertEqual(s.next().seq, 20 + 1 - 8)
             self.assertEqual(s.next().array[0], 14)
 
+    def test_latest_one_slot(self):
+        """Latest policy with one slot (a mailbox of the last message): a
+        subscriber behind gets the message in the slot, counting the others
+        lost, and never runs ahead of what was sent."""
+        name = self.unique()
+        p = shmtensor.create_channel(name, (1,), np.int64, slots=1, policy="latest")
+        self.addCleanup(p.close)
+        s = shmtensor.subscribe(name)
+        self.addCleanup(s.close)
+        for i in range(3):
+            p.send_array([i])
+        m = s.next(timeout=0)
+        self.assertEqual((m.seq, m.lost, m.array[0]), (2, 2, 2))
+        s.release()
+        with self.assertRaises(TimeoutError):
+            s.next(timeout=0)
+        [e] = shmtensor.stat_channel(name)["subscribers"]
+        self.assertEqual((e["cursor"], e["received"], e["lost"]), (3, 1, 2))
+
     def test_too_many_subscribers(self):
         name = self.unique()
         p = shmtensor.create_channel(name, (1,), "f4", max_subscribers=2)
