@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"strings"
 	"testing"
 	"time"
 	"unsafe"
@@ -284,5 +285,22 @@ func TestChannelNoAllocations(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Fatalf("%v allocations per message", allocs)
+	}
+}
+
+// numpy opens a live channel by path and sees the ring, shape (slots,
+// *message), with the messages in place.
+func TestChannelNumpySeesRing(t *testing.T) {
+	needNumpy(t)
+	name, p := newTestChannel(t, Slots(4))
+	for i := range 3 {
+		send(t, p, float64(i+1))
+	}
+	out := runPython(t, `import sys, numpy as np
+a = np.load(sys.argv[1], mmap_mode="r")
+print(a.shape, a.dtype, [float(a[i, 1, 2]) for i in range(4)])
+`, "/dev/shm/"+name)
+	if want := "(4, 2, 3) float64 [1.0, 2.0, 3.0, 0.0]"; strings.TrimSpace(out) != want {
+		t.Fatalf("numpy sees %q, want %q", out, want)
 	}
 }

@@ -56,6 +56,15 @@ const (
 	Complex64
 	// Complex128 is complex128 ('<c16'): two float64s.
 	Complex128
+	// BFloat16 is bfloat16 (safetensors' BF16): the top half of a float32.
+	// numpy has no descriptor for it, so only bundles hold it; no Number
+	// type does: view it as uint16 or bytes.
+	BFloat16
+	// Float8E4M3 and Float8E5M2 are the 8-bit floats of safetensors
+	// (F8_E4M3, F8_E5M2; ml_dtypes' float8_e4m3fn and float8_e5m2): bundles
+	// only, viewed as bytes.
+	Float8E4M3
+	Float8E5M2
 )
 
 // String returns numpy's name for d: "float64", "int32", "bool", ...

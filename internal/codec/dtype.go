@@ -29,6 +29,9 @@ const (
 	Float64
 	Complex64
 	Complex128
+	BFloat16
+	Float8E4M3
+	Float8E5M2
 )
 
 // dtypeInfo holds what each format needs to know about a DType: numpy's name,
@@ -55,6 +58,10 @@ var dtypeInfo = [...]struct {
 	Float64:    {"float64", "<f8", 8, 12},
 	Complex64:  {"complex64", "<c8", 8, 14},
 	Complex128: {"complex128", "<c16", 16, 15},
+	// Types numpy has no descriptor for: bundles (safetensors) only.
+	BFloat16:   {"bfloat16", "", 2, -1},
+	Float8E4M3: {"float8_e4m3fn", "", 1, -1},
+	Float8E5M2: {"float8_e5m2", "", 1, -1},
 }
 
 // String returns numpy's name for d: "float64", "int32", "bool", ...
@@ -207,7 +214,7 @@ func dtypeFromTypeNum(n int32) (DType, bool) {
 		return Uint64, true
 	}
 	for d := Bool; d.Valid(); d++ {
-		if dtypeInfo[d].typeNum == n {
+		if n >= 0 && dtypeInfo[d].typeNum == n {
 			return d, true
 		}
 	}

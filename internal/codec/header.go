@@ -54,6 +54,9 @@ func NewHeader(layout Layout, dt DType, shape []int, fortran bool) (Header, erro
 	if !dt.Valid() {
 		return Header{}, fmt.Errorf("%w: invalid element type %v", errs.ErrDType, dt)
 	}
+	if dt.Descr() == "" {
+		return Header{}, fmt.Errorf("%w: numpy has no %v: a segment cannot hold it (a bundle can)", errs.ErrDType, dt)
+	}
 	n, err := strided.ByteSize(shape, dt.Size())
 	if err != nil {
 		return Header{}, err

@@ -1,0 +1,146 @@
+package codec
+
+import (
+	"encoding/binary"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/shmtensor/shmtensor/internal/errs"
+)
+
+func TestBundleLayoutRoundTrip(t *testing.T) {
+	specs := []STSpec{
+		{"mask", Bool, []int{3}},
+		{"w", Float64, []int{2, 3}},
+		{"ids", Int32, []int{5}},
+		{"scalar", Float32, []int{}},
+		{"empty", Float64, []int{0, 4}},
+		{"h", BFloat16, []int{3}},
+		{"f8", Float8E4M3, []int{2}},
+		{"z", Complex64, []int{1}},
+	}
+	hdr, h, err := LayoutBundle(specs, map[string]string{"version": "7"}, 4096)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hdr)%4096 != 0 || h.DataOff != int64(len(hdr)) {
+		t.Fatalf("header %d bytes, data at %d: not page-aligned", len(hdr), h.DataOff)
+	}
+	for _, ts := range h.Tensors {
+		if ts.Begin%int64(ts.DType.Size()) != 0 {
+			t.Errorf("%s (%v) at %d: not aligned", ts.Name, ts.DType, ts.Begin)
+		}
+	}
+	got, err := ParseSafetensors(hdr[8:], int64(len(hdr))+h.DataLen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Tensors) != len(specs) || got.Metadata["version"] != "7" || got.DataLen != h.DataLen {
+		t.Fatalf("parsed %+v", got)
+	}
+	for i, ts := range got.Tensors {
+		w := h.Tensors[i]
+		if ts.Name != w.Name || ts.DType != w.DType || ts.Begin != w.Begin || ts.End != w.End || Tuple(ts.Shape) != Tuple(w.Shape) {
+			t.Errorf("tensor %d: %+v, want %+v", i, ts, w)
+		}
+	}
+	if _, _, err := LayoutBundle([]STSpec{{"a", Complex128, []int{1}}}, nil, 4096); !errors.Is(err, errs.ErrDType) {
+		t.Errorf("complex128: %v", err)
+	}
+	if _, _, err := LayoutBundle([]STSpec{{"a", Int8, nil}, {"a", Int8, nil}}, nil, 4096); !errors.Is(err, errs.ErrShape) {
+		t.Errorf("duplicate names: %v", err)
+	}
+}
+
+// stFile returns a file of a header and dataLen bytes of data.
+func stFile(hdr string, dataLen int) []byte {
+	b := make([]byte, 8+len(hdr)+dataLen)
+	binary.LittleEndian.PutUint64(b, uint64(len(hdr)))
+	copy(b[8:], hdr)
+	return b
+}
+
+type byteReader []byte
+
+func (b byteReader) ReadAt(p []byte, off int64) (int, error) {
+	if off >= int64(len(b)) {
+		return 0, nil
+	}
+	return copy(p, b[off:]), nil
+}
+
+func TestParseSafetensorsHostile(t *testing.T) {
+	for _, c := range []struct {
+		name, hdr string
+		data      int
+		want      string
+	}{
+		{"overlap", `{"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]},"b":{"dtype":"U8","shape":[4],"data_offsets":[2,6]}}`, 6, "overlaps"},
+		{"hole", `{"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]},"b":{"dtype":"U8","shape":[4],"data_offsets":[6,10]}}`, 10, "hole"},
+		{"past the end", `{"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]}}`, 2, "cover 4 bytes"},
+		{"trailing data", `{"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]}}`, 9, "cover 4 bytes"},
+		{"size mismatch", `{"a":{"dtype":"F32","shape":[4],"data_offsets":[0,4]}}`, 4, "16 bytes"},
+		{"huge shape", `{"a":{"dtype":"F64","shape":[4294967296,4294967296],"data_offsets":[0,8]}}`, 8, "tensor \"a\""},
+		{"negative dim", `{"a":{"dtype":"U8","shape":[-1],"data_offsets":[0,0]}}`, 0, "not a size"},
+		{"float dim", `{"a":{"dtype":"U8","shape":[1.5],"data_offsets":[0,0]}}`, 0, "not a size"},
+		{"offsets reversed", `{"a":{"dtype":"U8","shape":[0],"data_offsets":[4,0]}}`, 4, "not a range"},
+		{"offset overflow", `{"a":{"dtype":"U8","shape":[1],"data_offsets":[18446744073709551615,18446744073709551616]}}`, 1, "not a range"},
+		{"duplicate key", `{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}`, 1, "twice"},
+		{"unknown dtype", `{"a":{"dtype":"F128","shape":[1],"data_offsets":[0,16]}}`, 16, "F128"},
+		{"missing field", `{"a":{"dtype":"U8","shape":[1]}}`, 1, "lacks"},
+		{"metadata not strings", `{"__metadata__":{"k":1}}`, 0, "not a string"},
+		{"not an object", `[1,2]`, 0, "JSON object"},
+		{"trailing garbage", `{} x`, 0, "after the object"},
+		{"unterminated", `{"a":`, 0, ""},
+		{"non-UTF-8", "{\"\xff\":1}", 0, "UTF-8"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := stFile(c.hdr, c.data)
+			_, err := ReadSafetensors(byteReader(f), int64(len(f)))
+			if !errors.Is(err, errs.ErrNotTensor) || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("err = %v, want ErrNotTensor containing %q", err, c.want)
+			}
+		})
+	}
+	// A header length beyond the limit or the file.
+	for _, n := range []uint64{STMaxHeader + 1, 1 << 63, 1000} {
+		f := make([]byte, 100)
+		binary.LittleEndian.PutUint64(f, n)
+		if _, err := ReadSafetensors(byteReader(f), 100); !errors.Is(err, errs.ErrNotTensor) {
+			t.Errorf("header length %d: %v", n, err)
+		}
+	}
+	// Padding with spaces and an empty file of tensors are fine.
+	f := stFile(`{"__metadata__":{"a":"b"}}      `, 0)
+	if h, err := ReadSafetensors(byteReader(f), int64(len(f))); err != nil || h.Metadata["a"] != "b" {
+		t.Fatalf("padded header: %+v, %v", h, err)
+	}
+}
+
+func FuzzParseSafetensors(f *testing.F) {
+	hdr, h, _ := LayoutBundle([]STSpec{{"w", Float64, []int{2, 3}}, {"m", Bool, []int{2}}}, map[string]string{"k": "v"}, 64)
+	f.Add(hdr[8:], h.DataLen)
+	f.Add([]byte(`{"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]}}`), int64(4))
+	f.Add([]byte(`{"__metadata__":{}}`), int64(0))
+	f.Fuzz(func(t *testing.T, hdr []byte, dataLen int64) {
+		if dataLen < 0 || dataLen > 1<<40 {
+			return
+		}
+		h, err := ParseSafetensors(hdr, 8+int64(len(hdr))+dataLen)
+		if err != nil {
+			return
+		}
+		// What validates tiles the data exactly with tensors of their size.
+		at := int64(0)
+		for _, ts := range h.Tensors {
+			if ts.Begin != at || ts.End < ts.Begin {
+				t.Fatalf("tensor %q at [%d, %d), expected at %d", ts.Name, ts.Begin, ts.End, at)
+			}
+			at = ts.End
+		}
+		if at != dataLen {
+			t.Fatalf("tensors end at %d of %d", at, dataLen)
+		}
+	})
+}
