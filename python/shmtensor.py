@@ -1130,11 +1130,10 @@ class Subscriber(_Channel):
                 _barrier()  # head before the slot's stamp and data
                 if self._block:
                     break
-                # latest: skip what the ring no longer holds intact while
-                # the producer may be writing message h: below h + 1 - S, as
-                # Go does. With one slot that would be h itself, not sent
-                # yet, so there it is h - 1, which its stamp vouches for.
-                low = h + 1 - S if S > 1 else h - 1
+                # latest: skip to h - S, the oldest message that may still
+                # be whole, as Go does; its stamp says whether the producer
+                # is writing message h over it.
+                low = h - S
                 if c < low:
                     self._lose(low - c)
                     c = low

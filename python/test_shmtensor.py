@@ -242,16 +242,16 @@ class ChannelTest(unittest.TestCase):
                 first_lost = m.lost
             seqs.append(m.seq)
             sub.release()
-        # The ring holds count - slots .. count - 1, but the oldest of them
-        # is skipped as the one the producer writes next (as Go does).
-        self.assertEqual(seqs, list(range(count + 1 - slots, count)))
-        self.assertEqual(first_lost, count + 1 - slots)
-        # message 0 (overwritten) and 1 .. count-slots (skipped) are lost
-        self.assertEqual(sub.lost, count + 1 - slots)
-        self.assertEqual(sub.received, slots - 1)
+        # The ring holds count - slots .. count - 1, all whole: the
+        # producer is not writing over the oldest (as Go does).
+        self.assertEqual(seqs, list(range(count - slots, count)))
+        self.assertEqual(first_lost, count - slots)
+        # message 0 (overwritten) and 1 .. count-slots-1 (skipped) are lost
+        self.assertEqual(sub.lost, count - slots)
+        self.assertEqual(sub.received, slots)
         info = shmtensor.stat_channel(name)
-        self.assertEqual(info["subscribers"][0]["lost"], count + 1 - slots)
-        self.assertEqual(info["subscribers"][0]["received"], slots - 1)
+        self.assertEqual(info["subscribers"][0]["lost"], count - slots)
+        self.assertEqual(info["subscribers"][0]["received"], slots)
         self.assertEqual(info["subscribers"][0]["lag"], 0)
 
     def test_latest_slow_subscriber(self):
