@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shmtensor/shmtensor/internal/codec"
 	"github.com/shmtensor/shmtensor/internal/strided"
 )
 
@@ -58,15 +59,20 @@ const (
 	KindTensor Kind = iota
 	// KindChannel is a channel: a ring of messages and its control area.
 	KindChannel
+	// KindBundle is a bundle of named tensors (CreateBundle): Shape is
+	// then the length of its data in bytes; see StatBundle.
+	KindBundle
 )
 
-// String returns "tensor" or "channel".
+// String returns "tensor", "channel" or "bundle".
 func (k Kind) String() string {
 	switch k {
 	case KindTensor:
 		return "tensor"
 	case KindChannel:
 		return "channel"
+	case KindBundle:
+		return "bundle"
 	}
 	return fmt.Sprintf("Kind(%d)", uint8(k))
 }
@@ -131,6 +137,9 @@ func makeInfo(n segName, h header, f *file) Info {
 // kindOf reads, for a file longer than its data, whether a channel's
 // control area follows it.
 func kindOf(h header, f *file) Kind {
+	if h.Layout == codec.Safetensors {
+		return KindBundle
+	}
 	if f.size > h.DataOff+h.DataLen && isChannelFile(f, h, f.size) {
 		return KindChannel
 	}
