@@ -246,3 +246,27 @@ print(h["__metadata__"]["version"])
 		}
 	}
 }
+
+// Delete removes a bundle, and refuses a file that only looks like one.
+func TestBundleDelete(t *testing.T) {
+	name, b := newTestBundle(t)
+	b.Close()
+	if err := Delete(name); err != nil {
+		t.Fatalf("Delete of a bundle: %v", err)
+	}
+	if _, err := StatBundle(name); !errors.Is(err, ErrNotExist) {
+		t.Fatalf("after Delete: %v", err)
+	}
+	fake := uniqueName(t)
+	f := binary.LittleEndian.AppendUint64(nil, 40)
+	f = append(f, []byte(`{"a":{"dtype":"U8","shape":[9],"data_offsets":[0,9]}}`)[:40]...)
+	if err := os.WriteFile("/dev/shm/"+fake, f, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := Delete(fake); !errors.Is(err, ErrNotTensor) {
+		t.Fatalf("Delete of a broken safetensors file: %v", err)
+	}
+	if _, err := os.Stat("/dev/shm/" + fake); err != nil {
+		t.Fatalf("the broken file is gone: %v", err)
+	}
+}

@@ -44,6 +44,9 @@ type Header struct {
 	DataOff int64 // byte offset of the first element
 	DataLen int64 // bytes of data: DType.Size() * product(Shape)
 	Trailer int64 // bytes of the SharedArray trailer (292 or 548)
+
+	// Bundle is the validated safetensors header (Safetensors only).
+	Bundle *STHeader
 }
 
 // NewHeader validates an element type and shape for a new segment of the

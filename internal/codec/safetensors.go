@@ -67,7 +67,7 @@ type STHeader struct {
 
 // Header returns the segment header of a bundle: its data as bytes.
 func (h STHeader) Header() Header {
-	return Header{Layout: Safetensors, DType: Uint8, Shape: []int{int(min(h.DataLen, math.MaxInt))}, DataOff: h.DataOff, DataLen: h.DataLen}
+	return Header{Layout: Safetensors, DType: Uint8, Shape: []int{int(min(h.DataLen, math.MaxInt))}, DataOff: h.DataOff, DataLen: h.DataLen, Bundle: &h}
 }
 
 // IsSafetensors reports whether the first bytes of a file could start a
