@@ -237,9 +237,9 @@ func parseSTMetadata(raw json.RawMessage, h *STHeader) error {
 
 func parseSTTensor(key string, raw json.RawMessage) (STTensor, error) {
 	var v struct {
-		DType   *string        `json:"dtype"`
-		Shape   []json.Number  `json:"shape"`
-		Offsets []json.Number  `json:"data_offsets"`
+		DType   *string       `json:"dtype"`
+		Shape   []json.Number `json:"shape"`
+		Offsets []json.Number `json:"data_offsets"`
 	}
 	d := json.NewDecoder(bytes.NewReader(raw))
 	d.UseNumber()
