@@ -151,15 +151,21 @@ func printMainUsage(w io.Writer) {
 
 // printLists prints the lists of commands and help topics.
 func printLists(w io.Writer) {
+	width := 0
+	for _, c := range slices.Concat(commands, helpTopics) {
+		if !c.Hidden {
+			width = max(width, len(c.Name()))
+		}
+	}
 	fmt.Fprint(w, "The commands are:\n\n")
 	for _, c := range commands {
 		if !c.Hidden {
-			fmt.Fprintf(w, "\t%-10s %s\n", c.Name(), c.Short)
+			fmt.Fprintf(w, "\t%-*s %s\n", width, c.Name(), c.Short)
 		}
 	}
 	fmt.Fprint(w, "\nUse \"shmtensor help COMMAND\" for more information about a command.\n\nAdditional help topics:\n\n")
 	for _, t := range helpTopics {
-		fmt.Fprintf(w, "\t%-10s %s\n", t.Name(), t.Short)
+		fmt.Fprintf(w, "\t%-*s %s\n", width, t.Name(), t.Short)
 	}
 	fmt.Fprint(w, "\nUse \"shmtensor help TOPIC\" for more information about that topic.\n")
 }
