@@ -134,14 +134,14 @@ func runList(c *Command, _ []string) error {
 		return writeJSON(recs)
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
-	head := "NAME\tDTYPE\tSHAPE\tSIZE\tLAYOUT\tMODE\tOWNER\tMODIFIED"
+	head := "NAME\tKIND\tDTYPE\tSHAPE\tSIZE\tLAYOUT\tMODE\tOWNER\tMODIFIED"
 	if *listMappers {
 		head += "\tMAPPERS"
 	}
 	fmt.Fprintln(tw, head)
 	for _, in := range infos {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s",
-			escapeName(strings.TrimPrefix(in.Name, "shm://")), in.DType, shmtensor.FormatShape(in.Shape),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s",
+			escapeName(strings.TrimPrefix(in.Name, "shm://")), in.Kind, in.DType, shmtensor.FormatShape(in.Shape),
 			units.Bytes(in.Size), layoutString(in), formatMode(in.Mode),
 			userName(in.UID), in.ModTime.Local().Format(time.DateTime))
 		if *listMappers {
