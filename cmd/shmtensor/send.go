@@ -74,6 +74,7 @@ func runSend(c *Command, args []string) error {
 	}
 	ctx, stop := interruptContext()
 	defer stop()
+	fmt.Fprintf(os.Stderr, "shmtensor: send: producer of %s, sending from seq %d\n", escapeName(p.Name()), p.Sent())
 	s := &sender{p: p, info: ci, in: bufio.NewReaderSize(os.Stdin, 1<<16), first: p.Sent()}
 	done := make(chan error, 1)
 	go func() { done <- s.run(ctx) }()
