@@ -31,14 +31,18 @@ its producer and exits, leaving the channel under its name with no
 producer and no message. Until a producer takes it over ("shmtensor send
 NAME", AttachProducer in Go, or the Python module), subscribers find that
 the producer is gone ("shmtensor tail" exits with status 3). Nothing holds
-the channel meanwhile, so "shmtensor gc" deletes it once it is older than
-gc's --older-than (default 1h); "shmtensor rm NAME" deletes it any time.
+the channel meanwhile, so "shmtensor gc" deletes it as an unused segment
+once it is older than gc's --older-than (1h by default); "shmtensor rm
+NAME" deletes it at any time.
+
 It prints the channel's settings and the size of the whole segment. For
-example:
+example, a channel fed by a program that writes raw frames, and in
+another shell, once send runs, the rate at which they come:
 
 	shmtensor create-channel --slots 8 frames uint8 480 640 3
-	producer | shmtensor send frames &
-	shmtensor tail frames
+	camera-frames | shmtensor send frames
+
+	shmtensor tail --rate frames
 `,
 	MinArgs: 2,
 	MaxArgs: manyArgs,
@@ -47,7 +51,7 @@ example:
 var (
 	chanSlots       = cmdCreateChannel.Flag.Int("slots", shmtensor.DefaultSlots, "hold `N` messages in the ring, a power of two")
 	chanSubscribers = cmdCreateChannel.Flag.Int("subscribers", shmtensor.DefaultMaxSubscribers, "take at most `N` subscribers at once, 1 to 1024")
-	chanPolicy      = cmdCreateChannel.Flag.String("policy", "block", "`block` for the slowest subscriber, or latest: never wait, laggards lose messages")
+	chanPolicy      = cmdCreateChannel.Flag.String("policy", "block", "`block`: the producer waits for the slowest subscriber; latest: it never waits, laggards lose messages")
 	chanFlags       = creationFlags{mode: 0o600}
 )
 

@@ -18,16 +18,31 @@ var cmdInfo = &Command{
 	UsageLine: "info [--json] NAME",
 	Short:     "describe one segment, with strides and data offset",
 	Long: `
-Info describes one segment: name, dtype, shape and number of elements, size
-of the whole segment (header and data), layout, memory order, data offset,
-strides (in elements and in bytes, as numpy's ndarray.strides), mode, owner
-and modification time, and on Linux how much of its resident memory huge
-pages back. NAME is "x", "shm://x" or "file://PATH" (see
-"shmtensor help names"); the name is escaped as list escapes it.
+Info describes one segment: name, kind (tensor or channel), dtype, shape
+and number of elements, size of the whole segment (header and data),
+layout, memory order, data offset, strides (in elements and in bytes, as
+numpy's ndarray.strides), mode, owner and modification time, and on Linux
+how much of its resident memory huge pages back. NAME is "x", "shm://x" or
+"file://PATH" (see "shmtensor help names"); the name is escaped as list
+escapes it.
+
+For a channel (see create-channel), whose shape is that of its ring as
+numpy sees it, info adds the shape, number of elements and size of one
+message; the slots; the policy; how many messages were sent; whether the
+stream is open or the producer closed it; whether a producer lives, with
+the channel's epoch (1 for the producer that created it, one more for each
+producer that took it over); and how many subscribers live, of how many
+the channel takes. Then a table has a row for each subscriber entry in
+use: the entry, the subscriber's process id (in its own PID namespace),
+whether it lives (a dead one's entry is taken by the next subscriber),
+its cursor (the oldest message it may still read), its lag (messages sent
+that it has not released), the messages it received and lost, and whether
+it started from the oldest or the newest message.
 
 With --json it prints one object with the fields name, dtype, descr,
 itemsize, shape, size, layout, fortran, data_offset, strides, byte_strides,
-mode, uid, gid, owner, group and modified (see "shmtensor help json").
+mode, uid, gid, owner, group, modified, kind and channel (null for a tensor
+segment; see "shmtensor help json").
 `,
 	MinArgs: 1,
 	MaxArgs: 1,
@@ -113,9 +128,12 @@ func channelRows(row func(k, format string, args ...any), ci *shmtensor.ChannelI
 	} else {
 		row("stream", "open")
 	}
-	if ci.ProducerAlive {
+	switch {
+	case ci.ProducerAlive:
 		row("producer", "alive (epoch %d)", ci.Epoch)
-	} else {
+	case ci.Closed:
+		row("producer", "none (epoch %d)", ci.Epoch)
+	default:
 		row("producer", "none (epoch %d): subscribers find the producer gone until one takes the channel over", ci.Epoch)
 	}
 	alive := 0

@@ -135,7 +135,7 @@ func TestUsage(t *testing.T) {
 			t.Errorf("%s wrote to standard error: %q", args, r.stderr)
 		}
 	}
-	for _, c := range []string{"list", "info", "create", "rm", "show", "import", "export", "lock", "demo", "version", "help"} {
+	for _, c := range []string{"list", "info", "create", "rm", "show", "create-channel", "send", "tail", "import", "export", "lock", "demo", "version", "help"} {
 		for _, h := range []string{"-h", "--help"} {
 			r := want(t, 0, c, h)
 			contains(t, c+" "+h, r.stdout, "usage: shmtensor "+c)

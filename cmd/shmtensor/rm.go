@@ -19,6 +19,11 @@ and show cannot read, is a tensor segment all the same and is deleted.
 Every name is tried; the exit status is 1 if any of them failed. Processes
 that have a segment mapped keep using it until they close it.
 
+A channel (see create-channel) is a tensor segment, and rm deletes it
+("removed channel ..."): its live producer and subscribers, which rm
+names, go on with it without a name until they close it, and no new
+subscriber can join it.
+
 With --force, rm also removes a broken segment (see "shmtensor list
 --all"): a regular file that carries a tensor magic but has an invalid
 header, such as a truncated segment. It must belong to the user running rm;

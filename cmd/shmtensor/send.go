@@ -41,8 +41,9 @@ Input that ends in the middle of a message, or a message that is not the
 channel's, ends send with exit status 1 without sending it and without
 closing the stream: subscribers then find that the producer is gone, and
 another send takes over where this one stopped. Ctrl-C or SIGTERM does
-the same with exit status 130. At the end it prints how many messages it
-sent. For example, from Python:
+the same with exit status 130. Once it is the channel's producer it says so
+on standard error, with the sequence number of the first message it sends;
+at the end it prints how many messages it sent. For example, from Python:
 
 	python3 -c 'import sys, numpy as np
 	for i in range(10): sys.stdout.buffer.write(np.full((480, 640), i, "<f8").tobytes())' |

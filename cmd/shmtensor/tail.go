@@ -36,9 +36,10 @@ With --rate it prints no message but, once a second, how many messages it
 received in that second, their bytes per second and how many it lost,
 and when it ends a line with the totals.
 
-A subscriber holds back a producer of the block policy: while tail runs,
-the producer waits for it, so do not leave one stopped (Ctrl-Z) on such a
-channel. Tail takes a subscriber entry of the channel while it runs.
+Tail takes one of the channel's subscriber entries while it runs. In the
+block policy the producer waits for it once it is a whole ring behind, so
+a tail that is stopped (Ctrl-Z), or whose output is not read, holds the
+producer back; with --rate it reads no values and keeps up best.
 
 The exit status is 0 at the end of the stream (the producer closed it, and
 every message was printed) and after --count messages; 3 when the channel
