@@ -151,6 +151,10 @@
 // mode, uid, gid, owner, group, modified, kind and channel (null for a tensor
 // segment; see "shmtensor help json").
 //
+// A channel owned by another user than you and root is not mapped, since
+// its owner could truncate it while it is read: info describes it from its
+// header only, and says so.
+//
 // Options:
 //
 //	--json
@@ -329,7 +333,7 @@
 //
 // Usage:
 //
-//	shmtensor tail [--from oldest|newest] [--count N] [--rate] [--timeout D] [--max N] NAME
+//	shmtensor tail [--from oldest|newest] [--count N] [--rate] [--timeout D] [--max N] [--any-owner] NAME
 //
 // Tail subscribes to the channel NAME and prints each message it receives:
 // a line "seq S lost L", S the message's sequence number (0 for the first
@@ -363,13 +367,17 @@
 // takes), and on errors; 130 on Ctrl-C or SIGTERM.
 //
 // NAME must be a channel: a plain tensor segment is refused as such ("show"
-// prints it). For example:
+// prints it). A channel owned by another user than you and root is refused,
+// as by show, since its owner could truncate it while it is read;
+// --any-owner subscribes anyway. For example:
 //
 //	shmtensor tail --count 1 --timeout 10s frames
 //	shmtensor tail --rate frames
 //
 // Options:
 //
+//	--any-owner
+//		subscribe to a channel owned by another user
 //	--count N
 //		exit after N messages; 0: no limit
 //	--from oldest
@@ -814,8 +822,10 @@
 //	modified      string   modification time, RFC 3339 in UTC with nanoseconds
 //	kind          string   "tensor", or "channel" for a channel, whose shape
 //	                       is its ring's: (slots, *message shape)
-//	channel       object   info --json only: null for a tensor segment; for a
-//	                       channel, its state (below)
+//	channel       object   info --json only: for a channel, its state (below);
+//	                       null for a tensor segment, and for a channel of
+//	                       another user than you and root, which info does
+//	                       not map (its owner could truncate it)
 //
 // The channel object of info --json has these fields, always all present:
 //

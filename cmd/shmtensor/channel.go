@@ -144,32 +144,41 @@ func asBytes[T shmtensor.Number](d []T) []byte {
 	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(d))), len(d)*int(unsafe.Sizeof(d[0])))
 }
 
-// statChannel describes the channel name and returns its chanType. A name
-// that holds a plain tensor segment is refused as such, and so is a
-// channel of an element type Go cannot hold.
-func statChannel(name string) (shmtensor.ChannelInfo, chanType, error) {
+// chanMeta is what the channel commands need to know of a channel.
+type chanMeta struct {
+	Name         string // with its scheme
+	DType        shmtensor.DType
+	Shape        []int // of one message
+	MessageBytes int64
+}
+
+// statChannel describes the channel name from its header, without mapping
+// it, and returns its chanType. A name that holds a plain tensor segment is
+// refused as such, and so is a channel of an element type Go cannot hold.
+func statChannel(name string) (chanMeta, chanType, error) {
 	in, err := shmtensor.Stat(name)
 	if err != nil {
-		return shmtensor.ChannelInfo{}, nil, err
+		return chanMeta{}, nil, err
 	}
 	if in.Kind != shmtensor.KindChannel {
-		return shmtensor.ChannelInfo{}, nil, errNotChannel(in)
+		return chanMeta{}, nil, errNotChannel(in)
 	}
-	ci, err := shmtensor.StatChannel(name)
-	if err != nil {
-		return shmtensor.ChannelInfo{}, nil, err
-	}
-	ct, ok := chanTypeOf(ci.DType)
+	ct, ok := chanTypeOf(in.DType)
 	if !ok {
-		return shmtensor.ChannelInfo{}, nil, fmt.Errorf("%s carries %s, which this program cannot read (a channel of %s has no Go element type)", ci.Name, ci.DType, ci.DType)
+		return chanMeta{}, nil, fmt.Errorf("%s carries %s, which this program cannot read (a channel of %s has no Go element type)",
+			escapeName(in.Name), in.DType, in.DType)
 	}
-	return ci, ct, nil
+	m := chanMeta{Name: in.Name, DType: in.DType, Shape: in.Shape[1:], MessageBytes: int64(in.DType.Size())}
+	for _, d := range m.Shape {
+		m.MessageBytes *= int64(d)
+	}
+	return m, ct, nil
 }
 
 // errNotChannel says that in is a tensor segment, not a channel.
 func errNotChannel(in shmtensor.Info) error {
 	return fmt.Errorf("%s is a tensor segment (%s %s), not a channel: create-channel makes channels, and \"shmtensor show\" prints a segment",
-		in.Name, in.DType, shmtensor.FormatShape(in.Shape))
+		escapeName(in.Name), in.DType, shmtensor.FormatShape(in.Shape))
 }
 
 // parsePolicy parses --policy; its errors are usage errors.

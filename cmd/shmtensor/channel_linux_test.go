@@ -469,6 +469,22 @@ func TestChannelErrors(t *testing.T) {
 	if _, err := shmtensor.Stat(name); !errors.Is(err, shmtensor.ErrNotExist) {
 		t.Errorf("a failed create-channel left %s: %v", name, err)
 	}
+	// Another user's channel: info does not map it, tail refuses it
+	// unless --any-owner.
+	if os.Geteuid() == 0 {
+		other := uniqueName(t)
+		want(t, 0, "create-channel", other, "int16", "2")
+		if err := os.Chown("/dev/shm/"+other, 65534, 65534); err != nil {
+			t.Fatal(err)
+		}
+		r := want(t, 0, "info", other)
+		contains(t, "info of another user's channel", r.stdout, "kind:         channel", "channel:      its state is not read: ")
+		contains(t, "info --json of another user's channel", want(t, 0, "info", "--json", other).stdout, `"kind": "channel",
+  "channel": null`)
+		r = want(t, 1, "tail", other)
+		contains(t, "tail of another user's channel", r.stderr, "permission denied", "tail take --any-owner")
+		want(t, statusProducerGone, "tail", "--any-owner", other)
+	}
 	// An empty message cannot be sent as raw records.
 	want(t, 0, "create-channel", name, "int8", "0")
 	r := want(t, 2, "send", name)

@@ -88,8 +88,10 @@ var topicJSON = &Command{
 	modified      string   modification time, RFC 3339 in UTC with nanoseconds
 	kind          string   "tensor", or "channel" for a channel, whose shape
 	                       is its ring's: (slots, *message shape)
-	channel       object   info --json only: null for a tensor segment; for a
-	                       channel, its state (below)
+	channel       object   info --json only: for a channel, its state (below);
+	                       null for a tensor segment, and for a channel of
+	                       another user than you and root, which info does
+	                       not map (its owner could truncate it)
 
 The channel object of info --json has these fields, always all present:
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -43,6 +44,10 @@ With --json it prints one object with the fields name, dtype, descr,
 itemsize, shape, size, layout, fortran, data_offset, strides, byte_strides,
 mode, uid, gid, owner, group, modified, kind and channel (null for a tensor
 segment; see "shmtensor help json").
+
+A channel owned by another user than you and root is not mapped, since
+its owner could truncate it while it is read: info describes it from its
+header only, and says so.
 `,
 	MinArgs: 1,
 	MaxArgs: 1,
@@ -59,12 +64,19 @@ func runInfo(c *Command, args []string) error {
 	}
 	rec := makeJSONInfo(in)
 	var ci *shmtensor.ChannelInfo
+	var unread error // why a channel's state is not read
 	if in.Kind == shmtensor.KindChannel {
 		info, err := shmtensor.StatChannel(args[0])
-		if err != nil {
+		switch {
+		case errors.Is(err, shmtensor.ErrPermission):
+			// Another user's channel: its state is not read (its
+			// owner could truncate it under the mapping).
+			unread = err
+		case err != nil:
 			return err
+		default:
+			ci = &info
 		}
-		ci = &info
 	}
 	if *infoJSON {
 		return writeJSON(jsonInfoWithChannel{rec, makeJSONChannel(ci)})
@@ -77,6 +89,9 @@ func runInfo(c *Command, args []string) error {
 	if ci != nil {
 		row("shape", "%s, %s: the ring of %d slots, as numpy sees it", shmtensor.FormatShape(in.Shape), elements(in.Shape), ci.Slots)
 		channelRows(row, ci)
+	} else if unread != nil {
+		row("shape", "%s, %s: the ring of %d slots, as numpy sees it", shmtensor.FormatShape(in.Shape), elements(in.Shape), in.Shape[0])
+		row("channel", "its state is not read: %s owns it and could truncate it while it is read", userName(in.UID))
 	} else {
 		row("shape", "%s, %s", shmtensor.FormatShape(in.Shape), elements(in.Shape))
 	}
@@ -85,7 +100,7 @@ func runInfo(c *Command, args []string) error {
 		data *= int64(d)
 	}
 	rest := "header and padding"
-	if ci != nil {
+	if in.Kind == shmtensor.KindChannel {
 		rest = "header, padding and control area"
 	}
 	row("size", "%s (%d bytes: %d of data, %d of %s)", units.Bytes(in.Size), in.Size, data, in.Size-data, rest)

@@ -104,7 +104,7 @@ func runSend(c *Command, args []string) error {
 // sender reads messages and sends them.
 type sender struct {
 	p     chanProducer
-	info  shmtensor.ChannelInfo
+	info  chanMeta
 	in    *bufio.Reader
 	buf   []byte
 	first uint64        // the first message's sequence number

@@ -15,7 +15,7 @@ import (
 )
 
 var cmdTail = &Command{
-	UsageLine: "tail [--from oldest|newest] [--count N] [--rate] [--timeout D] [--max N] NAME",
+	UsageLine: "tail [--from oldest|newest] [--count N] [--rate] [--timeout D] [--max N] [--any-owner] NAME",
 	Short:     "subscribe to a channel and print its messages",
 	Long: `
 Tail subscribes to the channel NAME and prints each message it receives:
@@ -50,7 +50,9 @@ message on standard error saying so; 1 when no message comes for
 takes), and on errors; 130 on Ctrl-C or SIGTERM.
 
 NAME must be a channel: a plain tensor segment is refused as such ("show"
-prints it). For example:
+prints it). A channel owned by another user than you and root is refused,
+as by show, since its owner could truncate it while it is read;
+--any-owner subscribes anyway. For example:
 
 	shmtensor tail --count 1 --timeout 10s frames
 	shmtensor tail --rate frames
@@ -60,11 +62,12 @@ prints it). For example:
 }
 
 var (
-	tailFrom    = cmdTail.Flag.String("from", "oldest", "start from the `oldest` message the ring holds, or newest")
-	tailCount   = cmdTail.Flag.Int("count", 0, "exit after `N` messages; 0: no limit")
-	tailRate    = cmdTail.Flag.Bool("rate", false, "print the rate of messages once a second instead of the messages")
-	tailTimeout = cmdTail.Flag.Duration("timeout", 0, "give up when no message comes for `D` (exit status 1); 0 waits as long as it takes")
-	tailMax     = cmdTail.Flag.Int("max", nprint.DefaultThreshold, "summarise messages with more than `N` elements; 0 prints all")
+	tailFrom     = cmdTail.Flag.String("from", "oldest", "start from the `oldest` message the ring holds, or newest")
+	tailCount    = cmdTail.Flag.Int("count", 0, "exit after `N` messages; 0: no limit")
+	tailRate     = cmdTail.Flag.Bool("rate", false, "print the rate of messages once a second instead of the messages")
+	tailTimeout  = cmdTail.Flag.Duration("timeout", 0, "give up when no message comes for `D` (exit status 1); 0 waits as long as it takes")
+	tailMax      = cmdTail.Flag.Int("max", nprint.DefaultThreshold, "summarise messages with more than `N` elements; 0 prints all")
+	tailAnyOwner = cmdTail.Flag.Bool("any-owner", false, "subscribe to a channel owned by another user")
 )
 
 // statusProducerGone is tail's exit status when the channel has no
@@ -90,6 +93,9 @@ func runTail(c *Command, args []string) error {
 	case *tailMax < 0:
 		return usagef("--max %d is negative (0 prints everything)", *tailMax)
 	}
+	if *tailAnyOwner {
+		opts = append(opts, shmtensor.AnyOwner())
+	}
 	ci, ct, err := statChannel(args[0])
 	if err != nil {
 		return err
@@ -114,7 +120,7 @@ func runTail(c *Command, args []string) error {
 type tailer struct {
 	c     *Command
 	sub   chanSubscriber
-	info  shmtensor.ChannelInfo
+	info  chanMeta
 	ctx   context.Context // cancelled by Ctrl-C or SIGTERM
 	out   *bufio.Writer
 	start time.Time
