@@ -5,7 +5,9 @@
 // tensors in POSIX shared memory, the way ipcs and ls /dev/shm are used, but
 // aware of element types and shapes. Its segments are the ones the shmtensor
 // Go package makes: NumPy .npy files in /dev/shm (numpy.load opens them
-// directly) or Python SharedArray's layout.
+// directly) or Python SharedArray's layout. It also makes channels, streams
+// of tensors from one producer to many subscribers, feeds them from standard
+// input and prints what they carry.
 //
 // Usage:
 //
@@ -13,29 +15,32 @@
 //
 // The commands are:
 //
-//	list       list the tensor segments in shared memory
-//	info       describe one segment, with strides and data offset
-//	create     create a zero-filled segment
-//	rm         delete segments (only tensor segments)
-//	show       print a segment's contents like numpy
-//	import     copy a .npy file or a Zarr store into a new segment
-//	export     write a segment to a .npy file or a Zarr store
-//	serve      serve live segments read-only over HTTP, as .npy and Zarr
-//	lock       run a command while holding a segment's lock
-//	wait       wait until a tensor segment is there, or is replaced
-//	who        list the processes that map a segment
-//	gc         find and delete segments that no process maps
-//	doctor     report the limits on segments: shm size, memory cgroup, mappings, open files
-//	demo       two processes share a matrix (try this first)
-//	version    print the version of shmtensor and of Go
-//	help       show help for a command or topic
+//	list           list the tensor segments in shared memory
+//	info           describe one segment, with strides and data offset
+//	create         create a zero-filled segment
+//	rm             delete segments (only tensor segments)
+//	show           print a segment's contents like numpy
+//	create-channel create a channel: a stream of tensors from one producer
+//	send           feed a channel from standard input, as its producer
+//	tail           subscribe to a channel and print its messages
+//	import         copy a .npy file or a Zarr store into a new segment
+//	export         write a segment to a .npy file or a Zarr store
+//	serve          serve live segments read-only over HTTP, as .npy and Zarr
+//	lock           run a command while holding a segment's lock
+//	wait           wait until a tensor segment is there, or is replaced
+//	who            list the processes that map a segment
+//	gc             find and delete segments that no process maps
+//	doctor         report the limits on segments: shm size, memory cgroup, mappings, open files
+//	demo           two processes share a matrix (try this first)
+//	version        print the version of shmtensor and of Go
+//	help           show help for a command or topic
 //
 // Use "shmtensor help COMMAND" for more information about a command.
 //
 // Additional help topics:
 //
-//	names      segment names
-//	json       the JSON output of list, info and doctor
+//	names          segment names
+//	json           the JSON output of list, info and doctor
 //
 // Use "shmtensor help TOPIC" for more information about that topic.
 //
@@ -46,9 +51,10 @@
 //
 // The exit status is 0 on success and for help, 1 when an operation failed,
 // 2 for bad usage (unknown command or option, missing or malformed arguments,
-// with the usage on standard error), and 130 when import, export, wait or
-// demo is interrupted (Ctrl-C), or lock while it waits. Wait also exits with
-// 1 when its --timeout runs out, and so does lock; lock otherwise exits with
+// with the usage on standard error), 3 when tail finds that the channel has
+// no producer, and 130 when import, export, wait, send, tail or demo is
+// interrupted (Ctrl-C), or lock while it waits. Wait also exits with 1 when
+// its --timeout runs out, and so do lock and tail; lock otherwise exits with
 // its command's status.
 //
 // # List the tensor segments in shared memory
@@ -57,17 +63,20 @@
 //
 //	shmtensor list [--all] [--json] [--mappers]
 //
-// List prints every tensor segment in shared memory: name, dtype, shape,
-// size of the whole segment (header included), layout, mode, owner and
-// modification time, in aligned columns. Files in shared memory that are not
-// tensor segments are skipped.
+// List prints every tensor segment in shared memory: name, kind, dtype,
+// shape, size of the whole segment (header included), layout, mode, owner
+// and modification time, in aligned columns. The kind is "tensor", or
+// "channel" for a channel (see create-channel), whose shape is that of its
+// ring of messages as numpy sees it, (slots, *message shape); "shmtensor
+// info NAME" describes its producer and subscribers. Files in shared memory
+// that are not tensor segments are skipped.
 //
 // Names are printed as "ls -b" prints them, so that every row is one segment:
 // a backslash, a space and a character that is not printable are escaped, as
 // \\, "\ ", \n, \t and the like, or \ooo in octal for each byte.
 //
 // With --json it prints a JSON array of the objects that "shmtensor info
-// --json" prints (see "shmtensor help json").
+// --json" prints, without their "channel" field (see "shmtensor help json").
 //
 // With --all it also lists the broken entries: files in shared memory that
 // carry a tensor magic (numpy's at the start, or SharedArray's where its
@@ -116,16 +125,35 @@
 //
 //	shmtensor info [--json] NAME
 //
-// Info describes one segment: name, dtype, shape and number of elements, size
-// of the whole segment (header and data), layout, memory order, data offset,
-// strides (in elements and in bytes, as numpy's ndarray.strides), mode, owner
-// and modification time, and on Linux how much of its resident memory huge
-// pages back. NAME is "x", "shm://x" or "file://PATH" (see
-// "shmtensor help names"); the name is escaped as list escapes it.
+// Info describes one segment: name, kind (tensor or channel), dtype, shape
+// and number of elements, size of the whole segment (header and data),
+// layout, memory order, data offset, strides (in elements and in bytes, as
+// numpy's ndarray.strides), mode, owner and modification time, and on Linux
+// how much of its resident memory huge pages back. NAME is "x", "shm://x" or
+// "file://PATH" (see "shmtensor help names"); the name is escaped as list
+// escapes it.
+//
+// For a channel (see create-channel), whose shape is that of its ring as
+// numpy sees it, info adds the shape, number of elements and size of one
+// message; the slots; the policy; how many messages were sent; whether the
+// stream is open or the producer closed it; whether a producer lives, with
+// the channel's epoch (1 for the producer that created it, one more for each
+// producer that took it over); and how many subscribers live, of how many
+// the channel takes. Then a table has a row for each subscriber entry in
+// use: the entry, the subscriber's process id (in its own PID namespace),
+// whether it lives (a dead one's entry is taken by the next subscriber),
+// its cursor (the oldest message it may still read), its lag (messages sent
+// that it has not released), the messages it received and lost, and whether
+// it started from the oldest or the newest message.
 //
 // With --json it prints one object with the fields name, dtype, descr,
 // itemsize, shape, size, layout, fortran, data_offset, strides, byte_strides,
-// mode, uid, gid, owner, group and modified (see "shmtensor help json").
+// mode, uid, gid, owner, group, modified, kind and channel (null for a tensor
+// segment; see "shmtensor help json").
+//
+// A channel owned by another user than you and root is not mapped, since
+// its owner could truncate it while it is read: info describes it from its
+// header only, and says so.
 //
 // Options:
 //
@@ -174,6 +202,11 @@
 // Every name is tried; the exit status is 1 if any of them failed. Processes
 // that have a segment mapped keep using it until they close it.
 //
+// A channel (see create-channel) is a tensor segment, and rm deletes it
+// ("removed channel ..."): its live producer and subscribers, which rm
+// names, go on with it without a name until they close it, and no new
+// subscriber can join it.
+//
 // With --force, rm also removes a broken segment (see "shmtensor list
 // --all"): a regular file that carries a tensor magic but has an invalid
 // header, such as a truncated segment. It must belong to the user running rm;
@@ -204,6 +237,157 @@
 //		show a segment owned by another user
 //	--max N
 //		summarise arrays with more than N elements; 0 prints all (default 1000)
+//
+// # Create a channel: a stream of tensors from one producer
+//
+// Usage:
+//
+//	shmtensor create-channel [--slots 16] [--subscribers 8] [--policy block|latest] [--mode 0600] [--lazy] NAME DTYPE [DIM...]
+//
+// Create-channel makes the channel NAME, a stream of messages that are each
+// an array of DTYPE with the given dimensions (none: a 0-d scalar), sent by
+// one producer to up to --subscribers subscribers through a ring of --slots
+// messages. It fails if NAME exists. DTYPE is a numpy name or descriptor, as
+// for create, but not bool or float16, which have no Go element type.
+//
+// --policy block (the default) makes the producer wait for the slowest live
+// subscriber, so that none loses a message; --policy latest never makes it
+// wait: a subscriber that falls behind by the whole ring skips ahead and is
+// told how many messages it lost. A subscriber that dies is not waited for.
+// --slots is a power of two from 1 to 16777216; the segment holds them all,
+// plus a page of header and a control area.
+//
+// A channel's producer is a process: create-channel makes the channel as
+// its producer and exits, leaving the channel under its name with no
+// producer and no message. Until a producer takes it over ("shmtensor send
+// NAME", AttachProducer in Go, or the Python module), subscribers find that
+// the producer is gone ("shmtensor tail" exits with status 3). Nothing holds
+// the channel meanwhile, so "shmtensor gc" deletes it as an unused segment
+// once it is older than gc's --older-than (1h by default); "shmtensor rm
+// NAME" deletes it at any time.
+//
+// It prints the channel's settings and the size of the whole segment. For
+// example, a channel fed by a program that writes raw frames, and in
+// another shell, once send runs, the rate at which they come:
+//
+//	shmtensor create-channel --slots 8 frames uint8 480 640 3
+//	camera-frames | shmtensor send frames
+//
+//	shmtensor tail --rate frames
+//
+// Options:
+//
+//	--lazy
+//		do not reserve the pages now (faster, but a full /dev/shm faults later)
+//	--mode octal
+//		permission bits of the new channel, in octal (default 0600)
+//	--policy block
+//		block: the producer waits for the slowest subscriber; latest: it never waits, laggards lose messages (default block)
+//	--slots N
+//		hold N messages in the ring, a power of two (default 16)
+//	--subscribers N
+//		take at most N subscribers at once, 1 to 1024 (default 8)
+//
+// # Feed a channel from standard input, as its producer
+//
+// Usage:
+//
+//	shmtensor send [--format raw|npy] NAME
+//
+// Send takes the channel NAME over as its producer and sends the messages it
+// reads from standard input, until the end of the input; then it closes the
+// stream (subscribers receive every message, then the end of the stream:
+// "shmtensor tail" exits with status 0). It fails while another producer
+// lives.
+//
+// With --format raw (the default) the input is a sequence of records of
+// exactly one message each: its elements in C order, little-endian, with
+// nothing between them, as numpy's a.tobytes() writes an array of the
+// channel's dtype and message shape. With --format npy each message is a
+// whole .npy file (header and data), as numpy.save writes one, one after the
+// other: its dtype and shape must be the channel's, in C order.
+//
+// In the block policy a message waits for every live subscriber to have
+// released the message whose slot it takes (a subscriber that dies is not
+// waited for); in the latest policy nothing waits. Each message is read
+// whole before it is sent.
+//
+// Input that ends in the middle of a message, or a message that is not the
+// channel's, ends send with exit status 1 without sending it and without
+// closing the stream: subscribers then find that the producer is gone, and
+// another send takes over where this one stopped. Ctrl-C or SIGTERM does
+// the same with exit status 130. Once it is the channel's producer it says so
+// on standard error, with the sequence number of the first message it sends;
+// at the end it prints how many messages it sent. For example, from Python:
+//
+//	python3 -c 'import sys, numpy as np
+//	for i in range(10): sys.stdout.buffer.write(np.full((480, 640), i, "<f8").tobytes())' |
+//	shmtensor send frames
+//
+// Options:
+//
+//	--format raw
+//		input format: raw records of one message each, or npy files (default raw)
+//
+// # Subscribe to a channel and print its messages
+//
+// Usage:
+//
+//	shmtensor tail [--from oldest|newest] [--count N] [--rate] [--timeout D] [--max N] [--any-owner] NAME
+//
+// Tail subscribes to the channel NAME and prints each message it receives:
+// a line "seq S lost L", S the message's sequence number (0 for the first
+// message sent on the channel) and L how many messages it lost just before
+// this one (latest policy only; always 0 in the block policy), then the
+// message's values as numpy's print(a) prints them, summarised when a
+// message has more than --max elements (default 1000, numpy's threshold;
+// --max 0 prints all). In the latest policy a message that the producer
+// overwrote while tail printed it is not printed: its line says
+// "overwritten while read" and it counts as lost.
+//
+// It starts from the oldest message the ring still holds, or with
+// --from newest from the most recent one sent (or the next one, if none
+// was). --count N exits after N messages (0, the default: no limit).
+//
+// With --rate it prints no message but, once a second, how many messages it
+// received in that second, their bytes per second and how many it lost,
+// and when it ends a line with the totals.
+//
+// Tail takes one of the channel's subscriber entries while it runs. In the
+// block policy the producer waits for it once it is a whole ring behind, so
+// a tail that is stopped (Ctrl-Z), or whose output is not read, holds the
+// producer back; with --rate it reads no values and keeps up best.
+//
+// The exit status is 0 at the end of the stream (the producer closed it, and
+// every message was printed) and after --count messages; 3 when the channel
+// has no producer (it died, or none took the channel over since
+// create-channel made it), once every message sent was printed, with a
+// message on standard error saying so; 1 when no message comes for
+// --timeout D (a duration such as 30s; 0, the default, waits as long as it
+// takes), and on errors; 130 on Ctrl-C or SIGTERM.
+//
+// NAME must be a channel: a plain tensor segment is refused as such ("show"
+// prints it). A channel owned by another user than you and root is refused,
+// as by show, since its owner could truncate it while it is read;
+// --any-owner subscribes anyway. For example:
+//
+//	shmtensor tail --count 1 --timeout 10s frames
+//	shmtensor tail --rate frames
+//
+// Options:
+//
+//	--any-owner
+//		subscribe to a channel owned by another user
+//	--count N
+//		exit after N messages; 0: no limit
+//	--from oldest
+//		start from the oldest message the ring holds, or newest (default oldest)
+//	--max N
+//		summarise messages with more than N elements; 0 prints all (default 1000)
+//	--rate
+//		print the rate of messages once a second instead of the messages
+//	--timeout D
+//		give up when no message comes for D (exit status 1); 0 waits as long as it takes (default 0s)
 //
 // # Copy a .npy file or a Zarr store into a new segment
 //
@@ -484,6 +668,12 @@
 // meanwhile waits for it and finds the name gone rather than mapping a file
 // gc is removing.
 //
+// A channel (see create-channel) is a segment here: its producer and each
+// of its subscribers hold that lock while they live, so gc leaves alone a
+// channel that has any. A channel that no process holds, such as one that
+// create-channel made and no producer took over yet, is deleted like any
+// unused segment ("deleted channel ...").
+//
 // Gc also deletes the package's own hidden files in /dev/shm that no process
 // uses any more, whatever their age (--older-than is for segments): the
 // leftovers that "shmtensor list --all" shows, left by processes killed in
@@ -630,6 +820,27 @@
 //	uid, gid      int      owner and group ids
 //	owner, group  string   their names, or the number when unknown
 //	modified      string   modification time, RFC 3339 in UTC with nanoseconds
+//	kind          string   "tensor", or "channel" for a channel, whose shape
+//	                       is its ring's: (slots, *message shape)
+//	channel       object   info --json only: for a channel, its state (below);
+//	                       null for a tensor segment, and for a channel of
+//	                       another user than you and root, which info does
+//	                       not map (its owner could truncate it)
+//
+// The channel object of info --json has these fields, always all present:
+//
+//	message_shape    [int]   the shape of one message
+//	message_bytes    int     the bytes of one message
+//	slots            int     the messages the ring holds
+//	max_subscribers  int     the subscribers the channel takes at once
+//	policy           string  "block" or "latest"
+//	sent             int     the messages sent since the channel was made
+//	closed           bool    the producer ended the stream
+//	producer_alive   bool    a process is the channel's producer
+//	epoch            int     1, plus one for each producer that took it over
+//	subscribers      [obj]   one per subscriber entry in use: entry, pid,
+//	                         cursor, lag, received, lost (int), alive,
+//	                         from_newest (bool), as info prints them
 //
 // Names in JSON are JSON strings, so they need no escaping of their own.
 //

@@ -284,7 +284,7 @@ func hint(err error) string {
 	case errors.Is(err, errNoSpace):
 		return "the size asked for is that of the whole segment, data and header"
 	case errors.Is(err, shmtensor.ErrPermission) && strings.Contains(err.Error(), "AnyOwner()"):
-		return "show, export and lock take --any-owner to use it anyway"
+		return "show, export, lock and tail take --any-owner to use it anyway"
 	}
 	return ""
 }

@@ -28,6 +28,12 @@ While gc deletes a segment it holds that lock exclusively, so an Attach
 meanwhile waits for it and finds the name gone rather than mapping a file
 gc is removing.
 
+A channel (see create-channel) is a segment here: its producer and each
+of its subscribers hold that lock while they live, so gc leaves alone a
+channel that has any. A channel that no process holds, such as one that
+create-channel made and no producer took over yet, is deleted like any
+unused segment ("deleted channel ...").
+
 Gc also deletes the package's own hidden files in /dev/shm that no process
 uses any more, whatever their age (--older-than is for segments): the
 leftovers that "shmtensor list --all" shows, left by processes killed in

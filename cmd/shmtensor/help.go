@@ -28,7 +28,9 @@ Shmtensor lists, inspects, creates, prints, imports, exports and deletes
 tensors in POSIX shared memory, the way ipcs and ls /dev/shm are used, but
 aware of element types and shapes. Its segments are the ones the shmtensor
 Go package makes: NumPy .npy files in /dev/shm (numpy.load opens them
-directly) or Python SharedArray's layout.
+directly) or Python SharedArray's layout. It also makes channels, streams
+of tensors from one producer to many subscribers, feeds them from standard
+input and prints what they carry.
 `
 
 // mainMore follows the command and topic lists in the documentation.
@@ -40,9 +42,10 @@ command on standard output.
 
 The exit status is 0 on success and for help, 1 when an operation failed,
 2 for bad usage (unknown command or option, missing or malformed arguments,
-with the usage on standard error), and 130 when import, export, wait or
-demo is interrupted (Ctrl-C), or lock while it waits. Wait also exits with
-1 when its --timeout runs out, and so does lock; lock otherwise exits with
+with the usage on standard error), 3 when tail finds that the channel has
+no producer, and 130 when import, export, wait, send, tail or demo is
+interrupted (Ctrl-C), or lock while it waits. Wait also exits with 1 when
+its --timeout runs out, and so do lock and tail; lock otherwise exits with
 its command's status.
 `
 
@@ -83,6 +86,27 @@ var topicJSON = &Command{
 	uid, gid      int      owner and group ids
 	owner, group  string   their names, or the number when unknown
 	modified      string   modification time, RFC 3339 in UTC with nanoseconds
+	kind          string   "tensor", or "channel" for a channel, whose shape
+	                       is its ring's: (slots, *message shape)
+	channel       object   info --json only: for a channel, its state (below);
+	                       null for a tensor segment, and for a channel of
+	                       another user than you and root, which info does
+	                       not map (its owner could truncate it)
+
+The channel object of info --json has these fields, always all present:
+
+	message_shape    [int]   the shape of one message
+	message_bytes    int     the bytes of one message
+	slots            int     the messages the ring holds
+	max_subscribers  int     the subscribers the channel takes at once
+	policy           string  "block" or "latest"
+	sent             int     the messages sent since the channel was made
+	closed           bool    the producer ended the stream
+	producer_alive   bool    a process is the channel's producer
+	epoch            int     1, plus one for each producer that took it over
+	subscribers      [obj]   one per subscriber entry in use: entry, pid,
+	                         cursor, lag, received, lost (int), alive,
+	                         from_newest (bool), as info prints them
 
 Names in JSON are JSON strings, so they need no escaping of their own.
 
@@ -151,15 +175,21 @@ func printMainUsage(w io.Writer) {
 
 // printLists prints the lists of commands and help topics.
 func printLists(w io.Writer) {
+	width := 0
+	for _, c := range slices.Concat(commands, helpTopics) {
+		if !c.Hidden {
+			width = max(width, len(c.Name()))
+		}
+	}
 	fmt.Fprint(w, "The commands are:\n\n")
 	for _, c := range commands {
 		if !c.Hidden {
-			fmt.Fprintf(w, "\t%-10s %s\n", c.Name(), c.Short)
+			fmt.Fprintf(w, "\t%-*s %s\n", width, c.Name(), c.Short)
 		}
 	}
 	fmt.Fprint(w, "\nUse \"shmtensor help COMMAND\" for more information about a command.\n\nAdditional help topics:\n\n")
 	for _, t := range helpTopics {
-		fmt.Fprintf(w, "\t%-10s %s\n", t.Name(), t.Short)
+		fmt.Fprintf(w, "\t%-*s %s\n", width, t.Name(), t.Short)
 	}
 	fmt.Fprint(w, "\nUse \"shmtensor help TOPIC\" for more information about that topic.\n")
 }

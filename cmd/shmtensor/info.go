@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -18,16 +19,35 @@ var cmdInfo = &Command{
 	UsageLine: "info [--json] NAME",
 	Short:     "describe one segment, with strides and data offset",
 	Long: `
-Info describes one segment: name, dtype, shape and number of elements, size
-of the whole segment (header and data), layout, memory order, data offset,
-strides (in elements and in bytes, as numpy's ndarray.strides), mode, owner
-and modification time, and on Linux how much of its resident memory huge
-pages back. NAME is "x", "shm://x" or "file://PATH" (see
-"shmtensor help names"); the name is escaped as list escapes it.
+Info describes one segment: name, kind (tensor or channel), dtype, shape
+and number of elements, size of the whole segment (header and data),
+layout, memory order, data offset, strides (in elements and in bytes, as
+numpy's ndarray.strides), mode, owner and modification time, and on Linux
+how much of its resident memory huge pages back. NAME is "x", "shm://x" or
+"file://PATH" (see "shmtensor help names"); the name is escaped as list
+escapes it.
+
+For a channel (see create-channel), whose shape is that of its ring as
+numpy sees it, info adds the shape, number of elements and size of one
+message; the slots; the policy; how many messages were sent; whether the
+stream is open or the producer closed it; whether a producer lives, with
+the channel's epoch (1 for the producer that created it, one more for each
+producer that took it over); and how many subscribers live, of how many
+the channel takes. Then a table has a row for each subscriber entry in
+use: the entry, the subscriber's process id (in its own PID namespace),
+whether it lives (a dead one's entry is taken by the next subscriber),
+its cursor (the oldest message it may still read), its lag (messages sent
+that it has not released), the messages it received and lost, and whether
+it started from the oldest or the newest message.
 
 With --json it prints one object with the fields name, dtype, descr,
 itemsize, shape, size, layout, fortran, data_offset, strides, byte_strides,
-mode, uid, gid, owner, group and modified (see "shmtensor help json").
+mode, uid, gid, owner, group, modified, kind and channel (null for a tensor
+segment; see "shmtensor help json").
+
+A channel owned by another user than you and root is not mapped, since
+its owner could truncate it while it is read: info describes it from its
+header only, and says so.
 `,
 	MinArgs: 1,
 	MaxArgs: 1,
@@ -43,19 +63,47 @@ func runInfo(c *Command, args []string) error {
 		return err
 	}
 	rec := makeJSONInfo(in)
+	var ci *shmtensor.ChannelInfo
+	var unread error // why a channel's state is not read
+	if in.Kind == shmtensor.KindChannel {
+		info, err := shmtensor.StatChannel(args[0])
+		switch {
+		case errors.Is(err, shmtensor.ErrPermission):
+			// Another user's channel: its state is not read (its
+			// owner could truncate it under the mapping).
+			unread = err
+		case err != nil:
+			return err
+		default:
+			ci = &info
+		}
+	}
 	if *infoJSON {
-		return writeJSON(rec)
+		return writeJSON(jsonInfoWithChannel{rec, makeJSONChannel(ci)})
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
 	row := func(k, format string, args ...any) { fmt.Fprintf(tw, "%s:\t%s\n", k, fmt.Sprintf(format, args...)) }
 	row("name", "%s", escapeName(in.Name))
+	row("kind", "%s", in.Kind)
 	row("dtype", "%s (%s, itemsize %d)", in.DType, in.DType.Descr(), in.DType.Size())
-	row("shape", "%s, %s", shmtensor.FormatShape(in.Shape), elements(in.Shape))
+	if ci != nil {
+		row("shape", "%s, %s: the ring of %d slots, as numpy sees it", shmtensor.FormatShape(in.Shape), elements(in.Shape), ci.Slots)
+		channelRows(row, ci)
+	} else if unread != nil {
+		row("shape", "%s, %s: the ring of %d slots, as numpy sees it", shmtensor.FormatShape(in.Shape), elements(in.Shape), in.Shape[0])
+		row("channel", "its state is not read: %s owns it and could truncate it while it is read", userName(in.UID))
+	} else {
+		row("shape", "%s, %s", shmtensor.FormatShape(in.Shape), elements(in.Shape))
+	}
 	data := int64(in.DType.Size())
 	for _, d := range in.Shape {
 		data *= int64(d)
 	}
-	row("size", "%s (%d bytes: %d of data, %d of header and padding)", units.Bytes(in.Size), in.Size, data, in.Size-data)
+	rest := "header and padding"
+	if in.Kind == shmtensor.KindChannel {
+		rest = "header, padding and control area"
+	}
+	row("size", "%s (%d bytes: %d of data, %d of %s)", units.Bytes(in.Size), in.Size, data, in.Size-data, rest)
 	row("layout", "%s", layoutString(in))
 	row("order", "%s", order(in.Fortran))
 	row("data offset", "%d", in.DataOffset)
@@ -66,7 +114,54 @@ func runInfo(c *Command, args []string) error {
 	if h, ok := hugePages(in.Name); ok {
 		row("huge pages", "%s", h)
 	}
+	if err := tw.Flush(); err != nil || ci == nil || len(ci.Subscribers) == 0 {
+		return err
+	}
+	fmt.Println()
+	fmt.Fprintln(tw, "SUBSCRIBER\tPID\tALIVE\tCURSOR\tLAG\tRECEIVED\tLOST\tFROM")
+	for _, s := range ci.Subscribers {
+		alive, from := "yes", "oldest"
+		if !s.Alive {
+			alive = "no"
+		}
+		if s.FromNewest {
+			from = "newest"
+		}
+		fmt.Fprintf(tw, "%d\t%d\t%s\t%d\t%d\t%d\t%d\t%s\n", s.Entry, s.PID, alive, s.Cursor, s.Lag, s.Received, s.Lost, from)
+	}
 	return tw.Flush()
+}
+
+// channelRows adds info's rows about a channel.
+func channelRows(row func(k, format string, args ...any), ci *shmtensor.ChannelInfo) {
+	row("message", "%s, %s, %s", shmtensor.FormatShape(ci.Shape), elements(ci.Shape), units.Bytes(ci.MessageBytes))
+	row("slots", "%d", ci.Slots)
+	row("policy", "%s", ci.Policy)
+	row("sent", "%s", messages(ci.Sent))
+	if ci.Closed {
+		row("stream", "closed: the producer ended it")
+	} else {
+		row("stream", "open")
+	}
+	switch {
+	case ci.ProducerAlive:
+		row("producer", "alive (epoch %d)", ci.Epoch)
+	case ci.Closed:
+		row("producer", "none (epoch %d)", ci.Epoch)
+	default:
+		row("producer", "none (epoch %d): subscribers find the producer gone until one takes the channel over", ci.Epoch)
+	}
+	alive := 0
+	for _, s := range ci.Subscribers {
+		if s.Alive {
+			alive++
+		}
+	}
+	dead := ""
+	if n := len(ci.Subscribers) - alive; n > 0 {
+		dead = fmt.Sprintf(", and %d entries of dead ones", n)
+	}
+	row("subscribers", "%d alive of at most %d%s", alive, ci.MaxSubscribers, dead)
 }
 
 // elements returns "1 element", "12 elements": the number of elements of
@@ -97,6 +192,59 @@ type jsonInfo struct {
 	Strides     []int  `json:"strides"`
 	ByteStrides []int  `json:"byte_strides"`
 	jsonOwnership
+	Kind string `json:"kind"`
+}
+
+// jsonInfoWithChannel is info --json's object: a channel's state in
+// "channel", null for a tensor segment.
+type jsonInfoWithChannel struct {
+	jsonInfo
+	Channel *jsonChannel `json:"channel"`
+}
+
+// jsonChannel is the state of a channel in info --json.
+type jsonChannel struct {
+	MessageShape   []int            `json:"message_shape"`
+	MessageBytes   int64            `json:"message_bytes"`
+	Slots          int              `json:"slots"`
+	MaxSubscribers int              `json:"max_subscribers"`
+	Policy         string           `json:"policy"`
+	Sent           uint64           `json:"sent"`
+	Closed         bool             `json:"closed"`
+	ProducerAlive  bool             `json:"producer_alive"`
+	Epoch          uint32           `json:"epoch"`
+	Subscribers    []jsonSubscriber `json:"subscribers"`
+}
+
+// jsonSubscriber is a subscriber entry in use in info --json.
+type jsonSubscriber struct {
+	Entry      int    `json:"entry"`
+	PID        int    `json:"pid"`
+	Alive      bool   `json:"alive"`
+	Cursor     uint64 `json:"cursor"`
+	Lag        uint64 `json:"lag"`
+	Received   uint64 `json:"received"`
+	Lost       uint64 `json:"lost"`
+	FromNewest bool   `json:"from_newest"`
+}
+
+func makeJSONChannel(ci *shmtensor.ChannelInfo) *jsonChannel {
+	if ci == nil {
+		return nil
+	}
+	j := &jsonChannel{
+		MessageShape: append([]int{}, ci.Shape...), MessageBytes: ci.MessageBytes,
+		Slots: ci.Slots, MaxSubscribers: ci.MaxSubscribers, Policy: ci.Policy.String(),
+		Sent: ci.Sent, Closed: ci.Closed, ProducerAlive: ci.ProducerAlive, Epoch: ci.Epoch,
+		Subscribers: []jsonSubscriber{},
+	}
+	for _, s := range ci.Subscribers {
+		j.Subscribers = append(j.Subscribers, jsonSubscriber{
+			Entry: s.Entry, PID: s.PID, Alive: s.Alive, Cursor: s.Cursor, Lag: s.Lag,
+			Received: s.Received, Lost: s.Lost, FromNewest: s.FromNewest,
+		})
+	}
+	return j
 }
 
 // jsonOwnership is the part of info's and list's JSON that says who owns
@@ -141,6 +289,7 @@ func makeJSONInfo(in shmtensor.Info) jsonInfo {
 		Strides:       strides,
 		ByteStrides:   byteStrides,
 		jsonOwnership: makeJSONOwnership(in.Mode, in.UID, in.GID, in.ModTime),
+		Kind:          in.Kind.String(),
 	}
 }
 

@@ -19,17 +19,20 @@ var cmdList = &Command{
 	UsageLine: "list [--all] [--json] [--mappers]",
 	Short:     "list the tensor segments in shared memory",
 	Long: `
-List prints every tensor segment in shared memory: name, dtype, shape,
-size of the whole segment (header included), layout, mode, owner and
-modification time, in aligned columns. Files in shared memory that are not
-tensor segments are skipped.
+List prints every tensor segment in shared memory: name, kind, dtype,
+shape, size of the whole segment (header included), layout, mode, owner
+and modification time, in aligned columns. The kind is "tensor", or
+"channel" for a channel (see create-channel), whose shape is that of its
+ring of messages as numpy sees it, (slots, *message shape); "shmtensor
+info NAME" describes its producer and subscribers. Files in shared memory
+that are not tensor segments are skipped.
 
 Names are printed as "ls -b" prints them, so that every row is one segment:
 a backslash, a space and a character that is not printable are escaped, as
 \\, "\ ", \n, \t and the like, or \ooo in octal for each byte.
 
 With --json it prints a JSON array of the objects that "shmtensor info
---json" prints (see "shmtensor help json").
+--json" prints, without their "channel" field (see "shmtensor help json").
 
 With --all it also lists the broken entries: files in shared memory that
 carry a tensor magic (numpy's at the start, or SharedArray's where its
@@ -134,14 +137,14 @@ func runList(c *Command, _ []string) error {
 		return writeJSON(recs)
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
-	head := "NAME\tDTYPE\tSHAPE\tSIZE\tLAYOUT\tMODE\tOWNER\tMODIFIED"
+	head := "NAME\tKIND\tDTYPE\tSHAPE\tSIZE\tLAYOUT\tMODE\tOWNER\tMODIFIED"
 	if *listMappers {
 		head += "\tMAPPERS"
 	}
 	fmt.Fprintln(tw, head)
 	for _, in := range infos {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s",
-			escapeName(strings.TrimPrefix(in.Name, "shm://")), in.DType, shmtensor.FormatShape(in.Shape),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s",
+			escapeName(strings.TrimPrefix(in.Name, "shm://")), in.Kind, in.DType, shmtensor.FormatShape(in.Shape),
 			units.Bytes(in.Size), layoutString(in), formatMode(in.Mode),
 			userName(in.UID), in.ModTime.Local().Format(time.DateTime))
 		if *listMappers {

@@ -12,7 +12,7 @@ var commands []*Command
 
 func init() {
 	commands = []*Command{
-		cmdList, cmdInfo, cmdCreate, cmdRm, cmdShow, cmdImport, cmdExport, cmdServe, cmdLock, cmdWait, cmdWho, cmdGC, cmdDoctor,
+		cmdList, cmdInfo, cmdCreate, cmdRm, cmdShow, cmdCreateChannel, cmdSend, cmdTail, cmdImport, cmdExport, cmdServe, cmdLock, cmdWait, cmdWho, cmdGC, cmdDoctor,
 		cmdDemo,
 		cmdVersion, cmdHelp, cmdDemoChild,
 	}

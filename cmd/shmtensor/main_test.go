@@ -135,7 +135,7 @@ func TestUsage(t *testing.T) {
 			t.Errorf("%s wrote to standard error: %q", args, r.stderr)
 		}
 	}
-	for _, c := range []string{"list", "info", "create", "rm", "show", "import", "export", "lock", "demo", "version", "help"} {
+	for _, c := range []string{"list", "info", "create", "rm", "show", "create-channel", "send", "tail", "import", "export", "lock", "demo", "version", "help"} {
 		for _, h := range []string{"-h", "--help"} {
 			r := want(t, 0, c, h)
 			contains(t, c+" "+h, r.stdout, "usage: shmtensor "+c)
@@ -476,7 +476,7 @@ func TestCreateInfoShowListRm(t *testing.T) {
 	var raw map[string]any
 	json.Unmarshal([]byte(r.stdout), &raw)
 	fields := []string{"name", "dtype", "descr", "itemsize", "shape", "size", "layout", "fortran",
-		"data_offset", "strides", "byte_strides", "mode", "uid", "gid", "owner", "group", "modified"}
+		"data_offset", "strides", "byte_strides", "mode", "uid", "gid", "owner", "group", "modified", "kind", "channel"}
 	for _, f := range fields {
 		if _, ok := raw[f]; !ok {
 			t.Errorf("info --json has no %q", f)
@@ -484,6 +484,9 @@ func TestCreateInfoShowListRm(t *testing.T) {
 	}
 	if len(raw) != len(fields) {
 		t.Errorf("info --json has %d fields, want %d: %v", len(raw), len(fields), raw)
+	}
+	if raw["kind"] != "tensor" || raw["channel"] != nil {
+		t.Errorf("info --json of a tensor segment: kind %v, channel %v; want tensor, null", raw["kind"], raw["channel"])
 	}
 
 	r = want(t, 0, "show", name)
@@ -502,8 +505,8 @@ func TestCreateInfoShowListRm(t *testing.T) {
 		if !strings.HasPrefix(r.stdout, "NAME ") || line == "" {
 			t.Fatalf("list has no line for %s:\n%s", name, r.stdout)
 		}
-		if f := strings.Fields(line); len(f) < 10 || f[1] != "float64" || f[2] != "(3," || f[3] != "4)" ||
-			f[4]+" "+f[5] != "4.1 KiB" || f[6] != "npy" || f[7] != "0640" {
+		if f := strings.Fields(line); len(f) < 11 || f[1] != "tensor" || f[2] != "float64" || f[3] != "(3," || f[4] != "4)" ||
+			f[5]+" "+f[6] != "4.1 KiB" || f[7] != "npy" || f[8] != "0640" {
 			t.Errorf("list line: %q", line)
 		}
 		var all []jsonInfo

@@ -19,6 +19,11 @@ and show cannot read, is a tensor segment all the same and is deleted.
 Every name is tried; the exit status is 1 if any of them failed. Processes
 that have a segment mapped keep using it until they close it.
 
+A channel (see create-channel) is a tensor segment, and rm deletes it
+("removed channel ..."): its live producer and subscribers, which rm
+names, go on with it without a name until they close it, and no new
+subscriber can join it.
+
 With --force, rm also removes a broken segment (see "shmtensor list
 --all"): a regular file that carries a tensor magic but has an invalid
 header, such as a truncated segment. It must belong to the user running rm;
@@ -39,6 +44,10 @@ func runRm(c *Command, args []string) error {
 		del = shmtensor.DeleteBroken
 	}
 	for _, name := range args {
+		what, users := "", ""
+		if in, err := shmtensor.Stat(name); err == nil && in.Kind == shmtensor.KindChannel {
+			what, users = "channel ", channelUsers(name)
+		}
 		if err := del(name); err != nil {
 			if errors.Is(err, shmtensor.ErrNotTensor) {
 				if *rmForce {
@@ -51,7 +60,7 @@ func runRm(c *Command, args []string) error {
 			status = 1
 			continue
 		}
-		fmt.Printf("removed %s\n", canonical(name))
+		fmt.Printf("removed %s%s%s\n", what, canonical(name), users)
 	}
 	if status != 0 {
 		return exitStatus(status)
@@ -65,4 +74,34 @@ func canonical(name string) string {
 		return name
 	}
 	return "shm://" + name
+}
+
+// channelUsers says, for rm, who goes on using the channel name once it is
+// removed: its live producer and subscribers, which keep it, without a
+// name, until they close it.
+func channelUsers(name string) string {
+	ci, err := shmtensor.StatChannel(name)
+	if err != nil {
+		return ""
+	}
+	subs := 0
+	for _, s := range ci.Subscribers {
+		if s.Alive {
+			subs++
+		}
+	}
+	var who []string
+	if ci.ProducerAlive {
+		who = append(who, "its producer")
+	}
+	switch {
+	case subs == 1:
+		who = append(who, "1 subscriber")
+	case subs > 1:
+		who = append(who, fmt.Sprintf("%d subscribers", subs))
+	}
+	if len(who) == 0 {
+		return ""
+	}
+	return " (still used, without a name, by " + strings.Join(who, " and ") + " until they close it)"
 }
