@@ -139,7 +139,7 @@ func openChannel(op, name string, dt DType, opts []Option) (*channel, error) {
 func channelOf(seg *Segment) (*channel, error) {
 	off, ok := codec.ChannelAt(seg.hdr, int64(len(seg.mem)))
 	if !ok || !codec.IsChannel(seg.mem[off:]) {
-		return nil, fmt.Errorf("%w: a tensor segment, not a channel", ErrNotTensor)
+		return nil, explain(fmt.Sprintf("a %v segment of one tensor, not a channel", Layout(seg.hdr.Layout)), ErrNotTensor)
 	}
 	c, err := codec.ParseChannel(seg.mem[off:off+64], seg.hdr, int64(len(seg.mem)))
 	if err != nil {
@@ -260,9 +260,9 @@ type SubscriberInfo struct {
 
 // StatChannel describes the channel name: its settings, its producer and
 // its subscribers. It maps the channel read-only for a moment and takes no
-// part in it.
-func StatChannel(name string) (ChannelInfo, error) {
-	seg, err := openSegment("stat-channel", name, []Option{ReadOnly()})
+// part in it. AnyOwner applies as for Attach.
+func StatChannel(name string, opts ...Option) (ChannelInfo, error) {
+	seg, err := openSegment("stat-channel", name, append(slices.Clip(opts), ReadOnly()))
 	if err != nil {
 		return ChannelInfo{}, err
 	}

@@ -152,7 +152,9 @@ func (p *Producer[T]) Sent() uint64 { return p.head }
 // subscriber has released the message that the slot held; a subscriber
 // that died is noticed within a few milliseconds (its lock is gone) and no
 // longer waited for. Loan returns ctx's error if ctx ends first. Calling
-// Loan again before Send returns the same slot.
+// Loan again before Send returns the same slot. From Loan on, the slot's
+// previous message counts as overwritten for Latest subscribers: have the
+// message's data at hand before calling it.
 func (p *Producer[T]) Loan(ctx context.Context) (*Tensor[T], error) {
 	if p.closed {
 		return nil, &Error{Op: "loan", Name: p.ch.seg.name, Err: ErrClosed}

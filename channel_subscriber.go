@@ -100,6 +100,11 @@ func Subscribe[T Number](name string, opts ...Option) (*Subscriber[T], error) {
 	atomic.StoreUint32(&e.waiting, 0)
 	head := atomic.LoadUint64(&ctrl.head)
 	c := oldestKept(head, slots)
+	idle := atomic.LoadUint32(&ctrl.closed) != 0 && !ch.producerAlive()
+	if idle {
+		// No producer writes: the whole ring is intact.
+		c = head - min(head, slots)
+	}
 	if o.fromNewest && head > 0 {
 		c = head - 1
 	}
@@ -114,7 +119,7 @@ func Subscribe[T Number](name string, opts ...Option) (*Subscriber[T], error) {
 	sys.ClearLock(ch.seg.fd, codec.ChanJoinByte, 1)
 	// A producer that had not seen the join may have overwritten the
 	// slots below what it writes now.
-	if low := oldestKept(atomic.LoadUint64(&ctrl.head), slots); c < low {
+	if low := oldestKept(atomic.LoadUint64(&ctrl.head), slots); c < low && (!idle || atomic.LoadUint32(&ctrl.closed) == 0) {
 		c = low
 		atomic.StoreUint64(&e.cursor, c)
 	}

@@ -323,3 +323,35 @@ print(a.shape, a.dtype, [float(a[i, 1, 2]) for i in range(4)])
 		t.Fatalf("numpy sees %q, want %q", out, want)
 	}
 }
+
+// A subscriber that joins a closed channel gets every message the ring
+// still holds: no producer is writing over the oldest.
+func TestChannelJoinClosed(t *testing.T) {
+	name, p := newTestChannel(t, Slots(4))
+	for i := range 5 {
+		send(t, p, float64(i))
+	}
+	p.Close()
+	s := subscribe(t, name)
+	for want := uint64(1); want < 5; want++ {
+		if m := next(t, s); m.Seq != want || m.Tensor.At(0, 0) != float64(want) {
+			t.Fatalf("got %d (%v), want %d", m.Seq, m.Tensor.At(0, 0), want)
+		}
+	}
+	if _, err := s.Next(context.Background()); err != io.EOF {
+		t.Fatalf("after the ring: %v", err)
+	}
+	if _, err := Subscribe[float64](uniqueNameOfPlain(t)); !errors.Is(err, ErrNotTensor) || strings.Contains(err.Error(), "not a tensor segment") {
+		t.Fatalf("subscribe to a plain segment: %v", err)
+	}
+}
+
+func uniqueNameOfPlain(t *testing.T) string {
+	name := uniqueName(t)
+	x, err := Create[float64](name, []int{4, 2, 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x.Close()
+	return name
+}
