@@ -49,6 +49,7 @@ const (
 	caseRateBlock  = "channel (Block): Loan + 1 element written + Send"
 	caseRateCopy   = "channel (Block): SendCopy of the 4 KiB message from the heap"
 	caseRateLatest = "channel (Latest): Loan + 1 element written + Send"
+	caseRateBig    = "channel (Block, Slots(256)): Loan + 1 element written + Send"
 	caseRatePipe   = "pipe: write(2) of the 4 KiB message to each subscriber"
 	caseRateUnix   = "Unix stream socket: write(2) of the 4 KiB message to each subscriber"
 
@@ -56,6 +57,7 @@ const (
 	caseSumInPlace = "channel: messages written once in place (Loan + Send), subscriber floats.Sum"
 	caseSumLocal   = "floats.Sum of a 1 MiB slice of the subscriber's heap"
 	caseSumRing    = "floats.Sum of 16 heap slices of 1 MiB in turn (the ring's working set)"
+	caseSumPipe    = "one process: a goroutine copies each message into 16 heap slices in turn, passed by Go channel to a goroutine that sums"
 )
 
 // chanChildFlag re-executes this program as a process of the channel
@@ -564,9 +566,9 @@ func benchChanRate(k int) []row {
 			return float64(el.Nanoseconds()) / float64(n), nil
 		}}
 	}
-	newChan := func(pol shmtensor.Policy) (*shmtensor.Producer[float64], []*chanChild) {
+	newChan := func(pol shmtensor.Policy, slots int) (*shmtensor.Producer[float64], []*chanChild) {
 		name := shmName("chan-rate")
-		p, err := shmtensor.CreateChannel[float64](name, []int{rateElems}, shmtensor.WithPolicy(pol))
+		p, err := shmtensor.CreateChannel[float64](name, []int{rateElems}, shmtensor.WithPolicy(pol), shmtensor.Slots(slots))
 		if err != nil {
 			fatal(err)
 		}
@@ -582,12 +584,14 @@ func benchChanRate(k int) []row {
 		}
 		return p, kids
 	}
-	pb, kb := newChan(shmtensor.Block)
-	pl, kl := newChan(shmtensor.Latest)
+	pb, kb := newChan(shmtensor.Block, shmtensor.DefaultSlots)
+	pl, kl := newChan(shmtensor.Latest, shmtensor.DefaultSlots)
+	pg, kg := newChan(shmtensor.Block, 256)
 	cases := []bcase{
 		chanCase(caseRateBlock, shmtensor.Block, false, pb, kb),
 		chanCase(caseRateCopy, shmtensor.Block, true, pb, kb),
 		chanCase(caseRateLatest, shmtensor.Latest, false, pl, kl),
+		chanCase(caseRateBig, shmtensor.Block, false, pg, kg),
 	}
 	for _, kind := range []string{"pipe", "unix"} {
 		var ws []int
@@ -640,7 +644,7 @@ func benchChanRate(k int) []row {
 	sz := size{fmt.Sprintf("4 KiB → %d", k), 4096}
 	var rows []row
 	pipeMed, unixMed := summarise(res[caseRatePipe]).Med, summarise(res[caseRateUnix]).Med
-	for _, c := range []string{caseRatePipe, caseRateUnix, caseRateBlock, caseRateCopy, caseRateLatest} {
+	for _, c := range []string{caseRatePipe, caseRateUnix, caseRateBlock, caseRateCopy, caseRateBig, caseRateLatest} {
 		base, b := caseRatePipe, res[caseRatePipe]
 		if c == caseRatePipe {
 			base, b = "", nil
@@ -657,9 +661,9 @@ func benchChanRate(k int) []row {
 		}
 		rows = append(rows, x)
 	}
-	progress("channel rate → %d: Block %s/msg (%.1f× pipe, %.1f× socket), SendCopy %s, Latest %s, pipe %s, socket %s", k,
+	progress("channel rate → %d: Block %s/msg (%.1f× pipe, %.1f× socket), SendCopy %s, 256 slots %s, Latest %s, pipe %s, socket %s", k,
 		fmtNs(summarise(res[caseRateBlock]).Med), pipeMed/summarise(res[caseRateBlock]).Med, unixMed/summarise(res[caseRateBlock]).Med,
-		fmtNs(summarise(res[caseRateCopy]).Med), fmtNs(summarise(res[caseRateLatest]).Med), fmtNs(pipeMed), fmtNs(unixMed))
+		fmtNs(summarise(res[caseRateCopy]).Med), fmtNs(summarise(res[caseRateBig]).Med), fmtNs(summarise(res[caseRateLatest]).Med), fmtNs(pipeMed), fmtNs(unixMed))
 	return rows
 }
 
@@ -752,6 +756,7 @@ func benchChanSum() []row {
 		{name: caseSumInPlace, timed: func(n int) (float64, error) { return send(n, false) }},
 		{name: caseSumLocal, timed: local("local")},
 		{name: caseSumRing, timed: local("ring")},
+		{name: caseSumPipe, timed: local("pipeline")},
 	}
 	res, err := interleave(rounds, batch, cases)
 	if err != nil {
@@ -759,7 +764,7 @@ func benchChanSum() []row {
 	}
 	sz := size{"1 MiB", 1 << 20}
 	var rows []row
-	for _, c := range []string{caseSumLocal, caseSumRing, caseSumInPlace, caseSumCopy} {
+	for _, c := range []string{caseSumLocal, caseSumRing, caseSumPipe, caseSumInPlace, caseSumCopy} {
 		base, b := caseSumLocal, res[caseSumLocal]
 		if c == caseSumLocal {
 			base, b = "", nil
@@ -768,10 +773,47 @@ func benchChanSum() []row {
 		x.Extra = fmtRate(1<<20, summarise(res[c]).Med)
 		rows = append(rows, x)
 	}
-	progress("channel sums: copied in %s/msg, in place %s, local slice %s, 16 local slices %s",
+	progress("channel sums: copied in %s/msg, in place %s, local slice %s, 16 local slices %s, goroutine pipeline %s",
 		fmtNs(summarise(res[caseSumCopy]).Med), fmtNs(summarise(res[caseSumInPlace]).Med),
-		fmtNs(summarise(res[caseSumLocal]).Med), fmtNs(summarise(res[caseSumRing]).Med))
+		fmtNs(summarise(res[caseSumLocal]).Med), fmtNs(summarise(res[caseSumRing]).Med), fmtNs(summarise(res[caseSumPipe]).Med))
 	return rows
+}
+
+// sumPipeline is the sum comparison's stream within one process: a
+// goroutine copies message q (pattern q mod 4) into ring[q mod 16] and
+// passes the index on a Go channel to this goroutine, which sums it and
+// hands the slice back. It returns the nanoseconds of n messages.
+func sumPipeline(n int, ring [][]float64, want [4]float64) (int64, error) {
+	var src [4][]float64
+	for k := range src {
+		src[k] = make([]float64, sumElems)
+		sumPattern(src[k], k)
+	}
+	full := make(chan int, len(ring))
+	free := make(chan int, len(ring))
+	for i := range ring {
+		free <- i
+	}
+	t0 := time.Now()
+	go func() {
+		for q := range n {
+			i := <-free
+			copy(ring[i], src[q%4])
+			full <- i
+		}
+	}()
+	for q := range n {
+		i := <-full
+		if got := floats.Sum(ring[i]); got != want[q%4] {
+			return 0, fmt.Errorf("pipeline message %d sums to %v", q, got)
+		}
+		free <- i
+	}
+	ns := time.Since(t0).Nanoseconds()
+	for i := range ring { // ring[i] holds pattern i mod 4 again for "ring"
+		sumPattern(ring[i], i%4)
+	}
+	return ns, nil
 }
 
 // chanSizes makes channels of a few shapes and compares StatChannel's
@@ -984,6 +1026,18 @@ func runChanChild(spec string) error {
 	lat := make([]string, 0, 1024)
 	for in.Scan() {
 		f := strings.Fields(in.Text())
+		if role == "sum" && f[0] == "pipeline" {
+			n, err := strconv.Atoi(f[1])
+			if err != nil {
+				return fail(err)
+			}
+			ns, err := sumPipeline(n, local[:], want)
+			if err != nil {
+				return fail(err)
+			}
+			fmt.Println(ns)
+			continue
+		}
 		if role == "sum" && f[0] != "chan" {
 			n, err := strconv.Atoi(f[1])
 			if err != nil {
