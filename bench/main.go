@@ -30,10 +30,11 @@ var (
 	outFlag   = flag.String("out", "", "markdown report to write; the SVG plots go beside it (default docs/PERFORMANCE.md in the repository root)")
 	quick     = flag.Bool("quick", false, "fewer rounds and no 1 GiB cases: a smoke run, not for the report")
 	pyFlag    = flag.String("python", "", "Python interpreter with numpy (default: $SHMTENSOR_PYTHON, /usr/bin/python3, python3)")
-	onlyFlag  = flag.String("only", "", "comma-separated sections to run (attach,create,handoff,resident,mul,access,coordination,memory — or its parts populate,huge,bulk,threshold,stream; numpy runs with attach); the report is written only for a full run unless -out is given")
+	onlyFlag  = flag.String("only", "", "comma-separated sections to run (attach,create,handoff,resident,mul,access,coordination,channel,memory — or its parts populate,huge,bulk,threshold,stream; numpy runs with attach); the report is written only for a full run unless -out is given")
 	diskFlag  = flag.String("disk", "/var/tmp", "a directory on a disk filesystem, for the export/import comparison with cp")
 	childMode = flag.String(childFlag, "", "internal: run as the receiving process of a hand-off by the given method")
 	coordMode = flag.String(coordChildFlag, "", "internal: run as the other process of a coordination round trip")
+	chanMode  = flag.String(chanChildFlag, "", "internal: run as a process of the channel comparison")
 )
 
 func main() {
@@ -48,6 +49,13 @@ func main() {
 	if *coordMode != "" {
 		if err := runCoordChild(*coordMode); err != nil {
 			fmt.Fprintln(os.Stderr, "bench coordination child:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if *chanMode != "" {
+		if err := runChanChild(*chanMode); err != nil {
+			fmt.Fprintln(os.Stderr, "bench channel child:", err)
 			os.Exit(1)
 		}
 		return
@@ -89,6 +97,9 @@ func main() {
 	}
 	if section("coordination") {
 		r.Coord = benchCoordination()
+	}
+	if section("channel") {
+		r.Chan, r.ChanX = benchChannel()
 	}
 	if section("memory") || section("populate") || section("huge") || section("bulk") || section("threshold") || section("stream") {
 		r.Memory = benchMemory()

@@ -124,11 +124,13 @@ type report struct {
 	Attach, Create, Handoff, Resident, Mul, Access []row
 	Memory                                         []row
 	Coord                                          []row
+	Chan                                           []row
+	ChanX                                          chanExtra
 	Elapsed                                        time.Duration
 }
 
 func (r *report) all() [][]row {
-	return [][]row{r.Attach, r.Create, r.Handoff, r.Resident, r.Mul, r.Access, r.Coord, r.Memory}
+	return [][]row{r.Attach, r.Create, r.Handoff, r.Resident, r.Mul, r.Access, r.Coord, r.Chan, r.Memory}
 }
 
 // findRow returns the row of a case at a size label; its Ratio is NaN if
@@ -242,6 +244,10 @@ func (r *report) write(out string) error {
 
 	b.WriteString("## Locks, atomics and wake-ups\n\n" + coordText)
 	r.mdTable(&b, r.Coord)
+
+	if len(r.Chan) > 0 {
+		r.writeChannel(&b)
+	}
 
 	if len(r.Memory) > 0 {
 		b.WriteString(memoryText)
@@ -375,7 +381,8 @@ func (r *report) targets() []target {
 	cp := r.findRow("access", caseCopyT, copyLabel()).Ratio
 	ts = append(ts, target{Name: "CopyFrom of a transposed view ≥ 1/4 of copy() bandwidth", Measured: fmt.Sprintf("%.2f", 1/cp), Met: 1/cp >= 0.25, Unknown: math.IsNaN(cp),
 		Why: "The transposing copy reads with a large stride; CopyFrom copies in cache-sized tiles so that each cache line is used fully, and a gap is the tile loop's overhead against copy()'s streaming."})
-	return append(ts, r.memoryTargets()...)
+	ts = append(ts, r.memoryTargets()...)
+	return append(ts, r.channelTargets()...)
 }
 
 func residentLabel() string {
