@@ -3,6 +3,7 @@ package shmtensor
 import (
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"sync/atomic"
 	"unsafe"
@@ -48,14 +49,41 @@ func (p Policy) String() string {
 	return fmt.Sprintf("Policy(%d)", uint8(p))
 }
 
-// Default channel settings.
-const (
-	DefaultSlots          = 16
-	DefaultMaxSubscribers = 8
-)
+// DefaultMaxSubscribers is the size of a channel's subscriber table unless
+// MaxSubscribers says otherwise.
+const DefaultMaxSubscribers = 8
+
+// DefaultSlots returns the number of slots a channel of messages of
+// messageBytes bytes gets unless Slots says otherwise: a ring of about
+// 1 MiB, 16 slots for messages of 64 KiB and more, up to 1,024 for small
+// ones. A deep ring lets producer and subscribers run for
+// many messages between two sleeps; a wake-up costs tens of microseconds
+// on a virtual machine.
+func DefaultSlots(messageBytes int64) int {
+	s := 16
+	for s < 1024 && int64(2*s)*messageBytes <= 1<<20 {
+		s *= 2
+	}
+	return s
+}
+
+// product multiplies a shape's dimensions, 0 for an invalid one (the
+// header's checks then refuse it).
+func product(shape []int) int64 {
+	n := int64(1)
+	for _, d := range shape {
+		if d < 0 || (d > 0 && n > math.MaxInt64/int64(d)) {
+			return 0
+		}
+		n *= int64(d)
+	}
+	return n
+}
 
 // Slots sets the number of messages a channel made by CreateChannel holds
-// at once: a power of two from 1 to 2^24 (default DefaultSlots).
+// at once: a power of two from 1 to 2^24. The default is a ring of about
+// 1 MiB: 16 slots for messages of 64 KiB and more, up to 1,024 for small
+// ones.
 func Slots(n int) Option { return func(o *options) { o.slots = n } }
 
 // MaxSubscribers sets how many subscribers a channel made by CreateChannel

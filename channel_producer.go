@@ -58,7 +58,7 @@ func CreateChannel[T Number](name string, shape []int, opts ...Option) (*Produce
 	o := buildOptions(opts)
 	slots, subs := o.slots, o.maxSubs
 	if slots == 0 {
-		slots = DefaultSlots
+		slots = DefaultSlots(int64(DTypeOf[T]().Size()) * product(shape))
 	}
 	if subs == 0 {
 		subs = DefaultMaxSubscribers
@@ -220,11 +220,16 @@ func (p *Producer[T]) wakeSubscribers() {
 		}
 		p.wakeJoins, p.wakeSeen = j, true
 	}
+	// The waker clears the flags it acts on: one wake-up per sleep, not
+	// one per message sent while the sleeper is being woken.
+	wake := false
 	for i := range ch.entries[:p.hi] {
-		if atomic.LoadUint32(&ch.entries[i].waiting) != 0 {
-			sys.WakeWord(&ch.ctrl.wake, math.MaxInt32)
-			return
+		if w := &ch.entries[i].waiting; atomic.LoadUint32(w) != 0 && atomic.CompareAndSwapUint32(w, 1, 0) {
+			wake = true
 		}
+	}
+	if wake {
+		sys.WakeWord(&ch.ctrl.wake, math.MaxInt32)
 	}
 }
 
@@ -261,8 +266,10 @@ func (p *Producer[T]) waitRoom(ctx context.Context, h uint64) error {
 		if stop == nil && ctx.Done() != nil {
 			stop = context.AfterFunc(ctx, func() { sys.WakeWord(&ch.ctrl.release, math.MaxInt32) })
 		}
-		atomic.StoreUint32(&ch.ctrl.prodWait, 1)
+		// release is read before prodwait is set: a subscriber that
+		// clears prodwait has advanced its cursor and bumps release after.
 		r := atomic.LoadUint32(&ch.ctrl.release)
+		atomic.StoreUint32(&ch.ctrl.prodWait, 1)
 		if low, ok := p.lowestCursor(); !ok || h < low+uint64(ch.c.Slots) {
 			atomic.StoreUint32(&ch.ctrl.prodWait, 0)
 			continue

@@ -293,7 +293,7 @@ func (s *Subscriber[T]) release() error {
 		}
 	}
 	atomic.StoreUint64(&s.e.cursor, c+1)
-	if atomic.LoadUint32(&ch.ctrl.prodWait) != 0 {
+	if pw := &ch.ctrl.prodWait; atomic.LoadUint32(pw) != 0 && atomic.CompareAndSwapUint32(pw, 1, 0) {
 		atomic.AddUint32(&ch.ctrl.release, 1)
 		sys.WakeWord(&ch.ctrl.release, 1)
 	}
@@ -310,7 +310,7 @@ func (s *Subscriber[T]) Close() error {
 	s.closed = true
 	ch := s.ch
 	atomic.StoreUint32(&s.e.state, s.state&^1)
-	if atomic.LoadUint32(&ch.ctrl.prodWait) != 0 {
+	if pw := &ch.ctrl.prodWait; atomic.LoadUint32(pw) != 0 && atomic.CompareAndSwapUint32(pw, 1, 0) {
 		atomic.AddUint32(&ch.ctrl.release, 1)
 		sys.WakeWord(&ch.ctrl.release, 1)
 	}

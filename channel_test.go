@@ -291,7 +291,7 @@ func TestChannelErrors(t *testing.T) {
 
 // Loan, Send, Next and Release allocate nothing.
 func TestChannelNoAllocations(t *testing.T) {
-	name, p := newTestChannel(t)
+	name, p := newTestChannel(t, Slots(4)) // views are made at a slot's first use
 	s := subscribe(t, name)
 	ctx := context.Background()
 	allocs := testing.AllocsPerRun(1000, func() {

@@ -584,8 +584,8 @@ func benchChanRate(k int) []row {
 		}
 		return p, kids
 	}
-	pb, kb := newChan(shmtensor.Block, shmtensor.DefaultSlots)
-	pl, kl := newChan(shmtensor.Latest, shmtensor.DefaultSlots)
+	pb, kb := newChan(shmtensor.Block, 16)
+	pl, kl := newChan(shmtensor.Latest, 16)
 	pg, kg := newChan(shmtensor.Block, 256)
 	cases := []bcase{
 		chanCase(caseRateBlock, shmtensor.Block, false, pb, kb),

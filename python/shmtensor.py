@@ -878,12 +878,22 @@ class Producer(_Channel):
             ctrl.prodwait = 0
 
 
-def create_channel(name, shape, dtype, slots=16, max_subscribers=8, policy="block", mode=0o600):
+def default_slots(message_bytes):
+    """The ring length a channel gets without slots=, as Go's DefaultSlots:
+    about 1 MiB of messages, 16 slots for 64 KiB and more, up to 1024."""
+    s = 16
+    while s < 1024 and 2 * s * message_bytes <= 1 << 20:
+        s *= 2
+    return s
+
+
+def create_channel(name, shape, dtype, slots=None, max_subscribers=8, policy="block", mode=0o600):
     """Create a channel and return its Producer.
 
     name: "shm://NAME" (or a bare NAME) for /dev/shm/NAME, "file://PATH"
     for a file anywhere. shape and dtype: those of one message. slots: the
-    ring's length S, a power of two (1 to 2**24). max_subscribers: entries
+    ring's length S, a power of two (1 to 2**24); by default about 1 MiB of
+    messages (default_slots). max_subscribers: entries
     of the subscriber table (1 to 1024). policy: "block" (the producer
     waits for the slowest live subscriber; nothing is lost) or "latest"
     (the producer never waits; slow subscribers lose messages). mode: the
@@ -901,6 +911,8 @@ def create_channel(name, shape, dtype, slots=16, max_subscribers=8, policy="bloc
     shape = tuple(int(d) for d in shape)
     if any(d < 0 for d in shape):
         raise ValueError("create_channel(%r): negative dimension in shape %r" % (name, shape))
+    if slots is None:
+        slots = default_slots(dt.itemsize * int(np.prod(shape, dtype=np.int64)))
     if not isinstance(slots, (int, np.integer)) or not 1 <= slots <= MAX_SLOTS or slots & (slots - 1):
         raise ValueError("create_channel(%r): slots=%r, want a power of two from 1 to 2**24" % (name, slots))
     if not isinstance(max_subscribers, (int, np.integer)) or not 1 <= max_subscribers <= MAX_SUBSCRIBERS:

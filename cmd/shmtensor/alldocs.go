@@ -284,7 +284,7 @@
 //	--policy block
 //		block: the producer waits for the slowest subscriber; latest: it never waits, laggards lose messages (default block)
 //	--slots N
-//		hold N messages in the ring, a power of two (default 16)
+//		hold N messages in the ring, a power of two (default: a ring of about 1 MiB, 16 to 1024 slots)
 //	--subscribers N
 //		take at most N subscribers at once, 1 to 1024 (default 8)
 //

@@ -49,7 +49,7 @@ another shell, once send runs, the rate at which they come:
 }
 
 var (
-	chanSlots       = cmdCreateChannel.Flag.Int("slots", shmtensor.DefaultSlots, "hold `N` messages in the ring, a power of two")
+	chanSlots       = cmdCreateChannel.Flag.Int("slots", 0, "hold `N` messages in the ring, a power of two (default: a ring of about 1 MiB, 16 to 1024 slots)")
 	chanSubscribers = cmdCreateChannel.Flag.Int("subscribers", shmtensor.DefaultMaxSubscribers, "take at most `N` subscribers at once, 1 to 1024")
 	chanPolicy      = cmdCreateChannel.Flag.String("policy", "block", "`block`: the producer waits for the slowest subscriber; latest: it never waits, laggards lose messages")
 	chanFlags       = creationFlags{mode: 0o600}
@@ -62,7 +62,7 @@ func init() {
 }
 
 func runCreateChannel(_ *Command, args []string) error {
-	if n := *chanSlots; n < 1 || n > 1<<24 || bits.OnesCount(uint(n)) != 1 {
+	if n := *chanSlots; n != 0 && (n < 1 || n > 1<<24 || bits.OnesCount(uint(n)) != 1) {
 		return usagef("--slots %d: want a power of two from 1 to %d", n, 1<<24)
 	}
 	if n := *chanSubscribers; n < 1 || n > 1024 {
@@ -88,11 +88,19 @@ func runCreateChannel(_ *Command, args []string) error {
 	if len(shape) == shmtensor.MaxDims {
 		return usagef("%d dimensions: a message has at most %d, the ring adds one (numpy's limit is %d)", len(shape), shmtensor.MaxDims-1, shmtensor.MaxDims)
 	}
-	if err := checkSize(dt, append([]int{*chanSlots}, shape...)); err != nil {
+	msg := int64(dt.Size())
+	for _, d := range shape {
+		msg *= int64(d)
+	}
+	slots := *chanSlots
+	if slots == 0 {
+		slots = shmtensor.DefaultSlots(msg)
+	}
+	if err := checkSize(dt, append([]int{slots}, shape...)); err != nil {
 		return err
 	}
 	opts := []shmtensor.Option{
-		shmtensor.Slots(*chanSlots), shmtensor.MaxSubscribers(*chanSubscribers), shmtensor.WithPolicy(policy),
+		shmtensor.Slots(slots), shmtensor.MaxSubscribers(*chanSubscribers), shmtensor.WithPolicy(policy),
 		shmtensor.Mode(fs.FileMode(chanFlags.mode)),
 	}
 	if chanFlags.lazy {
@@ -109,12 +117,8 @@ func runCreateChannel(_ *Command, args []string) error {
 	if in, err := shmtensor.Stat(p.Name()); err == nil {
 		size = units.Bytes(in.Size)
 	}
-	msg := int64(dt.Size())
-	for _, d := range shape {
-		msg *= int64(d)
-	}
 	fmt.Printf("created channel %s: %s %s messages of %s, %d slots, %s policy, up to %d subscribers, segment %s\n",
-		escapeName(p.Name()), dt, shmtensor.FormatShape(shape), units.Bytes(msg), *chanSlots, policy, *chanSubscribers, size)
+		escapeName(p.Name()), dt, shmtensor.FormatShape(shape), units.Bytes(msg), slots, policy, *chanSubscribers, size)
 	fmt.Printf("it has no producer until one takes it over, such as \"shmtensor send %s\"\n", escapeName(name))
 	return nil
 }
