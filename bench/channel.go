@@ -49,7 +49,7 @@ const (
 	caseRateBlock  = "channel (Block): Loan + 1 element written + Send"
 	caseRateCopy   = "channel (Block): SendCopy of the 4 KiB message from the heap"
 	caseRateLatest = "channel (Latest): Loan + 1 element written + Send"
-	caseRateBig    = "channel (Block, Slots(256)): Loan + 1 element written + Send"
+	caseRateBig    = "channel (Block, Slots(16)): Loan + 1 element written + Send"
 	caseRatePipe   = "pipe: write(2) of the 4 KiB message to each subscriber"
 	caseRateUnix   = "Unix stream socket: write(2) of the 4 KiB message to each subscriber"
 
@@ -584,9 +584,10 @@ func benchChanRate(k int) []row {
 		}
 		return p, kids
 	}
-	pb, kb := newChan(shmtensor.Block, 16)
-	pl, kl := newChan(shmtensor.Latest, 16)
-	pg, kg := newChan(shmtensor.Block, 256)
+	def := shmtensor.DefaultSlots(4 << 10) // 256: a ring of 1 MiB
+	pb, kb := newChan(shmtensor.Block, def)
+	pl, kl := newChan(shmtensor.Latest, def)
+	pg, kg := newChan(shmtensor.Block, 16)
 	cases := []bcase{
 		chanCase(caseRateBlock, shmtensor.Block, false, pb, kb),
 		chanCase(caseRateCopy, shmtensor.Block, true, pb, kb),

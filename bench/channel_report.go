@@ -31,12 +31,12 @@ func (r *report) channelTargets() []target {
 		if math.IsNaN(c) {
 			continue
 		}
-		parts = append(parts, fmt.Sprintf("→ %d: Block %.1f× the pipe's rate, %.1f× the socket's (with Slots(256) %.1f× / %.1f×; Latest %.1f× / %.1f×)", k, p/c, u/c, p/g, u/g, p/l, u/l))
+		parts = append(parts, fmt.Sprintf("→ %d: Block %.1f× the pipe's rate, %.1f× the socket's (with Slots(16) %.1f× / %.1f×; Latest %.1f× / %.1f×)", k, p/c, u/c, p/g, u/g, p/l, u/l))
 		worst = math.Min(worst, math.Round(10*math.Min(p, u)/c)/10)
 	}
 	ts = append(ts, target{Name: "4 KiB messages to 1 and 4 subscriber processes: message rate ≥ 10× a pipe's or a Unix socket's",
 		Measured: strings.Join(parts, "; "), Met: worst >= 10, Unknown: len(parts) == 0,
-		Why: "Between processes a message's time is the two sides sleeping and waking: a 16-slot ring that fills costs two wake-ups in turn (tens of µs each here) per 16 messages, and every Send or Release during a wake-up makes one more FUTEX_WAKE system call. Slots(256) brings → 4 to about 10×; with the proposed change to the core (the waker clears the sleeper's flag) and Slots(256), → 1 measured 9.9–15.6× and → 4 25.7–29.6×; see \"Where the time goes\" in the channel section."})
+		Why: "Between processes a message's time is the two sides sleeping and waking: a ring that fills costs two wake-ups in turn (tens of µs each here) per ring of messages, which the default ring of about 1 MiB (256 slots of 4 KiB) spreads over 256 messages; see \"Where the time goes\" in the channel section."})
 
 	cp := r.findRow("channel-sum", caseSumCopy, "1 MiB").Ratio
 	ip := r.findRow("channel-sum", caseSumInPlace, "1 MiB").Ratio
@@ -131,13 +131,13 @@ const chanRateText = `A producer sends 4 KiB messages (512 float64) to 1 or 4 su
 element of every message (delivery is zero-copy: the subscriber reads the slot in place) and checks it is
 the sequence number. Time per message, from the first send until every subscriber has answered that it
 received the batch's last message. Block: nothing is lost, the producer waits for the slowest subscriber
-(16 slots). Latest: the producer never waits, subscribers that fall behind lose messages (the column
+(the default ring of about 1 MiB: 256 slots of 4 KiB). Latest: the producer never waits, subscribers that fall behind lose messages (the column
 says how many they received). The pipe and Unix-socket cases write the same 4 KiB message into one
 stream per subscriber with ` + "`write(2)`" + ` (one call per message and subscriber), and each subscriber reads
 frames in place from a 64 KiB buffer that each ` + "`read(2)`" + ` fills as far as the stream holds: the fastest way
 a pipe delivers a stream of messages, each available as soon as it is written. SendCopy copies the
 message from the producer's heap into the slot, as a producer that did not compute in place must.
-Slots(256): the Block case with a ring of 256 messages (1 MiB) instead of the default 16.
+Slots(16): the Block case with a ring of 16 messages, the default before it was sized to about 1 MiB.
 
 `
 
@@ -180,7 +180,7 @@ the channel adds nothing measurable on top. p50 ≤ 10 µs asks for CPUs that wa
 process sooner. The pooled p99 (103–876 µs) is the shared host's bursts; the pipe's moved with it.
 
 **Message rate: sleeping and waking, and the system calls around them.** In one process a message
-costs 50 ns (Loan + Send + Next + Release, «BenchmarkChannelMessage»). Between processes, with the default 16
+costs 50 ns (Loan + Send + Next + Release, «BenchmarkChannelMessage»). Between processes, with 16
 slots, a profile of the → 1 stream puts 64% of the producer's samples in the FUTEX_WAKE of «Send» and 36% in
 its sleep in «Loan», and 53% of the subscriber's in the FUTEX_WAKE of «Release» and 33% in going to sleep
 (part of it the «F_OFD_GETLK» test of the producer's lock before each sleep). Two things:
@@ -196,16 +196,16 @@ its sleep in «Loan», and 53% of the subscriber's in the FUTEX_WAKE of «Releas
    «Slots(256)», up to 256 of them per cycle. The profile of the → 1 stream with «Slots(256)»: 74% of
    the producer's samples and 62% of the subscriber's are FUTEX_WAKE.
 
-**Proposed change (tried in a worktree, not committed): the waker clears the flag.** «Send» clears each
+**The change made: the waker clears the flag.** «Send» clears each
 subscriber's «waiting» with a compare-and-swap from 1 to 0 and makes one FUTEX_WAKE if it cleared any;
 «Release» clears «prodwait» the same way before it bumps «release» and wakes; the producer reads
 «release» before it sets «prodwait» (so that a subscriber clearing «prodwait» after that read makes the
 FUTEX_WAIT return at once; the re-check of the cursors after it is unchanged). One system call per sleep
-instead of one per message. The format's text changes (who may write the two words); peers that follow the
-old rule stay correct, they only make the extra calls. The channel tests pass with it, with and without
-«-race». Three runs of «go run . -only channel» with it, alternated with three of the current core's six:
+instead of one per message. The format's text says who may write the two words; peers that follow the
+old rule stay correct, they only make the extra calls. Three runs of «go run . -only channel» with it,
+alternated with three of the former core's six (before the default ring was made 256 slots for 4 KiB):
 
-| 4 KiB messages, Block policy | current core | waker clears the flag |
+| 4 KiB messages, Block policy | former core | waker clears the flag |
 |---|---|---|
 | «Slots(256)», → 1: rate against the pipe's | 2.2–7.4× | 9.9–15.6× |
 | «Slots(256)», → 4 | 8.7–11.4× | 25.7–29.6× |
@@ -217,12 +217,11 @@ old rule stay correct, they only make the extra calls. The channel tests pass wi
 The driver agrees: → 1 with «Slots(256)» 189–238 ns a message against 242–1586 ns, → 4 1.19–1.68 µs against
 2.85–4.24 µs, and in one pair of profiled runs the CPU time per message went from about 610 ns to about 130 ns
 on each side. With 16 slots it
-gains nothing, and on a quiet machine it lost once (→ 1: 336 ns with the current core, 1936 ns with the
+gains nothing, and on a quiet machine it lost once (→ 1: 336 ns with the former core, 1936 ns with the
 change): the extra system calls had slowed the producer to the subscriber's pace, so the ring seldom filled;
-without them the producer fills it and the cycle of item 1 takes over. So the change wants a deeper ring
-with it: a default of «Slots» that makes the ring about 1 MiB (16 for messages of 64 KiB and more, 256 for
-4 KiB, at most 1024) would put the 4 KiB target within reach on this machine (→ 4 at
-25.7–29.6×, → 1 at 9.9–15.6×), for a megabyte of ring per channel.
+without them the producer fills it and the cycle of item 1 takes over. So the change came with a deeper ring:
+the default «Slots» makes the ring about 1 MiB («DefaultSlots»: 16 for messages of 64 KiB and more, 256 for
+4 KiB, at most 1024), a megabyte of ring per channel.
 
 **Tried, no gain here:** spinning longer before sleeping (the subscriber 5, 20 or 50 µs in place of 64
 loads, the producer as long before its sleep in «Loan»): on two vCPUs shared with other jobs the spinner

@@ -68,12 +68,18 @@ func ReadHeader(r io.ReaderAt, size int64) (Header, error) {
 	if hasSA {
 		saH, saErr = parseSATrailer(tail, size)
 	}
-	if !hasNPY && !hasSA && IsSafetensors(prefix, size) {
+	if IsSafetensors(prefix, size) {
+		// A valid safetensors header explains every byte of the file (its
+		// tensors tile the data), so it wins over a SharedArray trailer
+		// that its last tensor's bytes happen to end with; an NPY header
+		// that explained every byte has returned above.
 		st, err := ReadSafetensors(r, size)
-		if err != nil {
+		if err == nil {
+			return st.Header(), nil
+		}
+		if !hasNPY && !hasSA {
 			return Header{}, err
 		}
-		return st.Header(), nil
 	}
 	return chooseLayout(hasNPY, hasSA, npyH, saH, npyErr, saErr, size)
 }
