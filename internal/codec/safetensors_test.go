@@ -3,6 +3,8 @@ package codec
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -85,7 +87,7 @@ func TestParseSafetensorsHostile(t *testing.T) {
 		{"negative dim", `{"a":{"dtype":"U8","shape":[-1],"data_offsets":[0,0]}}`, 0, "not a size"},
 		{"float dim", `{"a":{"dtype":"U8","shape":[1.5],"data_offsets":[0,0]}}`, 0, "not a size"},
 		{"offsets reversed", `{"a":{"dtype":"U8","shape":[0],"data_offsets":[4,0]}}`, 4, "not a range"},
-		{"offset overflow", `{"a":{"dtype":"U8","shape":[1],"data_offsets":[18446744073709551615,18446744073709551616]}}`, 1, "not a range"},
+		{"offset overflow", `{"a":{"dtype":"U8","shape":[1],"data_offsets":[18446744073709551615,18446744073709551616]}}`, 1, "data_offsets[0] = 18446744073709551615 is not a size"},
 		{"duplicate key", `{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}`, 1, "twice"},
 		{"unknown dtype", `{"a":{"dtype":"F128","shape":[1],"data_offsets":[0,16]}}`, 16, "F128"},
 		{"missing field", `{"a":{"dtype":"U8","shape":[1]}}`, 1, "lacks"},
@@ -127,7 +129,17 @@ func FuzzParseSafetensors(f *testing.F) {
 		if dataLen < 0 || dataLen > 1<<40 {
 			return
 		}
-		h, err := ParseSafetensors(hdr, 8+int64(len(hdr))+dataLen)
+		size := 8 + int64(len(hdr)) + dataLen
+		h, err := ParseSafetensors(hdr, size)
+		ref, refErr := parseSafetensorsJSON(hdr, size)
+		switch {
+		case err == nil && refErr != nil:
+			t.Fatalf("the scanner accepts what encoding/json refuses (%v): %+v", refErr, h)
+		case err == nil && !reflect.DeepEqual(h, ref):
+			t.Fatalf("the scanner reads\n%+v\nencoding/json\n%+v", h, ref)
+		case err != nil && refErr == nil && !stricterThanJSON(err):
+			t.Fatalf("the scanner refuses what encoding/json accepts: %v\n%+v", err, ref)
+		}
 		if err != nil {
 			return
 		}
@@ -143,4 +155,45 @@ func FuzzParseSafetensors(f *testing.F) {
 			t.Fatalf("tensors end at %d of %d", at, dataLen)
 		}
 	})
+}
+
+// stricterThanJSON reports whether err is one of the cases where the
+// scanner is stricter than encoding/json by design: a field or metadata
+// key given twice (encoding/json keeps the last), a size written as a
+// string (json.Number takes one), nesting deeper than the scanner's bound.
+func stricterThanJSON(err error) bool {
+	for _, s := range []string{"appears twice", "a number expected", "nested too deep"} {
+		if strings.Contains(err.Error(), s) {
+			return true
+		}
+	}
+	return false
+}
+
+// BenchmarkParseSafetensors parses the header of a 1,000-tensor bundle
+// with the scanner and with encoding/json (the oracle), for the ratio.
+func BenchmarkParseSafetensors(b *testing.B) {
+	specs := make([]STSpec, 1000)
+	for i := range specs {
+		specs[i] = STSpec{Name: fmt.Sprintf("model.layers.%d.mlp.weight", i), DType: Float32, Shape: []int{256, 1024}}
+	}
+	hdr, h, err := LayoutBundle(specs, map[string]string{"format": "pt"}, 4096)
+	if err != nil {
+		b.Fatal(err)
+	}
+	size := int64(len(hdr)) + h.DataLen
+	for _, p := range []struct {
+		name  string
+		parse func([]byte, int64) (STHeader, error)
+	}{{"scanner", ParseSafetensors}, {"encoding-json", parseSafetensorsJSON}} {
+		b.Run(p.name, func(b *testing.B) {
+			b.SetBytes(int64(len(hdr)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := p.parse(hdr[8:], size); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
