@@ -112,10 +112,15 @@ func bundleOf(seg *Segment) (*Bundle, error) {
 }
 
 func newBundle(seg *Segment, st codec.STHeader) *Bundle {
-	b := &Bundle{seg: seg, st: st, index: make(map[string]int, len(st.Tensors)), meta: st.Metadata}
+	b := &Bundle{seg: seg, st: st, index: st.Index, meta: st.Metadata}
+	if b.index == nil { // a header laid out here, not parsed
+		b.index = make(map[string]int, len(st.Tensors))
+		for i, t := range st.Tensors {
+			b.index[t.Name] = i
+		}
+	}
 	b.tensors = make([]BundleTensor, len(st.Tensors))
 	for i, t := range st.Tensors {
-		b.index[t.Name] = i
 		b.tensors[i] = BundleTensor{Name: t.Name, DType: DType(t.DType), Shape: t.Shape, Offset: st.DataOff + t.Begin, Size: t.End - t.Begin}
 	}
 	return b
@@ -215,8 +220,13 @@ func BundleView[T Number](b *Bundle, key string) (*Tensor[T], error) {
 		}
 		data = unsafe.Slice((*T)(p), n)
 	}
-	shape := slices.Clone(t.Shape)
-	return newTensor(data, 0, shape, strided.Strides(shape, false), b.seg, b.seg.readOnly), nil
+	// The shape and its strides in one allocation.
+	nd := len(t.Shape)
+	dims := make([]int, 2*nd)
+	shape, strides := dims[:nd:nd], dims[nd:]
+	copy(shape, t.Shape)
+	strided.PutCStrides(strides, shape)
+	return newTensor(data, 0, shape, strides, b.seg, b.seg.readOnly), nil
 }
 
 // viewableAs reports whether a tensor of element type have can be viewed

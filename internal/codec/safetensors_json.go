@@ -26,8 +26,10 @@ const stMaxDepth = 1000
 
 // stScan is a position in a header.
 type stScan struct {
-	b []byte
-	i int
+	b    []byte
+	s    string // b as a string: strings without escapes are cut from it
+	i    int
+	dims []int // the shapes of the tensors scanned, one after another
 }
 
 var errSTSyntax = errors.New("not valid JSON")
@@ -94,7 +96,12 @@ func (s *stScan) str() (string, error) {
 		c := s.b[s.i]
 		switch {
 		case c == '"':
-			v := string(s.b[start:s.i])
+			var v string
+			if len(s.s) == len(s.b) {
+				v = s.s[start:s.i]
+			} else {
+				v = string(s.b[start:s.i])
+			}
 			s.i++
 			return v, nil
 		case c == '\\':
@@ -443,11 +450,17 @@ func (s *stScan) tensor(key string) (STTensor, error) {
 	if !have[0] || !have[1] || !have[2] {
 		return STTensor{}, fmt.Errorf("tensor %q lacks dtype, shape or data_offsets", key)
 	}
-	return checkSTTensor(key, dtype, shape, offsets)
+	t, err := checkSTTensor(key, dtype, shape, offsets, s.dims)
+	s.dims = append(s.dims, t.Shape...)
+	if err == nil {
+		t.Shape = s.dims[len(s.dims)-len(t.Shape) : len(s.dims) : len(s.dims)]
+	}
+	return t, err
 }
 
-// checkSTTensor validates one tensor's fields.
-func checkSTTensor(key string, dtype []byte, shape64, offsets []int64) (STTensor, error) {
+// checkSTTensor validates one tensor's fields. Its shape is in scratch
+// space after dims, which the caller keeps.
+func checkSTTensor(key string, dtype []byte, shape64, offsets []int64, dims []int) (STTensor, error) {
 	dt, ok := stDTypes[string(dtype)]
 	if !ok {
 		return STTensor{}, fmt.Errorf("tensor %q: %w: dtype %q", key, errs.ErrDType, dtype)
@@ -455,7 +468,12 @@ func checkSTTensor(key string, dtype []byte, shape64, offsets []int64) (STTensor
 	if len(shape64) > strided.MaxDims {
 		return STTensor{}, fmt.Errorf("tensor %q: %d dimensions, at most %d", key, len(shape64), strided.MaxDims)
 	}
-	shape := make([]int, len(shape64))
+	shape := dims[len(dims):]
+	if cap(shape) < len(shape64) {
+		shape = make([]int, len(shape64))
+	} else {
+		shape = shape[:len(shape64)]
+	}
 	for i, d := range shape64 {
 		if d > math.MaxInt {
 			return STTensor{}, fmt.Errorf("tensor %q: shape[%d] = %d does not fit in an int", key, i, d)

@@ -135,7 +135,7 @@ func FuzzParseSafetensors(f *testing.F) {
 		switch {
 		case err == nil && refErr != nil:
 			t.Fatalf("the scanner accepts what encoding/json refuses (%v): %+v", refErr, h)
-		case err == nil && !reflect.DeepEqual(h, ref):
+		case err == nil && !sameSTHeader(h, ref):
 			t.Fatalf("the scanner reads\n%+v\nencoding/json\n%+v", h, ref)
 		case err != nil && refErr == nil && !stricterThanJSON(err):
 			t.Fatalf("the scanner refuses what encoding/json accepts: %v\n%+v", err, ref)
@@ -196,4 +196,22 @@ func BenchmarkParseSafetensors(b *testing.B) {
 			}
 		})
 	}
+}
+
+// sameSTHeader compares a header of the scanner with one of the oracle,
+// which has no index: the scanner's must point every name at its tensor.
+func sameSTHeader(h, ref STHeader) bool {
+	if len(h.Index) != len(h.Tensors) {
+		return false
+	}
+	for i, t := range h.Tensors {
+		if h.Index[t.Name] != i {
+			return false
+		}
+	}
+	h.Index = nil
+	if len(h.Tensors) == 0 && len(ref.Tensors) == 0 {
+		h.Tensors, ref.Tensors = nil, nil
+	}
+	return reflect.DeepEqual(h, ref)
 }

@@ -94,12 +94,18 @@ func ByteSize(shape []int, elem int) (int64, error) {
 // caller has checked shape with NumElements.
 func CStrides(shape []int) []int {
 	s := make([]int, len(shape))
+	PutCStrides(s, shape)
+	return s
+}
+
+// PutCStrides writes the row-major strides of shape into s, which has
+// its length.
+func PutCStrides(s, shape []int) {
 	acc := 1
 	for i := len(shape) - 1; i >= 0; i-- {
 		s[i] = acc
 		acc *= max(shape[i], 1)
 	}
-	return s
 }
 
 // FStrides returns the column-major (Fortran order) strides of shape.
