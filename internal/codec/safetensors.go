@@ -176,7 +176,7 @@ func ParseSafetensors(hdr []byte, size int64) (STHeader, error) {
 				}
 				t, err := sc.tensor(key)
 				if err != nil {
-					return bad("%v", err)
+					return bad("%w", err)
 				}
 				seen[key] = len(h.Tensors)
 				h.Tensors = append(h.Tensors, t)

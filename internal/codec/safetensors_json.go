@@ -277,10 +277,23 @@ func (s *stScan) sizes(what string, key string, out []int64) ([]int64, error) {
 		s.i++
 		return out, nil
 	}
+	notSize := func(text string) error {
+		if what == "data_offsets" {
+			return fmt.Errorf("tensor %q: data_offsets are not a range: data_offsets[%d] = %s is not a size", key, len(out), text)
+		}
+		return fmt.Errorf("tensor %q: %s[%d] = %s is not a size", key, what, len(out), text)
+	}
 	for {
+		if c := s.peek(); c != '-' && (c < '0' || c > '9') {
+			start := s.i
+			if err := s.skip(1); err != nil {
+				return nil, err
+			}
+			return nil, notSize(string(s.b[start:s.i]))
+		}
 		v, text, err := s.size()
 		if err == errNotSize {
-			return nil, fmt.Errorf("tensor %q: %s[%d] = %s is not a size", key, what, len(out), text)
+			return nil, notSize(text)
 		}
 		if err != nil {
 			return nil, err
