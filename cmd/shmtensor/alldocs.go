@@ -23,8 +23,8 @@
 //	create-channel create a channel: a stream of tensors from one producer
 //	send           feed a channel from standard input, as its producer
 //	tail           subscribe to a channel and print its messages
-//	import         copy a .npy file or a Zarr store into a new segment
-//	export         write a segment to a .npy file or a Zarr store
+//	import         copy a .npy file, a Zarr store or a safetensors file into a new segment
+//	export         write a segment to a .npy file, a Zarr store or a safetensors file
 //	serve          serve live segments read-only over HTTP, as .npy and Zarr
 //	lock           run a command while holding a segment's lock
 //	wait           wait until a tensor segment is there, or is replaced
@@ -41,6 +41,7 @@
 //
 //	names          segment names
 //	json           the JSON output of list, info and doctor
+//	bundles        bundles: many named tensors in one segment
 //
 // Use "shmtensor help TOPIC" for more information about that topic.
 //
@@ -68,15 +69,21 @@
 // and modification time, in aligned columns. The kind is "tensor", or
 // "channel" for a channel (see create-channel), whose shape is that of its
 // ring of messages as numpy sees it, (slots, *message shape); "shmtensor
-// info NAME" describes its producer and subscribers. Files in shared memory
-// that are not tensor segments are skipped.
+// info NAME" describes its producer and subscribers. For a bundle (see
+// "shmtensor help bundles") the kind is "bundle", the dtype column lists
+// the element types of its tensors, each once ("float32,int64"), and the
+// shape column the number of tensors ("3 tensors"); "shmtensor info NAME"
+// lists them. Files in shared memory that are not tensor segments are
+// skipped.
 //
 // Names are printed as "ls -b" prints them, so that every row is one segment:
 // a backslash, a space and a character that is not printable are escaped, as
 // \\, "\ ", \n, \t and the like, or \ooo in octal for each byte.
 //
 // With --json it prints a JSON array of the objects that "shmtensor info
-// --json" prints, without their "channel" field (see "shmtensor help json").
+// --json" prints, without their "channel" and "bundle" fields (see
+// "shmtensor help json"); a bundle's dtype and shape there are those of its
+// data as bytes, "uint8" and [its length].
 //
 // With --all it also lists the broken entries: files in shared memory that
 // carry a tensor magic (numpy's at the start, or SharedArray's where its
@@ -125,7 +132,7 @@
 //
 //	shmtensor info [--json] NAME
 //
-// Info describes one segment: name, kind (tensor or channel), dtype, shape
+// Info describes one segment: name, kind (tensor, channel or bundle), dtype, shape
 // and number of elements, size of the whole segment (header and data),
 // layout, memory order, data offset, strides (in elements and in bytes, as
 // numpy's ndarray.strides), mode, owner and modification time, and on Linux
@@ -148,12 +155,22 @@
 //
 // With --json it prints one object with the fields name, dtype, descr,
 // itemsize, shape, size, layout, fortran, data_offset, strides, byte_strides,
-// mode, uid, gid, owner, group, modified, kind and channel (null for a tensor
-// segment; see "shmtensor help json").
+// mode, uid, gid, owner, group, modified, kind, channel (null but for a
+// channel) and bundle (null but for a bundle; see "shmtensor help json").
 //
 // A channel owned by another user than you and root is not mapped, since
 // its owner could truncate it while it is read: info describes it from its
 // header only, and says so.
+//
+// For a bundle (see "shmtensor help bundles") info gives the number of
+// tensors and their element types, the size of the data and of the header,
+// the layout (safetensors) and the data offset, and the mode, owner and
+// time as for any segment; then a table with a row for each tensor, in the
+// order of their data: its key (escaped as names are), dtype, shape, size
+// and the byte offset of its first element in the file; then its metadata,
+// one key and value a row (characters that are not printable shown as ?).
+// It reads the header only, without mapping the bundle. With --json the
+// object's "bundle" field holds the tensors and the metadata.
 //
 // Options:
 //
@@ -207,6 +224,11 @@
 // names, go on with it without a name until they close it, and no new
 // subscriber can join it.
 //
+// A bundle (see "shmtensor help bundles") is one segment: rm deletes it
+// whole, all its tensors ("removed bundle ..."), and processes that have
+// it attached keep reading it until they close it. Rm has no KEY: a
+// bundle's tensors are not removed one by one.
+//
 // With --force, rm also removes a broken segment (see "shmtensor list
 // --all"): a regular file that carries a tensor magic but has an invalid
 // header, such as a truncated segment. It must belong to the user running rm;
@@ -221,12 +243,19 @@
 //
 // Usage:
 //
-//	shmtensor show [--max N] [--any-owner] NAME
+//	shmtensor show [--max N] [--any-owner] NAME [KEY]
 //
 // Show prints the contents of the segment NAME as numpy's print(a) does. When
 // it has more than N elements (default 1000, numpy's threshold) the output is
 // summarised: three items at each end of each axis with "..." between.
 // --max 0 prints every element. The segment is opened read-only.
+//
+// For a bundle (see "shmtensor help bundles"), show NAME KEY prints its
+// tensor KEY the same way; bfloat16 and the 8-bit floats, which numpy has
+// no dtype for, are decoded and printed as numpy prints float16: each value
+// with the fewest digits that tell it apart from the others of its type
+// (the float8_e4m3fn 448 prints as 450.0, as numpy prints float16's 65504
+// as 65500.0). A KEY the bundle lacks is an error naming some it holds.
 //
 // A segment owned by another user than you and root is refused, since its
 // owner could truncate it while it is read; --any-owner shows it anyway.
@@ -389,11 +418,11 @@
 //	--timeout D
 //		give up when no message comes for D (exit status 1); 0 waits as long as it takes (default 0s)
 //
-// # Copy a .npy file or a Zarr store into a new segment
+// # Copy a .npy file, a Zarr store or a safetensors file into a new segment
 //
 // Usage:
 //
-//	shmtensor import [--mode 0600] [--sharedarray] [--format npy|zarr] FILE.npy|DIR.zarr NAME
+//	shmtensor import [--mode 0600] [--sharedarray] [--format npy|zarr|safetensors] FILE.npy|DIR.zarr|FILE.safetensors NAME
 //
 // Import creates the segment NAME with the dtype, shape and memory order of
 // the .npy file FILE and copies the data into it. FILE may be a pipe, such
@@ -425,20 +454,31 @@
 // not the declared chunk size. The directory is listed once, so missing
 // chunks cost nothing.
 //
+// A file whose name ends in .safetensors (or any file with --format
+// safetensors), as Hugging Face's safetensors library writes them, becomes a
+// bundle (see "shmtensor help bundles") with the file's tensors and
+// metadata. Such files often have a header of odd length, which leaves
+// every tensor misaligned; the bundle is laid out again, with its data at a
+// page and each tensor at a multiple of its element size, so every view is
+// aligned, and import says when it moved the data. As with .npy files, NAME
+// appears only once every tensor is copied, the file may be a pipe, and the
+// header is validated as strictly as a bundle's before anything is
+// created. --sharedarray does not apply.
+//
 // Options:
 //
 //	--format npy
-//		npy or zarr (default: zarr for a path ending in .zarr, else npy)
+//		npy, zarr or safetensors (default: zarr for a path ending in .zarr, safetensors for one ending in .safetensors, else npy)
 //	--mode octal
 //		permission bits of the new segment, in octal (default 0600)
 //	--sharedarray
 //		write Python SharedArray's layout instead of .npy
 //
-// # Write a segment to a .npy file or a Zarr store
+// # Write a segment to a .npy file, a Zarr store or a safetensors file
 //
 // Usage:
 //
-//	shmtensor export [--force] [--any-owner] [--format npy|zarr] [--chunks N,N...] [--compressor none|zlib|gzip] NAME FILE.npy|DIR.zarr
+//	shmtensor export [--force] [--any-owner] [--format npy|zarr|safetensors] [--chunks N,N...] [--compressor none|zlib|gzip] NAME [KEY] FILE.npy|DIR.zarr|FILE.safetensors
 //
 // Export writes the segment NAME to the new file FILE as a .npy file (format
 // version 1.0, the data at a multiple of 64 bytes, as numpy.save writes it;
@@ -467,6 +507,15 @@
 // chunks are read from the live segment without a lock: stop the writers if
 // they must all show one moment.
 //
+// A bundle (see "shmtensor help bundles") is written whole to a standard
+// safetensors file (its own bytes, page-aligned; every safetensors reader
+// loads it) when FILE does not end in .npy, as in "shmtensor export NAME
+// model.safetensors"; "shmtensor export NAME KEY FILE.npy" writes its
+// tensor KEY alone as a .npy file that numpy.load reads. numpy has no
+// bfloat16 or 8-bit floats, so such a tensor is refused as .npy: export the
+// bundle. --force works as for .npy files; a tensor segment is not
+// exported as safetensors.
+//
 // Options:
 //
 //	--any-owner
@@ -478,7 +527,7 @@
 //	--force
 //		replace FILE if it exists
 //	--format npy
-//		npy or zarr (default: zarr for a path ending in .zarr, else npy)
+//		npy, zarr or safetensors (default: zarr for a path ending in .zarr, safetensors for a bundle, else npy)
 //
 // # Serve live segments read-only over HTTP, as .npy and Zarr
 //
@@ -494,6 +543,8 @@
 //	/NAME.npy            the tensor as a .npy file; Range requests work
 //	/NAME.zarr/.zarray   Zarr v2 metadata: uncompressed chunks, C order
 //	/NAME.zarr/I.J...    one chunk, copied from shared memory on each request
+//	/NAME.safetensors    a bundle as the safetensors file it is; Range requests work
+//	/NAME/KEY.npy        the tensor KEY of a bundle as a .npy file; Range requests work
 //
 // so that Dask, xarray or zarr-python read tensors that other processes are
 // still writing. Each chunk is one copy out of the segment under a shared
@@ -501,6 +552,16 @@
 // writes served whole; /NAME.npy is read from the live memory as it is sent,
 // without a lock. Nothing is ever written: other methods
 // get 405. A name deleted and created again is served from the new segment.
+//
+// A bundle (see "shmtensor help bundles") is served whole as
+// /NAME.safetensors and each of its tensors as /NAME/KEY.npy (a KEY may
+// hold slashes, as "model/layer.0/weight"), both read from the live memory
+// as they are sent, without a lock; its /NAME.npy and /NAME.zarr/ are 404,
+// saying so. A bfloat16 or 8-bit float tensor, which numpy has no dtype
+// for, has no .npy (404 naming /NAME.safetensors). In the list at /, a
+// bundle has "kind": "bundle", its "safetensors" URL and its "tensors",
+// each with name, dtype, shape and npy URL; a tensor has "kind" "tensor"
+// or "channel".
 //
 // Every request must carry "Authorization: Bearer TOKEN" (401 without it, 403
 // with a wrong one). The token is the first line of --token-file FILE, or
@@ -672,7 +733,9 @@
 // of its subscribers hold that lock while they live, so gc leaves alone a
 // channel that has any. A channel that no process holds, such as one that
 // create-channel made and no producer took over yet, is deleted like any
-// unused segment ("deleted channel ...").
+// unused segment ("deleted channel ..."). So is a bundle (see "shmtensor
+// help bundles"), whole, with all its tensors ("deleted bundle ...": every
+// attached reader holds that lock on it).
 //
 // Gc also deletes the package's own hidden files in /dev/shm that no process
 // uses any more, whatever their age (--older-than is for segments): the
@@ -820,12 +883,16 @@
 //	uid, gid      int      owner and group ids
 //	owner, group  string   their names, or the number when unknown
 //	modified      string   modification time, RFC 3339 in UTC with nanoseconds
-//	kind          string   "tensor", or "channel" for a channel, whose shape
-//	                       is its ring's: (slots, *message shape)
+//	kind          string   "tensor"; "channel" for a channel, whose shape
+//	                       is its ring's: (slots, *message shape); or
+//	                       "bundle" for a bundle, whose dtype is "uint8"
+//	                       and shape [the bytes of its data]
 //	channel       object   info --json only: for a channel, its state (below);
-//	                       null for a tensor segment, and for a channel of
-//	                       another user than you and root, which info does
-//	                       not map (its owner could truncate it)
+//	                       null for a tensor segment or a bundle, and for a
+//	                       channel of another user than you and root, which
+//	                       info does not map (its owner could truncate it)
+//	bundle        object   info --json only: for a bundle, its tensors and
+//	                       metadata (below); null for anything else
 //
 // The channel object of info --json has these fields, always all present:
 //
@@ -841,6 +908,14 @@
 //	subscribers      [obj]   one per subscriber entry in use: entry, pid,
 //	                         cursor, lag, received, lost (int), alive,
 //	                         from_newest (bool), as info prints them
+//
+// The bundle object of info --json has these fields, always all present:
+//
+//	tensors   [obj]   one per tensor, in the order of their data: name,
+//	                  dtype (strings), shape ([int]), offset (the byte
+//	                  offset of its first element in the file) and size
+//	                  (its bytes; int)
+//	metadata  object  the string metadata ({} for none)
 //
 // Names in JSON are JSON strings, so they need no escaping of their own.
 //
@@ -867,4 +942,32 @@
 //	largest_segment  int     the largest segment a Create can reserve now
 //	more_segments    int     how many more segments a process like doctor
 //	                         can hold open (a descriptor and a mapping each)
+//
+// # Bundles: many named tensors in one segment
+//
+// A bundle is one segment holding many named tensors of any element types
+// and shapes, and string metadata, made by the Go package's CreateBundle or
+// by "shmtensor import FILE.safetensors NAME". The segment is a safetensors
+// file whose header is padded so that its data starts at a page, and each
+// tensor at a multiple of its element size: every safetensors reader opens
+// it in place, and every view of it is aligned. It is published, replaced
+// and deleted as one segment. A tensor of a bundle is named by its key,
+// such as "model.embed.weight":
+//
+//	shmtensor import model.safetensors model    a bundle from a Hugging Face file
+//	shmtensor list                              kind "bundle", its dtypes, "N tensors"
+//	shmtensor info model                        each tensor's key, dtype, shape, size, offset; the metadata
+//	shmtensor show model KEY                    one tensor, printed as numpy prints it
+//	shmtensor export model KEY w.npy            one tensor as a .npy file
+//	shmtensor export model out.safetensors      the whole bundle as a standard safetensors file
+//	shmtensor serve model                       GET /model/KEY.npy and /model.safetensors
+//	shmtensor rm model                          the whole bundle
+//
+// Element types are safetensors': bool, the integers, float16, bfloat16,
+// float32, float64, complex64, and the 8-bit floats float8_e4m3fn and
+// float8_e5m2 (ml_dtypes' names). numpy has no bfloat16 nor 8-bit floats:
+// show decodes them, but they are not exported or served as .npy (the
+// whole bundle is). A command given a bundle where it wants one tensor
+// (show or export without KEY) says so and names some keys; a KEY the
+// bundle lacks is an error naming it and some of those there are.
 package main

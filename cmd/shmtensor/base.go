@@ -162,8 +162,15 @@ func (c *Command) checkArgCount(args []string) error {
 	words := c.argWords()
 	switch {
 	case len(args) < c.MinArgs:
-		var missing []string
-		for _, w := range words[len(args):c.MinArgs] {
+		// The required words, past those the arguments given fill: an
+		// optional word between them ("NAME [KEY] FILE") is not missing.
+		var required, missing []string
+		for _, w := range words {
+			if !strings.HasPrefix(w, "[") {
+				required = append(required, w)
+			}
+		}
+		for _, w := range required[len(args):c.MinArgs] {
 			missing = append(missing, strings.TrimSuffix(w, "..."))
 		}
 		msg := "missing " + strings.Join(missing, " and ")

@@ -14,8 +14,8 @@ import (
 )
 
 var cmdExport = &Command{
-	UsageLine: "export [--force] [--any-owner] [--format npy|zarr] [--chunks N,N...] [--compressor none|zlib|gzip] NAME FILE.npy|DIR.zarr",
-	Short:     "write a segment to a .npy file or a Zarr store",
+	UsageLine: "export [--force] [--any-owner] [--format npy|zarr|safetensors] [--chunks N,N...] [--compressor none|zlib|gzip] NAME [KEY] FILE.npy|DIR.zarr|FILE.safetensors",
+	Short:     "write a segment to a .npy file, a Zarr store or a safetensors file",
 	Long: `
 Export writes the segment NAME to the new file FILE as a .npy file (format
 version 1.0, the data at a multiple of 64 bytes, as numpy.save writes it;
@@ -43,15 +43,24 @@ empty (--force does not apply). .zarray is written last, so a store with
 one is complete; a failed or interrupted export removes what it wrote. The
 chunks are read from the live segment without a lock: stop the writers if
 they must all show one moment.
+
+A bundle (see "shmtensor help bundles") is written whole to a standard
+safetensors file (its own bytes, page-aligned; every safetensors reader
+loads it) when FILE does not end in .npy, as in "shmtensor export NAME
+model.safetensors"; "shmtensor export NAME KEY FILE.npy" writes its
+tensor KEY alone as a .npy file that numpy.load reads. numpy has no
+bfloat16 or 8-bit floats, so such a tensor is refused as .npy: export the
+bundle. --force works as for .npy files; a tensor segment is not
+exported as safetensors.
 `,
 	MinArgs: 2,
-	MaxArgs: 2,
+	MaxArgs: 3,
 }
 
 var (
 	exportForce      = cmdExport.Flag.Bool("force", false, "replace FILE if it exists")
 	exportAnyOwner   = cmdExport.Flag.Bool("any-owner", false, "export a segment owned by another user")
-	exportFormat     = cmdExport.Flag.String("format", "", "`npy` or zarr (default: zarr for a path ending in .zarr, else npy)")
+	exportFormat     = cmdExport.Flag.String("format", "", "`npy`, zarr or safetensors (default: zarr for a path ending in .zarr, safetensors for a bundle, else npy)")
 	exportChunks     = cmdExport.Flag.String("chunks", "", "Zarr chunk shape, `N,N...` (-1: a whole axis)")
 	exportCompressor = cmdExport.Flag.String("compressor", "none", "Zarr compressor: none, zlib, gzip or zlib:LEVEL, gzip:LEVEL")
 )
@@ -69,24 +78,114 @@ func openExported(name string) (*shmtensor.Segment, error) {
 }
 
 func runExport(c *Command, args []string) error {
-	name, path := args[0], strings.TrimPrefix(args[1], "file://")
-	z, err := isZarr(path, *exportFormat)
+	name, path := args[0], strings.TrimPrefix(args[len(args)-1], "file://")
+	key, hasKey := "", len(args) == 3
+	if hasKey {
+		key = args[1]
+	}
+	format, err := fileFormat(path, *exportFormat)
 	switch {
 	case err != nil:
 		return usagef("%v", err)
-	case z && *exportForce:
+	case format == "zarr" && *exportForce:
 		return usagef("--force does not apply to Zarr stores: remove %s first", path)
-	case z:
+	case format == "zarr" && hasKey:
+		return usagef("a tensor of a bundle exports as a .npy file (NAME KEY FILE.npy), not as a Zarr store")
+	case format == "zarr":
 		return runExportZarr(c, name, path)
 	case *exportChunks != "" || *exportCompressor != "none":
 		return usagef("--chunks and --compressor apply to Zarr stores (DIR.zarr or --format zarr)")
+	case format == "safetensors" && hasKey:
+		return usagef("a KEY exports one tensor as a .npy file (NAME KEY FILE.npy); without it, NAME FILE.safetensors exports the whole bundle")
 	}
 	seg, err := openExported(name)
 	if err != nil {
 		return err
 	}
 	defer seg.Close()
+	if seg.Layout() == shmtensor.Safetensors {
+		seg.Close()
+		return exportBundle(c, name, key, hasKey, path, format)
+	}
+	switch {
+	case hasKey:
+		return fmt.Errorf("%s is a tensor segment, not a bundle: \"shmtensor export %s FILE.npy\" exports it (a KEY names a tensor of a bundle)", seg.Name(), name)
+	case format == "safetensors":
+		return fmt.Errorf("%s is a tensor segment: it exports as a .npy file or a Zarr store; a .safetensors file is a bundle's export", seg.Name())
+	}
+	n, err := writeExport(c, path, int64(len(seg.Bytes())), seg.WriteTo)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("exported %s to %s: %s %s, data %s, file %s\n", seg.Name(), path, seg.DType(),
+		shmtensor.FormatShape(seg.Shape()), units.Bytes(int64(len(seg.Bytes()))), units.Bytes(n))
+	return nil
+}
 
+// exportBundle exports the bundle name: its tensor key as a .npy file, or
+// without a key the whole bundle as a safetensors file (its own bytes).
+func exportBundle(c *Command, name, key string, hasKey bool, path, format string) error {
+	opts := []shmtensor.Option{shmtensor.ReadOnly()}
+	if *exportAnyOwner {
+		opts = append(opts, shmtensor.AnyOwner())
+	}
+	b, err := shmtensor.AttachBundle(name, opts...)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	ts := bundleTensors(b)
+	if !hasKey {
+		// A path named otherwise than .npy, without --format, is the
+		// bundle's: a safetensors file.
+		if format == "npy" && (*exportFormat == "npy" || strings.HasSuffix(path, ".npy")) {
+			return needKeyError(b.Name(), ts, fmt.Sprintf("\"shmtensor export %s KEY FILE.npy\" exports its tensor KEY, \"shmtensor export %s FILE.safetensors\" the whole bundle", name, name))
+		}
+		var data int64
+		for _, t := range ts {
+			data += t.Size
+		}
+		n, err := writeExport(c, path, int64(b.Segment().Size()), b.WriteTo)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("exported %s to %s: bundle of %s (%s), data %s, file %s\n", b.Name(), path,
+			tensorsText(len(ts)), bundleDTypes(ts), units.Bytes(data), units.Bytes(n))
+		return nil
+	}
+	t, err := lookupKey(b, key)
+	if err != nil {
+		return err
+	}
+	hdr, err := npyHeaderOf(t.DType, t.Shape)
+	if err != nil {
+		return fmt.Errorf("tensor %q of %s: %v; export the whole bundle as FILE.safetensors (ml_dtypes and safetensors read %v)", key, b.Name(), err, t.DType)
+	}
+	data, err := b.Bytes(key)
+	if err != nil {
+		return err
+	}
+	n, err := writeExport(c, path, int64(len(hdr)+len(data)), func(w io.Writer) (int64, error) {
+		k, err := w.Write(hdr)
+		if err != nil {
+			return int64(k), err
+		}
+		m, err := w.Write(data)
+		return int64(k + m), err
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("exported tensor %q of %s to %s: %s %s, data %s, file %s\n", key, b.Name(), path, t.DType,
+		shmtensor.FormatShape(t.Shape), units.Bytes(t.Size), units.Bytes(n))
+	return nil
+}
+
+// writeExport creates the file path (or with --force replaces it
+// atomically) and fills it with write, drawing a progress bar for size
+// bytes on a terminal. A failed or interrupted export removes what it
+// wrote. It returns the bytes written.
+func writeExport(c *Command, path string, size int64, write func(io.Writer) (int64, error)) (int64, error) {
 	// From here on an interrupt removes what was written.
 	ctx, stop := interruptContext()
 	defer stop()
@@ -97,7 +196,7 @@ func runExport(c *Command, args []string) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if errors.Is(err, fs.ErrExist) {
 		if !*exportForce {
-			return fmt.Errorf("file %s exists; use --force to replace it", path)
+			return 0, fmt.Errorf("file %s exists; use --force to replace it", path)
 		}
 		f, err = os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".shmtensor-*")
 		if err == nil {
@@ -112,10 +211,10 @@ func runExport(c *Command, args []string) error {
 			f.Close()
 			os.Remove(target)
 		}
-		return err
+		return 0, err
 	}
 
-	p := newProgress("export", int64(len(seg.Bytes())))
+	p := newProgress("export", size)
 	var w io.Writer = &progressWriter{ctx, f, p}
 	if !p.on {
 		// No bar to draw: the file itself lets WriteTo have the kernel
@@ -123,7 +222,7 @@ func runExport(c *Command, args []string) error {
 		// copy ends.
 		w = f
 	}
-	n, err := seg.WriteTo(w)
+	n, err := write(w)
 	if ctx.Err() != nil {
 		err = errInterrupted
 	}
@@ -138,11 +237,9 @@ func runExport(c *Command, args []string) error {
 		os.Remove(target)
 		if errors.Is(err, errInterrupted) {
 			c.warn(fmt.Errorf("interrupted; %s not written", path))
-			return exitStatus(130)
+			return n, exitStatus(130)
 		}
-		return fmt.Errorf("writing %s: %w (nothing written)", path, cause(err))
+		return n, fmt.Errorf("writing %s: %w (nothing written)", path, cause(err))
 	}
-	fmt.Printf("exported %s to %s: %s %s, data %s, file %s\n", seg.Name(), path, seg.DType(),
-		shmtensor.FormatShape(seg.Shape()), units.Bytes(int64(len(seg.Bytes()))), units.Bytes(n))
-	return nil
+	return n, nil
 }

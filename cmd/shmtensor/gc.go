@@ -32,7 +32,9 @@ A channel (see create-channel) is a segment here: its producer and each
 of its subscribers hold that lock while they live, so gc leaves alone a
 channel that has any. A channel that no process holds, such as one that
 create-channel made and no producer took over yet, is deleted like any
-unused segment ("deleted channel ...").
+unused segment ("deleted channel ..."). So is a bundle (see "shmtensor
+help bundles"), whole, with all its tensors ("deleted bundle ...": every
+attached reader holds that lock on it).
 
 Gc also deletes the package's own hidden files in /dev/shm that no process
 uses any more, whatever their age (--older-than is for segments): the

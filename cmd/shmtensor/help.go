@@ -86,12 +86,16 @@ var topicJSON = &Command{
 	uid, gid      int      owner and group ids
 	owner, group  string   their names, or the number when unknown
 	modified      string   modification time, RFC 3339 in UTC with nanoseconds
-	kind          string   "tensor", or "channel" for a channel, whose shape
-	                       is its ring's: (slots, *message shape)
+	kind          string   "tensor"; "channel" for a channel, whose shape
+	                       is its ring's: (slots, *message shape); or
+	                       "bundle" for a bundle, whose dtype is "uint8"
+	                       and shape [the bytes of its data]
 	channel       object   info --json only: for a channel, its state (below);
-	                       null for a tensor segment, and for a channel of
-	                       another user than you and root, which info does
-	                       not map (its owner could truncate it)
+	                       null for a tensor segment or a bundle, and for a
+	                       channel of another user than you and root, which
+	                       info does not map (its owner could truncate it)
+	bundle        object   info --json only: for a bundle, its tensors and
+	                       metadata (below); null for anything else
 
 The channel object of info --json has these fields, always all present:
 
@@ -107,6 +111,14 @@ The channel object of info --json has these fields, always all present:
 	subscribers      [obj]   one per subscriber entry in use: entry, pid,
 	                         cursor, lag, received, lost (int), alive,
 	                         from_newest (bool), as info prints them
+
+The bundle object of info --json has these fields, always all present:
+
+	tensors   [obj]   one per tensor, in the order of their data: name,
+	                  dtype (strings), shape ([int]), offset (the byte
+	                  offset of its first element in the file) and size
+	                  (its bytes; int)
+	metadata  object  the string metadata ({} for none)
 
 Names in JSON are JSON strings, so they need no escaping of their own.
 
@@ -137,7 +149,39 @@ none:
 }
 
 // helpTopics are the help topics that are not commands.
-var helpTopics = []*Command{topicNames, topicJSON}
+var helpTopics = []*Command{topicNames, topicJSON, topicBundles}
+
+var topicBundles = &Command{
+	UsageLine: "bundles",
+	Short:     "bundles: many named tensors in one segment",
+	Long: `
+A bundle is one segment holding many named tensors of any element types
+and shapes, and string metadata, made by the Go package's CreateBundle or
+by "shmtensor import FILE.safetensors NAME". The segment is a safetensors
+file whose header is padded so that its data starts at a page, and each
+tensor at a multiple of its element size: every safetensors reader opens
+it in place, and every view of it is aligned. It is published, replaced
+and deleted as one segment. A tensor of a bundle is named by its key,
+such as "model.embed.weight":
+
+	shmtensor import model.safetensors model    a bundle from a Hugging Face file
+	shmtensor list                              kind "bundle", its dtypes, "N tensors"
+	shmtensor info model                        each tensor's key, dtype, shape, size, offset; the metadata
+	shmtensor show model KEY                    one tensor, printed as numpy prints it
+	shmtensor export model KEY w.npy            one tensor as a .npy file
+	shmtensor export model out.safetensors      the whole bundle as a standard safetensors file
+	shmtensor serve model                       GET /model/KEY.npy and /model.safetensors
+	shmtensor rm model                          the whole bundle
+
+Element types are safetensors': bool, the integers, float16, bfloat16,
+float32, float64, complex64, and the 8-bit floats float8_e4m3fn and
+float8_e5m2 (ml_dtypes' names). numpy has no bfloat16 nor 8-bit floats:
+show decodes them, but they are not exported or served as .npy (the
+whole bundle is). A command given a bundle where it wants one tensor
+(show or export without KEY) says so and names some keys; a KEY the
+bundle lacks is an error naming it and some of those there are.
+`,
+}
 
 func init() { cmdHelp.Run = runHelp }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -14,8 +15,8 @@ import (
 )
 
 var cmdImport = &Command{
-	UsageLine: "import [--mode 0600] [--sharedarray] [--format npy|zarr] FILE.npy|DIR.zarr NAME",
-	Short:     "copy a .npy file or a Zarr store into a new segment",
+	UsageLine: "import [--mode 0600] [--sharedarray] [--format npy|zarr|safetensors] FILE.npy|DIR.zarr|FILE.safetensors NAME",
+	Short:     "copy a .npy file, a Zarr store or a safetensors file into a new segment",
 	Long: `
 Import creates the segment NAME with the dtype, shape and memory order of
 the .npy file FILE and copies the data into it. FILE may be a pipe, such
@@ -46,6 +47,17 @@ they stay inside the store (a chunk linked to /etc/passwd is refused), every
 read bounded by what .zarray declares, and memory that follows the data,
 not the declared chunk size. The directory is listed once, so missing
 chunks cost nothing.
+
+A file whose name ends in .safetensors (or any file with --format
+safetensors), as Hugging Face's safetensors library writes them, becomes a
+bundle (see "shmtensor help bundles") with the file's tensors and
+metadata. Such files often have a header of odd length, which leaves
+every tensor misaligned; the bundle is laid out again, with its data at a
+page and each tensor at a multiple of its element size, so every view is
+aligned, and import says when it moved the data. As with .npy files, NAME
+appears only once every tensor is copied, the file may be a pipe, and the
+header is validated as strictly as a bundle's before anything is
+created. --sharedarray does not apply.
 `,
 	MinArgs: 2,
 	MaxArgs: 2,
@@ -53,7 +65,7 @@ chunks cost nothing.
 
 var importFlags = creationFlags{mode: 0o600}
 
-var importFormat = cmdImport.Flag.String("format", "", "`npy` or zarr (default: zarr for a path ending in .zarr, else npy)")
+var importFormat = cmdImport.Flag.String("format", "", "`npy`, zarr or safetensors (default: zarr for a path ending in .zarr, safetensors for one ending in .safetensors, else npy)")
 
 func init() {
 	cmdImport.Run = runImport
@@ -62,10 +74,14 @@ func init() {
 
 func runImport(c *Command, args []string) error {
 	path, name := strings.TrimPrefix(args[0], "file://"), args[1]
-	if z, err := isZarr(path, *importFormat); err != nil {
+	format, err := fileFormat(path, *importFormat)
+	switch {
+	case err != nil:
 		return usagef("%v", err)
-	} else if z {
+	case format == "zarr":
 		return runImportZarr(c, path, name)
+	case format == "safetensors" && importFlags.sharedArray:
+		return usagef("--sharedarray does not apply to a safetensors file, which becomes a bundle")
 	}
 	ctx, stop := interruptContext()
 	defer stop()
@@ -92,6 +108,9 @@ func runImport(c *Command, args []string) error {
 		// copy the data, as cp does. An interrupt is then seen when the
 		// copy ends, and undone.
 		r = f
+	}
+	if format == "safetensors" {
+		return importBundle(c, ctx, path, name, r, p)
 	}
 	seg, err := shmtensor.Import(name, r, importFlags.options()...)
 	if ctx.Err() != nil {
@@ -134,4 +153,56 @@ func detail(err, sentinel error) string {
 		return rest
 	}
 	return msg
+}
+
+// importBundle imports the safetensors stream r, read from path, as the
+// bundle name.
+func importBundle(c *Command, ctx context.Context, path, name string, r io.Reader, p *progress) error {
+	// The file's own layout, to say whether the import moved the data:
+	// its header length, read first without consuming the stream when it
+	// is a regular file.
+	fileDataOff := int64(-1)
+	if f, ok := r.(*os.File); ok {
+		var n [8]byte
+		if _, err := f.ReadAt(n[:], 0); err == nil {
+			fileDataOff = 8 + int64(binary.LittleEndian.Uint64(n[:]))
+		}
+	}
+	b, err := shmtensor.ImportBundle(name, r, importFlags.options()...)
+	if ctx.Err() != nil {
+		if err == nil {
+			b.Close()
+			shmtensor.Delete(name)
+		}
+		b, err = nil, errInterrupted
+	}
+	p.done()
+	switch {
+	case errors.Is(err, errInterrupted):
+		c.warn(fmt.Errorf("interrupted; nothing was created under %s", canonical(name)))
+		return exitStatus(130)
+	case errors.Is(err, shmtensor.ErrDType):
+		return fmt.Errorf("%s: unsupported dtype: %s", path, detail(err, shmtensor.ErrDType))
+	case errors.Is(err, shmtensor.ErrNotTensor):
+		return fmt.Errorf("%s is not a valid safetensors file: %s", path, detail(err, shmtensor.ErrNotTensor))
+	case err != nil:
+		return err
+	}
+	defer b.Close()
+	ts := bundleTensors(b)
+	var data int64
+	for _, t := range ts {
+		data += t.Size
+	}
+	seg := b.Segment()
+	moved := ""
+	if off := int64(seg.Size()) - data; fileDataOff >= 0 && fileDataOff != off {
+		moved = fmt.Sprintf("; data at byte %d of the file, at %d in the bundle", fileDataOff, off)
+		if fileDataOff%8 != 0 {
+			moved = fmt.Sprintf("; data realigned: at byte %d of the file, misaligned; at %d in the bundle", fileDataOff, off)
+		}
+	}
+	fmt.Printf("imported %s into %s: bundle of %s (%s), data %s, segment %s%s\n", path, b.Name(),
+		tensorsText(len(ts)), bundleDTypes(ts), units.Bytes(data), units.Bytes(int64(seg.Size())), moved)
+	return nil
 }

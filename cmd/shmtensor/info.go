@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"os/user"
+	"slices"
 	"strconv"
 	"text/tabwriter"
 	"time"
@@ -19,7 +21,7 @@ var cmdInfo = &Command{
 	UsageLine: "info [--json] NAME",
 	Short:     "describe one segment, with strides and data offset",
 	Long: `
-Info describes one segment: name, kind (tensor or channel), dtype, shape
+Info describes one segment: name, kind (tensor, channel or bundle), dtype, shape
 and number of elements, size of the whole segment (header and data),
 layout, memory order, data offset, strides (in elements and in bytes, as
 numpy's ndarray.strides), mode, owner and modification time, and on Linux
@@ -42,12 +44,22 @@ it started from the oldest or the newest message.
 
 With --json it prints one object with the fields name, dtype, descr,
 itemsize, shape, size, layout, fortran, data_offset, strides, byte_strides,
-mode, uid, gid, owner, group, modified, kind and channel (null for a tensor
-segment; see "shmtensor help json").
+mode, uid, gid, owner, group, modified, kind, channel (null but for a
+channel) and bundle (null but for a bundle; see "shmtensor help json").
 
 A channel owned by another user than you and root is not mapped, since
 its owner could truncate it while it is read: info describes it from its
 header only, and says so.
+
+For a bundle (see "shmtensor help bundles") info gives the number of
+tensors and their element types, the size of the data and of the header,
+the layout (safetensors) and the data offset, and the mode, owner and
+time as for any segment; then a table with a row for each tensor, in the
+order of their data: its key (escaped as names are), dtype, shape, size
+and the byte offset of its first element in the file; then its metadata,
+one key and value a row (characters that are not printable shown as ?).
+It reads the header only, without mapping the bundle. With --json the
+object's "bundle" field holds the tensors and the metadata.
 `,
 	MinArgs: 1,
 	MaxArgs: 1,
@@ -61,6 +73,9 @@ func runInfo(c *Command, args []string) error {
 	in, err := shmtensor.Stat(args[0])
 	if err != nil {
 		return err
+	}
+	if in.Kind == shmtensor.KindBundle {
+		return infoBundle(in)
 	}
 	rec := makeJSONInfo(in)
 	var ci *shmtensor.ChannelInfo
@@ -79,7 +94,7 @@ func runInfo(c *Command, args []string) error {
 		}
 	}
 	if *infoJSON {
-		return writeJSON(jsonInfoWithChannel{rec, makeJSONChannel(ci)})
+		return writeJSON(jsonInfoWithChannel{rec, makeJSONChannel(ci), nil})
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
 	row := func(k, format string, args ...any) { fmt.Fprintf(tw, "%s:\t%s\n", k, fmt.Sprintf(format, args...)) }
@@ -200,6 +215,106 @@ type jsonInfo struct {
 type jsonInfoWithChannel struct {
 	jsonInfo
 	Channel *jsonChannel `json:"channel"`
+	Bundle  *jsonBundle  `json:"bundle"`
+}
+
+// jsonBundle is the content of a bundle in info --json.
+type jsonBundle struct {
+	Tensors  []jsonTensor      `json:"tensors"`
+	Metadata map[string]string `json:"metadata"`
+}
+
+// jsonTensor is a tensor of a bundle in info --json.
+type jsonTensor struct {
+	Name   string `json:"name"`
+	DType  string `json:"dtype"`
+	Shape  []int  `json:"shape"`
+	Offset int64  `json:"offset"`
+	Size   int64  `json:"size"`
+}
+
+func makeJSONBundle(bi shmtensor.BundleInfo) *jsonBundle {
+	j := &jsonBundle{Tensors: []jsonTensor{}, Metadata: map[string]string{}}
+	for _, t := range bi.Tensors {
+		j.Tensors = append(j.Tensors, jsonTensor{t.Name, t.DType.String(), append([]int{}, t.Shape...), t.Offset, t.Size})
+	}
+	for k, v := range bi.Metadata {
+		j.Metadata[k] = v
+	}
+	return j
+}
+
+// infoBundle is info for a bundle: its tensors and metadata, read from
+// its header without mapping it.
+func infoBundle(in shmtensor.Info) error {
+	bi, err := shmtensor.StatBundle(in.Name)
+	if err != nil {
+		return err
+	}
+	if bi.ID != in.ID {
+		// Replaced between the two reads: describe the new one whole.
+		if in, err = shmtensor.Stat(in.Name); err != nil {
+			return err
+		}
+		if in.Kind != shmtensor.KindBundle || in.ID != bi.ID {
+			return fmt.Errorf("%s changed while it was read; try again", in.Name)
+		}
+	}
+	rec := makeJSONInfo(in)
+	if *infoJSON {
+		return writeJSON(jsonInfoWithChannel{rec, nil, makeJSONBundle(bi)})
+	}
+	var data int64
+	for _, t := range bi.Tensors {
+		data += t.Size
+	}
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
+	row := func(k, format string, args ...any) { fmt.Fprintf(tw, "%s:\t%s\n", k, fmt.Sprintf(format, args...)) }
+	row("name", "%s", escapeName(in.Name))
+	row("kind", "%s", in.Kind)
+	row("tensors", "%d (%s)", len(bi.Tensors), bundleDTypes(bi.Tensors))
+	row("size", "%s (%d bytes: %d of data, %d of header and padding)", units.Bytes(in.Size), in.Size, data, in.Size-data)
+	row("layout", "%s", layoutString(in))
+	row("data offset", "%d", in.DataOffset)
+	row("mode", "%s (%s)", formatMode(in.Mode), in.Mode)
+	row("owner", "%s (uid %d), group %s (gid %d)", rec.Owner, in.UID, rec.Group, in.GID)
+	row("modified", "%s", in.ModTime.Local().Format(time.RFC3339))
+	if h, ok := hugePages(in.Name); ok {
+		row("huge pages", "%s", h)
+	}
+	row("metadata", "%s", metadataCount(len(bi.Metadata)))
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(bi.Tensors) > 0 {
+		fmt.Println()
+		fmt.Fprintln(tw, "TENSOR\tDTYPE\tSHAPE\tSIZE\tOFFSET")
+		for _, t := range bi.Tensors {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", escapeName(t.Name), t.DType, shmtensor.FormatShape(t.Shape), units.Bytes(t.Size), t.Offset)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	if len(bi.Metadata) > 0 {
+		fmt.Println()
+		fmt.Fprintln(tw, "METADATA\tVALUE")
+		for _, k := range slices.Sorted(maps.Keys(bi.Metadata)) {
+			fmt.Fprintf(tw, "%s\t%s\n", escapeName(k), oneLine(bi.Metadata[k]))
+		}
+	}
+	return tw.Flush()
+}
+
+// metadataCount is "none", "1 key", "3 keys".
+func metadataCount(n int) string {
+	switch n {
+	case 0:
+		return "none"
+	case 1:
+		return "1 key"
+	}
+	return fmt.Sprintf("%d keys", n)
 }
 
 // jsonChannel is the state of a channel in info --json.

@@ -150,7 +150,7 @@ const (
 
 // gcItem is something gc would delete.
 type gcItem struct {
-	what   string // "segment", "channel", "temporary file", "lock file"
+	what   string // "segment", "channel", "bundle", "temporary file", "lock file"
 	name   string // segment name, or the path of a hidden file
 	id     shmtensor.FileID
 	detail string
@@ -191,12 +191,18 @@ func gcScan(olderThan time.Duration, match string) (items []gcItem, skipped []st
 			skipped = append(skipped, fmt.Sprintf("%s: other users may map it, and their processes are visible to root only", in.Name))
 			continue
 		}
-		what := "segment"
-		if in.Kind == shmtensor.KindChannel {
+		what, content := "segment", in.DType.String()+" "+shmtensor.FormatShape(in.Shape)
+		switch in.Kind {
+		case shmtensor.KindChannel:
 			what = "channel"
+		case shmtensor.KindBundle:
+			what, content = "bundle", "? tensors"
+			if bi, err := shmtensor.StatBundle(in.Name); err == nil && bi.ID == in.ID {
+				content = tensorsText(len(bi.Tensors))
+			}
 		}
-		items = append(items, gcItem{what, in.Name, in.ID, fmt.Sprintf("%s %s, %s, modified %s ago",
-			in.DType, shmtensor.FormatShape(in.Shape), units.Bytes(in.Size), now.Sub(in.ModTime).Round(time.Second))})
+		items = append(items, gcItem{what, in.Name, in.ID, fmt.Sprintf("%s, %s, modified %s ago",
+			content, units.Bytes(in.Size), now.Sub(in.ModTime).Round(time.Second))})
 	}
 	items = append(items, hiddenItems(now, olderThan, matches, mapped, root)...)
 	return items, skipped, nil
@@ -219,7 +225,7 @@ func hiddenBase(file string) string {
 // the same file, unused and (for a lock file) not held. A refusal (in use,
 // replaced, gone since the scan) is an error wrapping errLeftAlone.
 func gcDelete(it gcItem) error {
-	if it.what == "segment" || it.what == "channel" {
+	if it.what == "segment" || it.what == "channel" || it.what == "bundle" {
 		err := shmtensor.DeleteUnused(it.name, it.id)
 		if errors.Is(err, shmtensor.ErrInUse) || errors.Is(err, shmtensor.ErrNotTensor) || errors.Is(err, shmtensor.ErrNotExist) {
 			return leftAlone(strings.TrimPrefix(err.Error(), "shmtensor: delete-unused "+it.name+": "))

@@ -24,15 +24,21 @@ shape, size of the whole segment (header included), layout, mode, owner
 and modification time, in aligned columns. The kind is "tensor", or
 "channel" for a channel (see create-channel), whose shape is that of its
 ring of messages as numpy sees it, (slots, *message shape); "shmtensor
-info NAME" describes its producer and subscribers. Files in shared memory
-that are not tensor segments are skipped.
+info NAME" describes its producer and subscribers. For a bundle (see
+"shmtensor help bundles") the kind is "bundle", the dtype column lists
+the element types of its tensors, each once ("float32,int64"), and the
+shape column the number of tensors ("3 tensors"); "shmtensor info NAME"
+lists them. Files in shared memory that are not tensor segments are
+skipped.
 
 Names are printed as "ls -b" prints them, so that every row is one segment:
 a backslash, a space and a character that is not printable are escaped, as
 \\, "\ ", \n, \t and the like, or \ooo in octal for each byte.
 
 With --json it prints a JSON array of the objects that "shmtensor info
---json" prints, without their "channel" field (see "shmtensor help json").
+--json" prints, without their "channel" and "bundle" fields (see
+"shmtensor help json"); a bundle's dtype and shape there are those of its
+data as bytes, "uint8" and [its length].
 
 With --all it also lists the broken entries: files in shared memory that
 carry a tensor magic (numpy's at the start, or SharedArray's where its
@@ -143,8 +149,15 @@ func runList(c *Command, _ []string) error {
 	}
 	fmt.Fprintln(tw, head)
 	for _, in := range infos {
+		dtype, shape := in.DType.String(), shmtensor.FormatShape(in.Shape)
+		if in.Kind == shmtensor.KindBundle {
+			dtype, shape = "?", "?"
+			if bi, err := shmtensor.StatBundle(in.Name); err == nil && bi.ID == in.ID {
+				dtype, shape = bundleDTypes(bi.Tensors), tensorsText(len(bi.Tensors))
+			}
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s",
-			escapeName(strings.TrimPrefix(in.Name, "shm://")), in.Kind, in.DType, shmtensor.FormatShape(in.Shape),
+			escapeName(strings.TrimPrefix(in.Name, "shm://")), in.Kind, dtype, shape,
 			units.Bytes(in.Size), layoutString(in), formatMode(in.Mode),
 			userName(in.UID), in.ModTime.Local().Format(time.DateTime))
 		if *listMappers {

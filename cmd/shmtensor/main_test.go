@@ -251,7 +251,9 @@ func TestMessages(t *testing.T) {
 		// Big-endian is named.
 		{2, []string{"create", name, ">f8", "3"}, []string{`big-endian dtype ">f8" is not supported`, `"<f8"`}, []string{"unknown dtype"}},
 		// Too many arguments.
-		{2, []string{"export", name, "a.npy", "b.npy"}, []string{`unexpected argument "b.npy": want NAME FILE.npy`}, nil},
+		{2, []string{"export", name, "key", "a.npy", "b.npy"}, []string{`unexpected argument "b.npy": want NAME [KEY] FILE.npy`}, nil},
+		// An optional word between required ones is not missing.
+		{2, []string{"export", name}, []string{`missing FILE.npy|DIR.zarr|FILE.safetensors after "` + name + `"`}, []string{"missing [KEY]"}},
 		{2, []string{"version", "x"}, []string{`unexpected argument "x" (version takes no arguments)`}, nil},
 		{2, []string{"help", "list", "show"}, []string{`unexpected argument "show": want [COMMAND | TOPIC]`}, nil},
 	}

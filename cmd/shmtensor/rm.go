@@ -24,6 +24,11 @@ A channel (see create-channel) is a tensor segment, and rm deletes it
 names, go on with it without a name until they close it, and no new
 subscriber can join it.
 
+A bundle (see "shmtensor help bundles") is one segment: rm deletes it
+whole, all its tensors ("removed bundle ..."), and processes that have
+it attached keep reading it until they close it. Rm has no KEY: a
+bundle's tensors are not removed one by one.
+
 With --force, rm also removes a broken segment (see "shmtensor list
 --all"): a regular file that carries a tensor magic but has an invalid
 header, such as a truncated segment. It must belong to the user running rm;
@@ -45,8 +50,13 @@ func runRm(c *Command, args []string) error {
 	}
 	for _, name := range args {
 		what, users := "", ""
-		if in, err := shmtensor.Stat(name); err == nil && in.Kind == shmtensor.KindChannel {
-			what, users = "channel ", channelUsers(name)
+		if in, err := shmtensor.Stat(name); err == nil {
+			switch in.Kind {
+			case shmtensor.KindChannel:
+				what, users = "channel ", channelUsers(name)
+			case shmtensor.KindBundle:
+				what = "bundle "
+			}
 		}
 		if err := del(name); err != nil {
 			if errors.Is(err, shmtensor.ErrNotTensor) {

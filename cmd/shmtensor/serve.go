@@ -30,6 +30,8 @@ NAMEs for every tensor segment in shared memory that this user can open
 	/NAME.npy            the tensor as a .npy file; Range requests work
 	/NAME.zarr/.zarray   Zarr v2 metadata: uncompressed chunks, C order
 	/NAME.zarr/I.J...    one chunk, copied from shared memory on each request
+	/NAME.safetensors    a bundle as the safetensors file it is; Range requests work
+	/NAME/KEY.npy        the tensor KEY of a bundle as a .npy file; Range requests work
 
 so that Dask, xarray or zarr-python read tensors that other processes are
 still writing. Each chunk is one copy out of the segment under a shared
@@ -37,6 +39,16 @@ lock on its rows (see "shmtensor lock"), so writers that lock see their
 writes served whole; /NAME.npy is read from the live memory as it is sent,
 without a lock. Nothing is ever written: other methods
 get 405. A name deleted and created again is served from the new segment.
+
+A bundle (see "shmtensor help bundles") is served whole as
+/NAME.safetensors and each of its tensors as /NAME/KEY.npy (a KEY may
+hold slashes, as "model/layer.0/weight"), both read from the live memory
+as they are sent, without a lock; its /NAME.npy and /NAME.zarr/ are 404,
+saying so. A bfloat16 or 8-bit float tensor, which numpy has no dtype
+for, has no .npy (404 naming /NAME.safetensors). In the list at /, a
+bundle has "kind": "bundle", its "safetensors" URL and its "tensors",
+each with name, dtype, shape and npy URL; a tensor has "kind" "tensor"
+or "channel".
 
 Every request must carry "Authorization: Bearer TOKEN" (401 without it, 403
 with a wrong one). The token is the first line of --token-file FILE, or
@@ -265,7 +277,7 @@ func runServer(ctx context.Context, o serveOptions, out, errw io.Writer) error {
 	if !isLoopback(o.addr) {
 		fmt.Fprintf(errw, "shmtensor: serve: warning: %s is not a loopback address and there is no TLS: the token and the data cross the network in the clear\n", o.addr)
 	}
-	fmt.Fprintf(out, "serving %s on http://%s/ (read-only; GET /NAME.npy, /NAME.zarr/...)\n", what, ln.Addr())
+	fmt.Fprintf(out, "serving %s on http://%s/ (read-only; GET /NAME.npy, /NAME.zarr/..., /NAME.safetensors, /NAME/KEY.npy)\n", what, ln.Addr())
 	if generated {
 		fmt.Fprintf(out, "token: %s\n(send \"Authorization: Bearer TOKEN\"; fsspec: storage_options={\"client_kwargs\": {\"headers\": {\"Authorization\": \"Bearer TOKEN\"}}})\n", o.token)
 	}

@@ -14,18 +14,24 @@ import (
 	"github.com/shmtensor/shmtensor/zarr"
 )
 
-// isZarr reports whether export and import treat path as a Zarr store:
-// --format zarr, or no --format and a name ending in ".zarr".
-func isZarr(path, format string) (bool, error) {
+// fileFormat returns the format export and import give path: "npy",
+// "zarr" or "safetensors", from --format or else from its name (a path
+// ending in .zarr is a Zarr store, one ending in .safetensors a
+// safetensors file, anything else a .npy file).
+func fileFormat(path, format string) (string, error) {
 	switch format {
-	case "zarr":
-		return true, nil
-	case "npy":
-		return false, nil
+	case "npy", "zarr", "safetensors":
+		return format, nil
 	case "":
-		return strings.HasSuffix(strings.TrimRight(path, "/"), ".zarr"), nil
+		switch {
+		case strings.HasSuffix(strings.TrimRight(path, "/"), ".zarr"):
+			return "zarr", nil
+		case strings.HasSuffix(path, ".safetensors"):
+			return "safetensors", nil
+		}
+		return "npy", nil
 	}
-	return false, fmt.Errorf("unknown --format %q (want npy or zarr)", format)
+	return "", fmt.Errorf("unknown --format %q (want npy, zarr or safetensors)", format)
 }
 
 // parseChunks parses --chunks: sizes separated by commas, -1 for a whole
@@ -98,6 +104,9 @@ func runExportZarr(c *Command, name, dir string) error {
 		return err
 	}
 	defer seg.Close()
+	if seg.Layout() == shmtensor.Safetensors {
+		return fmt.Errorf("%s is a bundle: it exports as a safetensors file (NAME FILE.safetensors), or one tensor as .npy (NAME KEY FILE.npy), not as a Zarr store", seg.Name())
+	}
 	ctx, stop := interruptContext()
 	defer stop()
 	a, err := exportZarr(ctx, seg, dir, *exportChunks, *exportCompressor)

@@ -95,3 +95,71 @@ func float16(h uint16) float64 {
 	}
 	return sign * math.Ldexp(1+mant/1024, exp-15)
 }
+
+// NarrowBytes describes a C-order array of the floats numpy has no
+// descriptor for, stored little-endian in data: "bfloat16",
+// "float8_e4m3fn" or "float8_e5m2" (ml_dtypes' names), each value printed
+// with the fewest digits that identify it in its format. ok is false for
+// any other name.
+func NarrowBytes(dtype string, shape []int, data []byte) (a Array, ok bool) {
+	var size int
+	var decode func(b []byte) float64
+	switch dtype {
+	case "bfloat16":
+		a.Bits, a.Narrow, size = 16, BFloat16, 2
+		decode = func(b []byte) float64 {
+			return float64(math.Float32frombits(uint32(binary.LittleEndian.Uint16(b)) << 16))
+		}
+	case "float8_e4m3fn":
+		a.Bits, a.Narrow, size = 8, Float8E4M3, 1
+		decode = func(b []byte) float64 { return float8(b[0], 3, 7, false) }
+	case "float8_e5m2":
+		a.Bits, a.Narrow, size = 8, Float8E5M2, 1
+		decode = func(b []byte) float64 { return float8(b[0], 2, 15, true) }
+	default:
+		return Array{}, false
+	}
+	a.Kind, a.Shape = Float, shape
+	strides := make([]int, len(shape))
+	s := size
+	for k := len(shape) - 1; k >= 0; k-- {
+		strides[k] = s
+		s *= shape[k]
+	}
+	a.Elem = func(idx []int) Value {
+		off := 0
+		for k, i := range idx {
+			off += i * strides[k]
+		}
+		return Value{Re: decode(data[off : off+size])}
+	}
+	return a, true
+}
+
+// float8 decodes an 8-bit float of mant mantissa bits and exponent bias
+// bias. With ieee, the largest exponent holds the infinities and NaNs
+// (float8_e5m2); without, only S.1111.111 is NaN and there are no
+// infinities (float8_e4m3fn).
+func float8(v byte, mant, bias int, ieee bool) float64 {
+	sign := 1.0
+	if v&0x80 != 0 {
+		sign = -1
+	}
+	expBits := 7 - mant
+	exp := int(v>>mant) & (1<<expBits - 1)
+	m := float64(int(v) & (1<<mant - 1))
+	one := float64(int(1) << mant)
+	top := 1<<expBits - 1
+	switch {
+	case ieee && exp == top:
+		if m != 0 {
+			return math.NaN()
+		}
+		return math.Inf(int(sign))
+	case !ieee && exp == top && int(m) == 1<<mant-1:
+		return math.NaN()
+	case exp == 0:
+		return sign * math.Ldexp(m/one, 1-bias)
+	}
+	return sign * math.Ldexp(1+m/one, exp-bias)
+}

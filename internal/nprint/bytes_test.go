@@ -70,3 +70,37 @@ func TestBytes(t *testing.T) {
 	}()
 	Bytes('f', 16, nil, nil, nil)
 }
+
+// TestNarrowBytes: bfloat16 and the 8-bit floats print with the fewest
+// digits that identify each value in its format, as numpy prints float16.
+func TestNarrowBytes(t *testing.T) {
+	for _, tc := range []struct {
+		dtype string
+		shape []int
+		data  []byte
+		want  string
+	}{
+		// bfloat16 0x3dcd is 0.10009765625, the nearest to 0.1.
+		{"bfloat16", []int{4}, []byte{0xcd, 0x3d, 0x80, 0x3f, 0x00, 0xc0, 0x80, 0x7f}, "[ 0.1  1.  -2.   inf]"},
+		{"bfloat16", nil, []byte{0xc0, 0x3f}, "1.5"},
+		// e4m3fn: 0x38 is 1, 0xb0 -0.5, 0x7f NaN (no infinities), 0x7e 448.
+		{"float8_e4m3fn", []int{2, 2}, []byte{0x38, 0xb0, 0x7f, 0x44}, "[[ 1.  -0.5]\n [ nan  3. ]]"},
+		// 448 is printed 450.0, as numpy prints float16's 65504 65500.0:
+		// the nearest e4m3fn to 450 is 448.
+		{"float8_e4m3fn", nil, []byte{0x7e}, "450.0"},
+		// e5m2: 0x3c is 1, 0x7c +inf, 0xfc -inf, 0x7e a NaN, 0x01 2^-16.
+		{"float8_e5m2", []int{4}, []byte{0x3c, 0x7c, 0xfc, 0x7e}, "[  1.  inf -inf  nan]"},
+		{"float8_e5m2", nil, []byte{0x01}, "2e-05"},
+	} {
+		a, ok := NarrowBytes(tc.dtype, tc.shape, tc.data)
+		if !ok {
+			t.Fatalf("%s: not a narrow float", tc.dtype)
+		}
+		if got := Format(a, Default()); got != tc.want {
+			t.Errorf("%s %v % x:\n%s\nwant\n%s", tc.dtype, tc.shape, tc.data, got, tc.want)
+		}
+	}
+	if _, ok := NarrowBytes("float32", nil, nil); ok {
+		t.Error("float32 is not a narrow float here")
+	}
+}

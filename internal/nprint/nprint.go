@@ -42,9 +42,36 @@ type Value struct {
 // axis of Shape.
 type Array struct {
 	Kind  Kind
-	Bits  int // size of a float, or of each part of a complex: 16, 32 or 64
+	Bits  int // size of a float, or of each part of a complex: 8, 16, 32 or 64
 	Shape []int
 	Elem  func(idx []int) Value
+	// Narrow is the format of floats narrower than float32 (their values
+	// given in Re), printed with the fewest digits that identify them in
+	// it; zero means Half for Bits 16.
+	Narrow Narrow
+}
+
+// Narrow is a binary float format narrower than float32: its mantissa bits
+// (without the implicit one) and its least normal exponent.
+type Narrow struct{ Mant, MinExp int }
+
+// The narrow float formats: IEEE half precision, bfloat16 (the top half of
+// a float32) and the 8-bit floats of ml_dtypes, float8_e4m3fn and
+// float8_e5m2.
+var (
+	Half       = Narrow{10, -14}
+	BFloat16   = Narrow{7, -126}
+	Float8E4M3 = Narrow{3, -6}
+	Float8E5M2 = Narrow{2, -14}
+)
+
+// narrowOf returns the narrow format of floats of bits bits, or the zero
+// Narrow for float32 and float64.
+func narrowOf(bits int, n Narrow) Narrow {
+	if n == (Narrow{}) && bits == 16 {
+		return Half
+	}
+	return n
 }
 
 // Options are the print options, numpy's and fmt's.
@@ -67,7 +94,7 @@ func Format(a Array, o Options) string {
 	if nd == 0 {
 		v := a.Elem(nil)
 		if o.Directive == "" && o.Precision < 0 && o.Width == 0 && !o.Plus {
-			return scalar(a.Kind, a.Bits, v)
+			return scalar(a.Kind, a.Bits, narrowOf(a.Bits, a.Narrow), v)
 		}
 		return words(a, []Value{v}, o)[0]
 	}
@@ -225,7 +252,7 @@ func numbers(ws []string, a Array, vals []Value, o Options) {
 		for i, v := range vals {
 			xs[i] = v.Re
 		}
-		ff := newFloatFormat(xs, a.Bits, prec, o.Plus)
+		ff := newFloatFormat(xs, a.Bits, narrowOf(a.Bits, a.Narrow), prec, o.Plus)
 		for i, x := range xs {
 			ws[i] = ff.format(x)
 		}
@@ -235,8 +262,8 @@ func numbers(ws []string, a Array, vals []Value, o Options) {
 		for i, v := range vals {
 			re[i], im[i] = v.Re, v.Im
 		}
-		rf := newFloatFormat(re, a.Bits, prec, o.Plus)
-		imf := newFloatFormat(im, a.Bits, prec, true)
+		rf := newFloatFormat(re, a.Bits, Narrow{}, prec, o.Plus)
+		imf := newFloatFormat(im, a.Bits, Narrow{}, prec, true)
 		for i := range vals {
 			// The j goes before the padding of the imaginary part, so the
 			// j's do not line up but the digits do, as in numpy.
@@ -267,16 +294,17 @@ func boolString(b bool) string {
 // the fraction parts left-aligned.
 type floatFormat struct {
 	bits     int
-	prec     int  // most fraction digits; in scientific mode, exactly these
-	sci      bool // scientific notation
-	plus     bool // show + on positive values
-	padLeft  int  // width of the integer part, sign included
-	padRight int  // width after the point: fraction (and exponent)
-	expSize  int  // exponent digits in scientific mode
+	narrow   Narrow // the format of floats narrower than float32
+	prec     int    // most fraction digits; in scientific mode, exactly these
+	sci      bool   // scientific notation
+	plus     bool   // show + on positive values
+	padLeft  int    // width of the integer part, sign included
+	padRight int    // width after the point: fraction (and exponent)
+	expSize  int    // exponent digits in scientific mode
 }
 
-func newFloatFormat(xs []float64, bits, prec int, plus bool) *floatFormat {
-	f := &floatFormat{bits: bits, prec: prec, plus: plus}
+func newFloatFormat(xs []float64, bits int, narrow Narrow, prec int, plus bool) *floatFormat {
+	f := &floatFormat{bits: bits, narrow: narrow, prec: prec, plus: plus}
 	// Scientific notation when the finite non-zero magnitudes are very
 	// large, very small, or span more than three decades.
 	lo, hi := math.Inf(1), 0.0
@@ -337,8 +365,8 @@ func newFloatFormat(xs []float64, bits, prec int, plus bool) *floatFormat {
 // or 'e'), cut to prec fraction digits if that is shorter.
 func (f *floatFormat) digits(x float64, fmtc byte, prec int) string {
 	bits := f.bits
-	if bits == 16 {
-		x, bits = float16Shortest(x), 64
+	if f.narrow.Mant > 0 {
+		x, bits = f.narrow.shortest(x), 64
 	}
 	s := strconv.FormatFloat(x, fmtc, -1, bits)
 	if frac := fracLen(s); frac > prec {
@@ -387,7 +415,7 @@ func (f *floatFormat) sciParts(x float64, exact bool) (ip, fp, exp string) {
 	var s string
 	if exact {
 		bits := f.bits
-		if bits == 16 { // a float16 is exact in float64; only its shortest form differs
+		if f.narrow.Mant > 0 { // a narrow float is exact in float64; only its shortest form differs
 			bits = 64
 		}
 		s = strconv.FormatFloat(x, 'e', f.prec, bits)
@@ -447,18 +475,18 @@ func pad(s string, width int, right bool) string {
 	return sp + s
 }
 
-// float16Shortest returns the decimal with the fewest digits that rounds to
-// the half-precision value v, as a float64: what numpy prints for it.
-func float16Shortest(v float64) float64 {
+// shortest returns the decimal with the fewest digits that rounds to the
+// value v of format n, as a float64: what numpy prints for a float16.
+func (n Narrow) shortest(v float64) float64 {
 	if v == 0 || math.IsNaN(v) || math.IsInf(v, 0) {
 		return v
 	}
 	a := math.Abs(v)
 	_, e := math.Frexp(a) // a = m * 2^e, 0.5 <= m < 1
-	e2 := max(e-1, -14)
-	ulp := math.Ldexp(1, e2-10)
-	below := ulp // the gap to the next smaller half-precision value
-	if a == math.Ldexp(1, e-1) && e-1 > -14 {
+	e2 := max(e-1, n.MinExp)
+	ulp := math.Ldexp(1, e2-n.Mant)
+	below := ulp // the gap to the next smaller value of the format
+	if a == math.Ldexp(1, e-1) && e-1 > n.MinExp {
 		below = ulp / 2
 	}
 	for p := 0; p < 17; p++ {
@@ -474,11 +502,14 @@ func float16Shortest(v float64) float64 {
 // scalar formats the element of a 0-dimensional array as numpy prints a
 // scalar, which for floats is Python's repr: "3.0", "1e-05", "(1+2j)",
 // "True".
-func scalar(k Kind, bits int, v Value) string {
+func scalar(k Kind, bits int, n Narrow, v Value) string {
 	switch k {
 	case Bool:
 		return boolString(v.Bool)
 	case Float:
+		if n.Mant > 0 {
+			return pyFloat(n.shortest(v.Re), 64, true)
+		}
 		return pyFloat(v.Re, bits, true)
 	case Complex:
 		im := pyFloat(v.Im, bits, false) + "j"
@@ -497,7 +528,7 @@ func scalar(k Kind, bits int, v Value) string {
 // numbers in positional notation (complex parts go without).
 func pyFloat(x float64, bits int, point bool) string {
 	if bits == 16 {
-		x, bits = float16Shortest(x), 64
+		x, bits = Half.shortest(x), 64
 	}
 	switch {
 	case math.IsNaN(x):

@@ -2,7 +2,9 @@
 // live segments as .npy files (with Range requests) and as Zarr v2 arrays
 // whose chunks are computed from the shared memory on every request, so
 // that Dask, xarray or zarr-python on other machines read tensors that Go
-// processes are still updating.
+// processes are still updating; and bundles as safetensors files
+// (/NAME.safetensors) and each of their tensors as a .npy file
+// (/NAME/KEY.npy), with Range requests too.
 //
 // Every request needs "Authorization: Bearer TOKEN" unless the Config says
 // otherwise; nothing is ever written. Memory is bounded by the chunk
@@ -21,10 +23,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"runtime/debug"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -104,11 +106,12 @@ type Server struct {
 // entry is a mapped segment shared by the requests using it. A segment
 // replaced under its name is unmapped once its last request is done.
 type entry struct {
-	key   string // in Server.open
-	seg   *shmtensor.Segment
-	arr   *zarr.Array
-	refs  int
-	stale bool
+	key    string // in Server.open
+	seg    *shmtensor.Segment
+	arr    *zarr.Array       // nil for a bundle
+	bundle *shmtensor.Bundle // a bundle's, whose segment is seg
+	refs   int
+	stale  bool
 }
 
 // New checks cfg and returns a Server. With Config.Names, each name must
@@ -145,10 +148,10 @@ func New(cfg Config) (*Server, error) {
 }
 
 // urlName is the name a segment is served under: NAME for shm://NAME, the
-// file's base name without .npy for file://PATH.
+// file's base name without .npy (or .safetensors) for file://PATH.
 func urlName(name string) string {
 	if p, ok := strings.CutPrefix(name, "file://"); ok {
-		return strings.TrimSuffix(filepath.Base(p), ".npy")
+		return strings.TrimSuffix(strings.TrimSuffix(filepath.Base(p), ".npy"), ".safetensors")
 	}
 	return strings.TrimPrefix(name, "shm://")
 }
@@ -371,7 +374,8 @@ func (s *Server) authorize(r *http.Request) error {
 }
 
 // route serves "/", "/NAME.npy", "/NAME.zarr/.zarray", "/NAME.zarr/.zattrs"
-// and "/NAME.zarr/KEY".
+// and "/NAME.zarr/KEY" for tensors, "/NAME.safetensors" and
+// "/NAME/KEY.npy" for bundles (KEY may hold slashes).
 func (s *Server) route(w *stallWriter, r *http.Request) error {
 	p := r.URL.Path
 	if p == "/" {
@@ -389,10 +393,14 @@ func (s *Server) route(w *stallWriter, r *http.Request) error {
 	switch {
 	case !nested && strings.HasSuffix(first, ".npy"):
 		return s.npy(w, r, strings.TrimSuffix(first, ".npy"))
+	case !nested && strings.HasSuffix(first, ".safetensors"):
+		return s.safetensors(w, r, strings.TrimSuffix(first, ".safetensors"))
 	case nested && strings.HasSuffix(first, ".zarr"):
 		return s.zarrKey(w, r, strings.TrimSuffix(first, ".zarr"), rest)
+	case nested && strings.HasSuffix(rest, ".npy"):
+		return s.bundleNPY(w, r, first, strings.TrimSuffix(rest, ".npy"))
 	}
-	return fail(http.StatusNotFound, "not found: serving /NAME.npy and /NAME.zarr/ (see /)")
+	return fail(http.StatusNotFound, "not found: serving /NAME.npy and /NAME.zarr/ for tensors, /NAME.safetensors and /NAME/KEY.npy for bundles (see /)")
 }
 
 // acquire maps the segment served as urlName, or reuses the mapping
@@ -436,6 +444,15 @@ func (s *Server) acquire(urlName string) (*entry, error) {
 	}
 	// Mapping under s.mu keeps two requests from mapping one file twice;
 	// it is a few system calls.
+	if info.Kind == shmtensor.KindBundle {
+		b, err := shmtensor.AttachBundle(name, shmtensor.ReadOnly())
+		if err != nil {
+			return nil, err
+		}
+		e := &entry{key: name, seg: b.Segment(), bundle: b, refs: 1}
+		s.open[name] = e
+		return e, nil
+	}
 	seg, err := shmtensor.Open(name, shmtensor.ReadOnly())
 	if err != nil {
 		return nil, err
@@ -465,12 +482,25 @@ func (s *Server) release(e *entry) {
 
 // index lists the served tensors as JSON.
 func (s *Server) index(w *stallWriter, r *http.Request) error {
+	type tensor struct {
+		Name  string `json:"name"`
+		DType string `json:"dtype"`
+		Shape []int  `json:"shape"`
+		NPY   string `json:"npy,omitempty"` // none for a bfloat16 or 8-bit float tensor
+	}
 	type item struct {
 		Name  string `json:"name"`
 		DType string `json:"dtype"`
 		Shape []int  `json:"shape"`
 		NPY   string `json:"npy"`
 		Zarr  string `json:"zarr"`
+		Kind  string `json:"kind"`
+	}
+	type bundleItem struct {
+		Name        string   `json:"name"`
+		Kind        string   `json:"kind"`
+		Safetensors string   `json:"safetensors"`
+		Tensors     []tensor `json:"tensors"`
 	}
 	var infos []shmtensor.Info
 	if s.fixed != nil {
@@ -486,12 +516,29 @@ func (s *Server) index(w *stallWriter, r *http.Request) error {
 		}
 		infos = all
 	}
-	items := []item{}
+	slices.SortFunc(infos, func(a, b shmtensor.Info) int { return strings.Compare(urlName(a.Name), urlName(b.Name)) })
+	items := []any{}
 	for _, in := range infos {
 		u := urlName(in.Name)
-		items = append(items, item{u, in.DType.String(), in.Shape, "/" + u + ".npy", "/" + u + ".zarr"})
+		if in.Kind != shmtensor.KindBundle {
+			items = append(items, item{u, in.DType.String(), in.Shape, "/" + u + ".npy", "/" + u + ".zarr", in.Kind.String()})
+			continue
+		}
+		bi, err := shmtensor.StatBundle(in.Name)
+		if err != nil {
+			continue // gone, or replaced by something else, meanwhile
+		}
+		it := bundleItem{Name: u, Kind: in.Kind.String(), Safetensors: "/" + u + ".safetensors", Tensors: []tensor{}}
+		for _, t := range bi.Tensors {
+			npy := ""
+			if t.DType.Descr() != "" {
+				// A key from a file may hold "?", "#" or spaces.
+				npy = (&url.URL{Path: "/" + u + "/" + t.Name + ".npy"}).EscapedPath()
+			}
+			it.Tensors = append(it.Tensors, tensor{t.Name, t.DType.String(), t.Shape, npy})
+		}
+		items = append(items, it)
 	}
-	sort.Slice(items, func(i, j int) bool { return items[i].Name < items[j].Name })
 	b, _ := json.MarshalIndent(items, "", "  ")
 	return serveBytes(w, r, "index.json", "application/json", append(b, '\n'))
 }
@@ -505,18 +552,108 @@ func (s *Server) npy(w *stallWriter, r *http.Request, name string) error {
 		return err
 	}
 	defer s.release(e)
+	if e.bundle != nil {
+		return isBundle(e, name)
+	}
 	defer s.faulted(e, w, r)
-	hdr := npyHeader(e.seg)
-	rs := &npyReader{hdr: hdr, data: e.seg.Bytes(), size: int64(len(hdr) + len(e.seg.Bytes()))}
+	hdr := npyHeader(e.seg.DType(), e.seg.Fortran(), e.seg.Shape())
+	return s.serveLive(w, r, e, name+".npy", hdr, e.seg.Bytes())
+}
+
+// serveLive serves hdr then data, a slice of e's mapping, read as the
+// response is written, with Range requests.
+func (s *Server) serveLive(w *stallWriter, r *http.Request, e *entry, file string, hdr, data []byte) error {
+	rs := &npyReader{hdr: hdr, data: data, size: int64(len(hdr) + len(data))}
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Cache-Control", "no-store")
-	http.ServeContent(w, r, name+".npy", time.Time{}, rs)
+	http.ServeContent(w, r, file, time.Time{}, rs)
 	// Written straight from the mapping, a truncated page fails the
 	// write (EFAULT) in the kernel instead of faulting here.
 	if isFault(w.werr) {
 		s.drop(e, r, w.werr)
 	}
 	return nil
+}
+
+// isBundle is the answer to a tensor's URL for the bundle name.
+func isBundle(e *entry, name string) error {
+	return fail(http.StatusNotFound, "%s is a bundle of %d tensors, not one tensor: GET /%s/KEY.npy for its tensor KEY, /%s.safetensors for the whole (see /)",
+		e.seg.Name(), e.bundle.Len(), name, name)
+}
+
+// safetensors serves the bundle name as the safetensors file it is: its
+// own bytes, read from the live memory as the response is written.
+func (s *Server) safetensors(w *stallWriter, r *http.Request, name string) error {
+	e, err := s.acquire(name)
+	if err != nil {
+		return err
+	}
+	defer s.release(e)
+	if e.bundle == nil {
+		return fail(http.StatusNotFound, "%s is a tensor segment, not a bundle: GET /%s.npy", e.seg.Name(), name)
+	}
+	defer s.faulted(e, w, r)
+	hdr, data := bundleFile(e.bundle)
+	return s.serveLive(w, r, e, name+".safetensors", hdr, data)
+}
+
+// bundleFile returns the header of the bundle b (its first bytes, up to
+// its data) and its data, both in its mapping.
+func bundleFile(b *shmtensor.Bundle) (hdr, data []byte) {
+	seg := b.Segment()
+	data = seg.Bytes()
+	n := seg.Size() - len(data)
+	if len(data) == 0 {
+		// No data to find the mapping by: the header alone, copied.
+		var buf bytes.Buffer
+		b.WriteTo(&buf)
+		return buf.Bytes(), nil
+	}
+	// The data ends the mapping and the header starts it: the n bytes
+	// before the data.
+	p := unsafe.Add(unsafe.Pointer(unsafe.SliceData(data)), -n)
+	return unsafe.Slice((*byte)(p), n), data
+}
+
+// bundleNPY serves the tensor key of the bundle name as a .npy file, read
+// from the live memory as the response is written.
+func (s *Server) bundleNPY(w *stallWriter, r *http.Request, name, key string) error {
+	e, err := s.acquire(name)
+	if err != nil {
+		return err
+	}
+	defer s.release(e)
+	if e.bundle == nil {
+		return fail(http.StatusNotFound, "%s is a tensor segment, not a bundle: GET /%s.npy", e.seg.Name(), name)
+	}
+	t, ok := e.bundle.Lookup(key)
+	if !ok {
+		return fail(http.StatusNotFound, "bundle %s has no tensor %q; it holds %s (see /)", e.seg.Name(), key, someKeys(e.bundle))
+	}
+	if t.DType.Descr() == "" {
+		return fail(http.StatusNotFound, "tensor %q of %s is %v, which numpy has no dtype for: GET /%s.safetensors", key, e.seg.Name(), t.DType, name)
+	}
+	data, err := e.bundle.Bytes(key)
+	if err != nil {
+		return err
+	}
+	defer s.faulted(e, w, r)
+	return s.serveLive(w, r, e, key+".npy", npyHeader(t.DType, false, t.Shape), data)
+}
+
+// someKeys names the first few tensors of b.
+func someKeys(b *shmtensor.Bundle) string {
+	var q []string
+	for t := range b.Tensors() {
+		if len(q) == 5 {
+			return strings.Join(q, ", ") + fmt.Sprintf(" and %d more", b.Len()-len(q))
+		}
+		q = append(q, fmt.Sprintf("%q", t.Name))
+	}
+	if len(q) == 0 {
+		return "no tensors"
+	}
+	return strings.Join(q, ", ")
 }
 
 // zarrKey serves .zarray, .zattrs and chunk keys of the segment name.
@@ -526,6 +663,9 @@ func (s *Server) zarrKey(w *stallWriter, r *http.Request, name, key string) erro
 		return err
 	}
 	defer s.release(e)
+	if e.bundle != nil {
+		return isBundle(e, name)
+	}
 	defer s.faulted(e, w, r)
 	switch key {
 	case ".zarray":
@@ -720,13 +860,13 @@ func (n *npyReader) Seek(offset int64, whence int) (int64, error) {
 	return offset, nil
 }
 
-// npyHeader returns a .npy version 1.0 header for seg, padded to a multiple
+// npyHeader returns a .npy version 1.0 header for dt, fortran and shape, padded to a multiple
 // of 64 bytes as numpy writes it: the header Segment.WriteTo writes, which
 // the tests check byte for byte. It is built here because a Range request
 // needs the header apart from the data.
-func npyHeader(seg *shmtensor.Segment) []byte {
+func npyHeader(dt shmtensor.DType, fortran bool, shape []int) []byte {
 	d := fmt.Sprintf("{'descr': '%s', 'fortran_order': %s, 'shape': %s, }",
-		seg.DType().Descr(), map[bool]string{false: "False", true: "True"}[seg.Fortran()], shmtensor.FormatShape(seg.Shape()))
+		dt.Descr(), map[bool]string{false: "False", true: "True"}[fortran], shmtensor.FormatShape(shape))
 	total := (10 + len(d) + 1 + 63) / 64 * 64
 	pad := total - 10 - len(d) - 1
 	h := make([]byte, 0, total)

@@ -346,7 +346,7 @@ func openFDs(t *testing.T) int {
 // behind: goroutines and descriptors return to what they were.
 func TestConcurrentRequests(t *testing.T) {
 	name, x := liveTensor(t, 200, 100)
-	npySize := int64(len(npyHeader(x.Segment())) + 200*100*8)
+	npySize := int64(len(npyHeader(x.Segment().DType(), false, x.Segment().Shape())) + 200*100*8)
 	s, err := New(Config{Token: token, Names: []string{name}, MaxInFlight: 8, Chunks: []int{50, 50}})
 	if err != nil {
 		t.Fatal(err)
