@@ -478,7 +478,7 @@ func TestCreateInfoShowListRm(t *testing.T) {
 	var raw map[string]any
 	json.Unmarshal([]byte(r.stdout), &raw)
 	fields := []string{"name", "dtype", "descr", "itemsize", "shape", "size", "layout", "fortran",
-		"data_offset", "strides", "byte_strides", "mode", "uid", "gid", "owner", "group", "modified", "kind", "channel"}
+		"data_offset", "strides", "byte_strides", "mode", "uid", "gid", "owner", "group", "modified", "kind", "channel", "bundle"}
 	for _, f := range fields {
 		if _, ok := raw[f]; !ok {
 			t.Errorf("info --json has no %q", f)
