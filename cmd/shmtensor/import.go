@@ -113,23 +113,7 @@ func runImport(c *Command, args []string) error {
 		return importBundle(c, ctx, path, name, r, p)
 	}
 	seg, err := shmtensor.Import(name, r, importFlags.options()...)
-	if ctx.Err() != nil {
-		if err == nil {
-			seg.Close()
-			shmtensor.Delete(name)
-		}
-		seg, err = nil, errInterrupted
-	}
-	p.done()
-	switch {
-	case errors.Is(err, errInterrupted):
-		c.warn(fmt.Errorf("interrupted; nothing was created under %s", canonical(name)))
-		return exitStatus(130)
-	case errors.Is(err, shmtensor.ErrDType):
-		return fmt.Errorf("%s: unsupported dtype: %s", path, detail(err, shmtensor.ErrDType))
-	case errors.Is(err, shmtensor.ErrNotTensor):
-		return fmt.Errorf("%s is not a valid .npy file: %s", path, detail(err, shmtensor.ErrNotTensor))
-	case err != nil:
+	if err := importDone(c, ctx, p, path, name, ".npy", err, func() { seg.Close() }); err != nil {
 		return err
 	}
 	defer seg.Close()
@@ -141,6 +125,30 @@ func runImport(c *Command, args []string) error {
 		shmtensor.FormatShape(seg.Shape()), order,
 		units.Bytes(int64(len(seg.Bytes()))), units.Bytes(int64(seg.Size())))
 	return nil
+}
+
+// importDone ends an import of path (a format file) into name that
+// returned err: an import the user interrupted is undone (closeFn closes
+// what it made), and errors are said in the command's words.
+func importDone(c *Command, ctx context.Context, p *progress, path, name, format string, err error, closeFn func()) error {
+	if ctx.Err() != nil {
+		if err == nil {
+			closeFn()
+			shmtensor.Delete(name)
+		}
+		err = errInterrupted
+	}
+	p.done()
+	switch {
+	case errors.Is(err, errInterrupted):
+		c.warn(fmt.Errorf("interrupted; nothing was created under %s", canonical(name)))
+		return exitStatus(130)
+	case errors.Is(err, shmtensor.ErrDType):
+		return fmt.Errorf("%s: unsupported dtype: %s", path, detail(err, shmtensor.ErrDType))
+	case errors.Is(err, shmtensor.ErrNotTensor):
+		return fmt.Errorf("%s is not a valid %s file: %s", path, format, detail(err, shmtensor.ErrNotTensor))
+	}
+	return err
 }
 
 // detail returns what err says after the shmtensor package's operation,
@@ -169,23 +177,7 @@ func importBundle(c *Command, ctx context.Context, path, name string, r io.Reade
 		}
 	}
 	b, err := shmtensor.ImportBundle(name, r, importFlags.options()...)
-	if ctx.Err() != nil {
-		if err == nil {
-			b.Close()
-			shmtensor.Delete(name)
-		}
-		b, err = nil, errInterrupted
-	}
-	p.done()
-	switch {
-	case errors.Is(err, errInterrupted):
-		c.warn(fmt.Errorf("interrupted; nothing was created under %s", canonical(name)))
-		return exitStatus(130)
-	case errors.Is(err, shmtensor.ErrDType):
-		return fmt.Errorf("%s: unsupported dtype: %s", path, detail(err, shmtensor.ErrDType))
-	case errors.Is(err, shmtensor.ErrNotTensor):
-		return fmt.Errorf("%s is not a valid safetensors file: %s", path, detail(err, shmtensor.ErrNotTensor))
-	case err != nil:
+	if err := importDone(c, ctx, p, path, name, "safetensors", err, func() { b.Close() }); err != nil {
 		return err
 	}
 	defer b.Close()
