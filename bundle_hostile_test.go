@@ -84,7 +84,8 @@ func TestBundleHostileFiles(t *testing.T) {
 		{"offsets past the end", "{" + u8("a", 4, 0, 4) + "," + u8("b", 4, 4, 8) + "}", 6, "cover 8 bytes", false},
 		{"trailing garbage after the data", "{" + u8("a", 4, 0, 4) + "}", 4096, "cover 4 bytes", false},
 		{"overflowing shape", `{"a":{"dtype":"F64","shape":[4294967296,4294967296],"data_offsets":[0,8]}}`, 8, `tensor "a"`, false},
-		{"empty with a huge axis", `{"a":{"dtype":"F64","shape":[0,4611686018427387904],"data_offsets":[0,0]}}`, 0, "too big", false},
+		{"empty with huge axes", `{"a":{"dtype":"F64","shape":[0,1073741824,1073741824,1073741824],"data_offsets":[0,0]}}`, 0, "too large", false}, // each axis fits a 32-bit int
+		{"an axis past int", `{"a":{"dtype":"F64","shape":[0,18446744073709551615],"data_offsets":[0,0]}}`, 0, "is not a size", false},
 		{"duplicate key", "{" + u8("a", 1, 0, 1) + "," + u8("a", 1, 1, 2) + "}", 2, "twice", false},
 		{"duplicate field", `{"a":{"dtype":"U8","dtype":"F64","shape":[1],"data_offsets":[0,8]}}`, 8, "twice", false},
 		{"unknown dtype", `{"a":{"dtype":"C128","shape":[1],"data_offsets":[0,16]}}`, 16, "C128", true},
