@@ -27,14 +27,15 @@ import (
 const childFlag = "handoff-child"
 
 var (
-	outFlag   = flag.String("out", "", "markdown report to write; the SVG plots go beside it (default docs/PERFORMANCE.md in the repository root)")
-	quick     = flag.Bool("quick", false, "fewer rounds and no 1 GiB cases: a smoke run, not for the report")
-	pyFlag    = flag.String("python", "", "Python interpreter with numpy (default: $SHMTENSOR_PYTHON, /usr/bin/python3, python3)")
-	onlyFlag  = flag.String("only", "", "comma-separated sections to run (attach,create,handoff,resident,mul,access,coordination,channel,memory — or its parts populate,huge,bulk,threshold,stream; numpy runs with attach); the report is written only for a full run unless -out is given")
-	diskFlag  = flag.String("disk", "/var/tmp", "a directory on a disk filesystem, for the export/import comparison with cp")
-	childMode = flag.String(childFlag, "", "internal: run as the receiving process of a hand-off by the given method")
-	coordMode = flag.String(coordChildFlag, "", "internal: run as the other process of a coordination round trip")
-	chanMode  = flag.String(chanChildFlag, "", "internal: run as a process of the channel comparison")
+	outFlag    = flag.String("out", "", "markdown report to write; the SVG plots go beside it (default docs/PERFORMANCE.md in the repository root)")
+	quick      = flag.Bool("quick", false, "fewer rounds and no 1 GiB cases: a smoke run, not for the report")
+	pyFlag     = flag.String("python", "", "Python interpreter with numpy (default: $SHMTENSOR_PYTHON, /usr/bin/python3, python3)")
+	onlyFlag   = flag.String("only", "", "comma-separated sections to run (attach,create,handoff,resident,mul,access,coordination,channel,bundle,memory — or its parts populate,huge,bulk,threshold,stream; numpy runs with attach); the report is written only for a full run unless -out is given")
+	diskFlag   = flag.String("disk", "/var/tmp", "a directory on a disk filesystem, for the export/import comparison with cp")
+	childMode  = flag.String(childFlag, "", "internal: run as the receiving process of a hand-off by the given method")
+	coordMode  = flag.String(coordChildFlag, "", "internal: run as the other process of a coordination round trip")
+	chanMode   = flag.String(chanChildFlag, "", "internal: run as a process of the channel comparison")
+	bundleMode = flag.String(bundleChildFlag, "", "internal: run as a worker process attaching the named bundle")
 )
 
 func main() {
@@ -56,6 +57,13 @@ func main() {
 	if *chanMode != "" {
 		if err := runChanChild(*chanMode); err != nil {
 			fmt.Fprintln(os.Stderr, "bench channel child:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if *bundleMode != "" {
+		if err := runBundleChild(*bundleMode); err != nil {
+			fmt.Fprintln(os.Stderr, "bench bundle child:", err)
 			os.Exit(1)
 		}
 		return
@@ -100,6 +108,9 @@ func main() {
 	}
 	if section("channel") {
 		r.Chan, r.ChanX = benchChannel()
+	}
+	if section("bundle") {
+		r.Bundle, r.BundleX = benchBundle()
 	}
 	if section("memory") || section("populate") || section("huge") || section("bulk") || section("threshold") || section("stream") {
 		r.Memory = benchMemory()

@@ -125,12 +125,14 @@ type report struct {
 	Memory                                         []row
 	Coord                                          []row
 	Chan                                           []row
+	Bundle                                         []row
+	BundleX                                        bundleShmem
 	ChanX                                          chanExtra
 	Elapsed                                        time.Duration
 }
 
 func (r *report) all() [][]row {
-	return [][]row{r.Attach, r.Create, r.Handoff, r.Resident, r.Mul, r.Access, r.Coord, r.Chan, r.Memory}
+	return [][]row{r.Attach, r.Create, r.Handoff, r.Resident, r.Mul, r.Access, r.Coord, r.Chan, r.Bundle, r.Memory}
 }
 
 // findRow returns the row of a case at a size label; its Ratio is NaN if
@@ -247,6 +249,10 @@ func (r *report) write(out string) error {
 
 	if len(r.Chan) > 0 {
 		r.writeChannel(&b)
+	}
+
+	if len(r.Bundle) > 0 {
+		r.writeBundle(&b)
 	}
 
 	if len(r.Memory) > 0 {
@@ -382,7 +388,8 @@ func (r *report) targets() []target {
 	ts = append(ts, target{Name: "CopyFrom of a transposed view ≥ 1/4 of copy() bandwidth", Measured: fmt.Sprintf("%.2f", 1/cp), Met: 1/cp >= 0.25, Unknown: math.IsNaN(cp),
 		Why: "The transposing copy reads with a large stride; CopyFrom copies in cache-sized tiles so that each cache line is used fully, and a gap is the tile loop's overhead against copy()'s streaming."})
 	ts = append(ts, r.memoryTargets()...)
-	return append(ts, r.channelTargets()...)
+	ts = append(ts, r.channelTargets()...)
+	return append(ts, r.bundleTargets()...)
 }
 
 func residentLabel() string {
