@@ -53,7 +53,7 @@ func childChanProc(name string) error {
 		return childChanLatestSlow(name)
 	case "drain":
 		return childChanDrain(name)
-	case "recv", "hold", "jitter", "until-gone", "pause-gone":
+	case "recv", "hold", "jitter", "late", "until-gone", "pause-gone":
 		return childChanReceive(name, mode, arg)
 	default:
 		return fmt.Errorf("unknown channel mode %q", mode)
@@ -66,7 +66,9 @@ func childChanProc(name string) error {
 // receive next); hold stops at message arg, says "holding SEQ" and sleeps
 // holding it; jitter is recv with random pauses; until-gone says
 // "gone NEXT UNIXNANO" at ErrProducerGone and ends; pause-gone says the
-// same line, waits for a line on standard input and receives on.
+// same line, waits for a line on standard input and receives on; late is
+// jitter for a subscriber that joins mid-stream, counting from the first
+// message it gets.
 func childChanReceive(name, mode string, arg uint64) error {
 	s, err := Subscribe[float64](name)
 	if err != nil {
@@ -96,6 +98,9 @@ func childChanReceive(name, mode string, arg uint64) error {
 		case err != nil:
 			return err
 		}
+		if mode == "late" && want == 0 {
+			want = m.Seq
+		}
 		if m.Seq != want || m.Lost != 0 || !validChanMsg(m.Tensor.Data(), m.Seq) {
 			return fmt.Errorf("subscriber %d: message %d (lost %d, intact %v), want %d", os.Getpid(), m.Seq, m.Lost, validChanMsg(m.Tensor.Data(), m.Seq), want)
 		}
@@ -103,7 +108,7 @@ func childChanReceive(name, mode string, arg uint64) error {
 			fmt.Printf("holding %d\n", m.Seq)
 			time.Sleep(time.Hour)
 		}
-		if mode == "jitter" && rng.IntN(16) == 0 {
+		if (mode == "jitter" || mode == "late") && rng.IntN(16) == 0 {
 			time.Sleep(time.Duration(rng.IntN(300)) * time.Microsecond)
 		}
 		want++
@@ -602,7 +607,10 @@ func TestChannelProcessProducerKilled(t *testing.T) {
 	}
 }
 
-func cpProducerKilled(t *testing.T, rng *rand.Rand, round int) {
+// cpProducerKilled runs one round and returns the channel's name, how
+// many messages were sent, and the worst latency from the kill to a
+// subscriber's ErrProducerGone.
+func cpProducerKilled(t *testing.T, rng *rand.Rand, round int) (string, uint64, time.Duration) {
 	name := uniqueName(t)
 	prod := startCP(t, name, "produce", 0)
 	prod.expect(t, "created")
@@ -695,6 +703,7 @@ func cpProducerKilled(t *testing.T, rng *rand.Rand, round int) {
 	if worst < 0 || worst > 2*time.Second {
 		t.Fatalf("ErrProducerGone %v after the producer's death", worst)
 	}
+	return name, info.Sent, worst
 }
 
 // TestChannelProcessTakeover: a second producer process is refused with

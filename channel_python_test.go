@@ -59,7 +59,7 @@ func validChanMsg(a []float64, seq uint64) bool {
 
 // pyChanScript is the Python side. Its first argument is the directory of
 // shmtensor.py, the second its role.
-const pyChanScript = `import json, os, sys, time
+const pyChanScript = `import json, os, random, sys, time
 sys.path.insert(0, sys.argv[1])
 import numpy as np, shmtensor
 
@@ -80,8 +80,10 @@ def say(*words):
 
 role, name, args = sys.argv[2], sys.argv[3], sys.argv[4:]
 
-if role == "receive":
+if role in ("receive", "receive-jitter"):
     # Subscribe, read to the end, check every message; say a JSON summary.
+    # receive-jitter pauses up to 300 µs before one message in 16.
+    jitter = role == "receive-jitter"
     sub = shmtensor.subscribe(name, start=args[0] if args else "oldest")
     say("joined", sub.entry)
     seqs, bad, zero_copy, read_only = [], 0, True, True
@@ -98,6 +100,8 @@ if role == "receive":
         read_only = read_only and not m.array.flags.writeable
         bad += not valid(m.array, m.seq)
         seqs.append(m.seq)
+        if jitter and random.random() < 1 / 16:
+            time.sleep(random.random() * 300e-6)
         sub.release()
     say(json.dumps({"seqs": seqs, "bad": bad, "lost": sub.lost, "end": end,
                     "zero_copy": zero_copy, "read_only": read_only}))
