@@ -30,6 +30,9 @@ type stScan struct {
 	s    string // b as a string: strings without escapes are cut from it
 	i    int
 	dims []int // the shapes of the tensors scanned, one after another
+	// buf holds the numbers of the tensor being scanned: a field, not a
+	// local, so that it is not cleared for every tensor.
+	buf [2 * (2*strided.MaxDims + 1)]int64
 }
 
 var errSTSyntax = errors.New("not valid JSON")
@@ -417,7 +420,7 @@ func (s *stScan) tensor(key string) (STTensor, error) {
 		dtype          []byte
 		shape, offsets []int64
 		have           [3]bool
-		buf            [2 * (2*strided.MaxDims + 1)]int64
+		buf            = s.buf[:]
 	)
 	if s.peek() != '}' {
 		for {
