@@ -113,6 +113,7 @@ func benchChannel() ([]row, chanExtra) {
 		rows = append(rows, benchChanRate(k)...)
 	}
 	rows = append(rows, benchChanSum()...)
+	rows = append(rows, benchChanPython()...)
 	x.Mem = chanSizes()
 	x.Allocs = chanAllocCount()
 	return rows, x
