@@ -26,6 +26,7 @@ func float64s(n int64) []int { return []int{int(n / 8)} }
 const (
 	caseFloorAttach  = "syscall floor: open+fstat+mmap+munmap+close"
 	caseFloorAttachH = "floor + pread of the 4 KiB header page"
+	caseFloorAttachL = "floor + liveness lock (fcntl) + pread: the system calls Attach makes"
 	caseAttach       = "shmtensor.Attach + Close"
 )
 
@@ -53,6 +54,7 @@ func benchAttach(e *env) []row {
 		cases := []bcase{
 			{name: caseFloorAttach, op: func() error { return floor.Attach(path, nil) }},
 			{name: caseFloorAttachH, op: func() error { return floor.Attach(path, hdr) }},
+			{name: caseFloorAttachL, op: func() error { return floor.AttachLocked(path, hdr) }},
 			{name: caseAttach, op: func() error {
 				t, err := shmtensor.Attach[float64](name)
 				if err != nil {
@@ -77,7 +79,7 @@ func benchAttach(e *env) []row {
 		if err != nil {
 			fatal(err)
 		}
-		for _, c := range []string{caseFloorAttach, caseFloorAttachH, caseAttach, caseNumpyLoad, caseSharedMem} {
+		for _, c := range []string{caseFloorAttach, caseFloorAttachH, caseFloorAttachL, caseAttach, caseNumpyLoad, caseSharedMem} {
 			if py == nil && (c == caseNumpyLoad || c == caseSharedMem) {
 				rows = append(rows, row{Group: "attach", Case: c, Size: sz, Skip: "skipped: numpy not available (" + pyErr.Error() + ")"})
 				continue

@@ -22,6 +22,23 @@ func TestFloors(t *testing.T) {
 			t.Fatalf("Attach(header %d bytes): %v", len(h), err)
 		}
 	}
+	if err := AttachLocked(path, header); err != nil {
+		t.Fatalf("AttachLocked: %v", err)
+	}
+	// AttachLocked takes the liveness lock: an exclusive one held through
+	// another open file description refuses it.
+	excl, err := unix.Open(path, unix.O_RDWR|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lk := unix.Flock_t{Type: unix.F_WRLCK, Start: 1 << 62, Len: 1}
+	if err := unix.FcntlFlock(uintptr(excl), unix.F_OFD_SETLK, &lk); err != nil {
+		t.Fatal(err)
+	}
+	if err := AttachLocked(path, header); err != unix.EAGAIN {
+		t.Fatalf("AttachLocked under an exclusive lock: %v, want EAGAIN", err)
+	}
+	unix.Close(excl)
 	named := filepath.Join(dir, "named")
 	for _, reserve := range []bool{false, true} {
 		for _, p := range []string{"", named} {
