@@ -176,6 +176,9 @@ func (r *report) printTable(w io.Writer) {
 	tw.Flush()
 	fmt.Fprintln(w)
 	for _, t := range r.targets() {
+		if t.Unknown && *onlyFlag != "" {
+			continue // a section -only did not run
+		}
 		fmt.Fprintf(w, "%-6s %s: %s\n", t.verdict(), t.Name, t.Measured)
 	}
 }
