@@ -265,7 +265,7 @@ func runServer(ctx context.Context, o serveOptions, out, errw io.Writer) error {
 	}
 	what := "every tensor segment this user can open"
 	if len(o.names) > 0 {
-		what = fmt.Sprintf("%d tensors", len(o.names))
+		what = tensorsText(len(o.names))
 	}
 	// Warnings first: the address line tells scripts the server is up.
 	if o.noToken {

@@ -30,7 +30,7 @@ func TestExportImportZarr(t *testing.T) {
 	}
 	dir := filepath.Join(t.TempDir(), "x.zarr")
 	r := want(t, 0, "export", name, dir, "--chunks", "2,3", "--compressor", "gzip:6")
-	contains(t, "stdout", r.stdout, "exported shm://"+name, "9 chunks of [2 3] (24 B each)", "compressor gzip:6")
+	contains(t, "stdout", r.stdout, "exported shm://"+name, "9 chunks of (2, 3) (24 B each)", "compressor gzip:6")
 	a, err := zarr.ReadArray(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -222,4 +222,37 @@ func TestServe(t *testing.T) {
 	want(t, 2, "serve", "--insecure-no-token", "--token", "x", name)
 	r = want(t, 1, "serve", "--addr", "127.0.0.1:0", uniqueName(t))
 	contains(t, "stderr", r.stderr, "does not exist")
+}
+
+// TestSingularWording: one chunk is "1 chunk", one served tensor "1
+// tensor", and shapes are printed as numpy prints them.
+func TestSingularWording(t *testing.T) {
+	needLinux(t)
+	name := uniqueName(t)
+	x, err := shmtensor.Create[int32](name, []int{5, 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x.Close()
+	r := want(t, 0, "export", name, filepath.Join(t.TempDir(), "one.zarr"))
+	contains(t, "stdout", r.stdout, "int32 (5, 7), 1 chunk of (5, 7) (140 B each)")
+	cmd := exec.Command(exe, "serve", "--addr", "127.0.0.1:0", "--insecure-no-token", name)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		if strings.HasPrefix(sc.Text(), "serving ") {
+			if !strings.HasPrefix(sc.Text(), "serving 1 tensor on ") {
+				t.Fatalf("serve said %q", sc.Text())
+			}
+			return
+		}
+	}
+	t.Fatal("serve printed no serving line")
 }

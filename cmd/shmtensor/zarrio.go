@@ -117,8 +117,12 @@ func runExportZarr(c *Command, name, dir string) error {
 	case err != nil:
 		return err
 	}
-	fmt.Printf("exported %s to %s: %s %s, %d chunks of %v (%s each), compressor %s, data %s, store %s\n",
-		seg.Name(), dir, seg.DType(), shmtensor.FormatShape(seg.Shape()), a.NumChunks(), a.Chunks(),
+	chunks := fmt.Sprintf("%d chunks", a.NumChunks())
+	if a.NumChunks() == 1 {
+		chunks = "1 chunk"
+	}
+	fmt.Printf("exported %s to %s: %s %s, %s of %s (%s each), compressor %s, data %s, store %s\n",
+		seg.Name(), dir, seg.DType(), shmtensor.FormatShape(seg.Shape()), chunks, shmtensor.FormatShape(a.Chunks()),
 		units.Bytes(int64(a.ChunkBytes())), a.Compressor(), units.Bytes(int64(len(seg.Bytes()))), units.Bytes(storeBytes(dir)))
 	return nil
 }
