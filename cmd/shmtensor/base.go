@@ -111,6 +111,7 @@ func (c *Command) parseArgs(args []string) ([]string, error) {
 	c.Flag.SetOutput(io.Discard) // errors are reported by run, with the usage
 	c.Flag.Usage = func() {}
 	var pos []string
+	second := -1 // the index in args of the second argument
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		if a == "--" {
@@ -118,7 +119,9 @@ func (c *Command) parseArgs(args []string) ([]string, error) {
 			break
 		}
 		if !isOption(a) {
-			pos = append(pos, a)
+			if pos = append(pos, a); len(pos) == 2 {
+				second = i
+			}
 			continue
 		}
 		// Hand the flag package one option at a time, with its value
@@ -132,7 +135,13 @@ func (c *Command) parseArgs(args []string) ([]string, error) {
 			if errors.Is(err, flag.ErrHelp) {
 				return nil, errHelp
 			}
-			return nil, &usageError{err.Error()}
+			msg := err.Error()
+			if strings.Contains(c.UsageLine, " -- CMD") && second >= 0 && strings.HasPrefix(msg, "flag provided but not defined") {
+				// "lock NAME ls -d": the option is the command's.
+				msg += fmt.Sprintf(`; to pass %s to %s, put "--" before the command: shmtensor %s %s -- %s`,
+					a, pos[1], c.Name(), pos[0], strings.Join(args[second:], " "))
+			}
+			return nil, &usageError{msg}
 		}
 		i += n - 1
 	}
@@ -284,6 +293,13 @@ func hint(err error) string {
 	case errors.Is(err, shmtensor.ErrNotExist):
 		if e != nil && strings.HasPrefix(e.Name, "file://") {
 			return "" // a file, not a segment: list would not show it
+		}
+		if e != nil {
+			// "show grid.npy" for a file here: a bare name is a segment.
+			bare := strings.TrimPrefix(e.Name, "shm://")
+			if fi, err := os.Stat(bare); err == nil && fi.Mode().IsRegular() {
+				return fmt.Sprintf("a bare name is a segment in /dev/shm; for the file %s here, give file://%s", bare, bare)
+			}
 		}
 		return `"shmtensor list" shows the segments there are`
 	case errors.Is(err, shmtensor.ErrExist):

@@ -241,3 +241,15 @@ func TestLockForwardsTerm(t *testing.T) {
 	}
 	unlock()
 }
+
+// TestLockCommandOptionHint: an option of the command run, given without
+// "--", is refused with the command line that would work.
+func TestLockCommandOptionHint(t *testing.T) {
+	r := want(t, 2, "lock", "weights", "ls", "-d", "/tmp")
+	contains(t, "stderr", r.stderr, "flag provided but not defined: -d",
+		`to pass -d to ls, put "--" before the command: shmtensor lock weights -- ls -d /tmp`)
+	r = want(t, 2, "lock", "--bogus", "weights", "ls")
+	if strings.Contains(r.stderr, `put "--"`) {
+		t.Errorf("an unknown option before NAME and CMD got the hint:\n%s", r.stderr)
+	}
+}

@@ -1299,3 +1299,19 @@ func TestBigEndianSegment(t *testing.T) {
 	r = want(t, 1, "rm", name)
 	contains(t, "rm of a short big-endian .npy", r.stderr, "needs 16 bytes", "rm --force")
 }
+
+// TestFileHereHint: a bare name that is not a segment but a file in the
+// current directory gets the file:// name that opens it.
+func TestFileHereHint(t *testing.T) {
+	needLinux(t)
+	dir := t.TempDir()
+	t.Chdir(dir)
+	name := uniqueName(t) + ".npy"
+	if err := os.WriteFile(filepath.Join(dir, name), []byte("not even npy"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := want(t, 1, "show", name)
+	contains(t, "stderr", r.stderr, "segment does not exist", "for the file "+name+" here, give file://"+name)
+	r = want(t, 1, "show", uniqueName(t))
+	contains(t, "stderr", r.stderr, `"shmtensor list" shows the segments there are`)
+}
