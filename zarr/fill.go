@@ -145,6 +145,11 @@ func parseUintFill(raw json.RawMessage, bits int) (uint64, error) {
 	return uint64(f), nil
 }
 
+// numpyNaN is the NaN numpy and zarr-python write for a "NaN" fill value,
+// the quiet NaN with no payload (0x7ff8000000000000; as a float32
+// 0x7fc00000). Go's math.NaN() has a payload bit set.
+var numpyNaN = math.Float64frombits(0x7ff8000000000000)
+
 func parseFloatFill(raw json.RawMessage) (float64, error) {
 	var v any
 	if err := json.Unmarshal(raw, &v); err != nil {
@@ -156,7 +161,7 @@ func parseFloatFill(raw json.RawMessage) (float64, error) {
 	case string:
 		switch v {
 		case "NaN":
-			return math.NaN(), nil
+			return numpyNaN, nil
 		case "Infinity":
 			return math.Inf(1), nil
 		case "-Infinity":

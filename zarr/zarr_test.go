@@ -336,6 +336,11 @@ func TestImportFillValues(t *testing.T) {
 		{"<f2", "1.5", []byte{0x00, 0x3e}},
 		{"<f2", `"-Infinity"`, []byte{0x00, 0xfc}},
 		{"<f4", "0.0", make([]byte, 4)},
+		// NaN as numpy writes it: the quiet NaN without payload.
+		{"<f8", `"NaN"`, binary.LittleEndian.AppendUint64(nil, 0x7ff8000000000000)},
+		{"<f4", `"NaN"`, binary.LittleEndian.AppendUint32(nil, 0x7fc00000)},
+		{"<f2", `"NaN"`, []byte{0x00, 0x7e}},
+		{"<c16", `["NaN", "NaN"]`, binary.LittleEndian.AppendUint64(binary.LittleEndian.AppendUint64(nil, 0x7ff8000000000000), 0x7ff8000000000000)},
 		{"<c8", "[1.0, -2.0]", append(binary.LittleEndian.AppendUint32(nil, math.Float32bits(1)), binary.LittleEndian.AppendUint32(nil, math.Float32bits(-2))...)},
 	} {
 		dir := writeStore(t, meta(c.dtype, "null", c.fill, "C", ""), nil)
