@@ -439,8 +439,10 @@
 // prints the size of the data and of the new segment. A progress bar is drawn
 // on standard error for files larger than 16 MiB when it is a terminal.
 //
-// A directory whose name ends in .zarr (or any path with --format zarr) is
-// read as a Zarr v2 array, as zarr-python, Dask and xarray write them: chunks
+// A directory whose name ends in .zarr or that holds a .zarray (an array
+// inside a group, such as DIR.zarr/temperature), or any path with --format
+// zarr, is read as a Zarr v2 array, as zarr-python, Dask and xarray write
+// them (a group is refused, naming its arrays, to import one by one): chunks
 // uncompressed, zlib or gzip, C or F order, "." or "/" keys, any numpy
 // dtype that create accepts, big-endian ones converted. Chunks are decoded in
 // parallel into a C-order segment; missing chunks read as the fill value.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/shmtensor/shmtensor"
@@ -33,8 +34,10 @@ import fails or is interrupted (Ctrl-C; the exit status is then 130). It
 prints the size of the data and of the new segment. A progress bar is drawn
 on standard error for files larger than 16 MiB when it is a terminal.
 
-A directory whose name ends in .zarr (or any path with --format zarr) is
-read as a Zarr v2 array, as zarr-python, Dask and xarray write them: chunks
+A directory whose name ends in .zarr or that holds a .zarray (an array
+inside a group, such as DIR.zarr/temperature), or any path with --format
+zarr, is read as a Zarr v2 array, as zarr-python, Dask and xarray write
+them (a group is refused, naming its arrays, to import one by one): chunks
 uncompressed, zlib or gzip, C or F order, "." or "/" keys, any numpy
 dtype that create accepts, big-endian ones converted. Chunks are decoded in
 parallel into a C-order segment; missing chunks read as the fill value.
@@ -75,6 +78,9 @@ func init() {
 func runImport(c *Command, args []string) error {
 	path, name := strings.TrimPrefix(args[0], "file://"), args[1]
 	format, err := fileFormat(path, *importFormat)
+	if err == nil && *importFormat == "" && format == "npy" {
+		format, err = directoryFormat(path)
+	}
 	switch {
 	case err != nil:
 		return usagef("%v", err)
@@ -197,4 +203,32 @@ func importBundle(c *Command, ctx context.Context, path, name string, r io.Reade
 	fmt.Printf("imported %s into %s: bundle of %s (%s), data %s, segment %s%s\n", path, b.Name(),
 		tensorsText(len(ts)), bundleDTypes(ts), units.Bytes(data), units.Bytes(int64(seg.Size())), moved)
 	return nil
+}
+
+// directoryFormat tells what a directory given to import without --format
+// is: a Zarr array (it holds .zarray, as the arrays inside a group do,
+// whatever their names) or a group, whose arrays it names. Anything else
+// is npy, left to the .npy reader.
+func directoryFormat(path string) (string, error) {
+	fi, err := os.Stat(path)
+	if err != nil || !fi.IsDir() {
+		return "npy", nil
+	}
+	if _, err := os.Stat(filepath.Join(path, ".zarray")); err == nil {
+		return "zarr", nil
+	}
+	if _, err := os.Stat(filepath.Join(path, ".zgroup")); err == nil {
+		var arrays []string
+		entries, _ := os.ReadDir(path)
+		for _, e := range entries {
+			if _, err := os.Stat(filepath.Join(path, e.Name(), ".zarray")); err == nil {
+				arrays = append(arrays, filepath.Join(path, e.Name()))
+			}
+		}
+		if len(arrays) == 0 {
+			return "", fmt.Errorf("%s is a Zarr group with no arrays directly in it; import an array of it by its path", path)
+		}
+		return "", fmt.Errorf("%s is a Zarr group, not an array; import its arrays one by one by path: %s", path, strings.Join(arrays, ", "))
+	}
+	return "", fmt.Errorf("%s is a directory, neither a .npy file nor a Zarr array (it has no .zarray)", path)
 }

@@ -256,3 +256,43 @@ func TestSingularWording(t *testing.T) {
 	}
 	t.Fatal("serve printed no serving line")
 }
+
+// TestImportArrayInGroup: an array inside a group, whose directory has no
+// .zarr suffix (where xarray keeps its variables), imports without
+// --format; the group itself is refused naming its arrays, and another
+// directory is refused saying what it lacks.
+func TestImportArrayInGroup(t *testing.T) {
+	needLinux(t)
+	name := uniqueName(t)
+	x, err := shmtensor.Create[float32](name, []int{4, 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range x.Data() {
+		x.Data()[i] = float32(i) / 4
+	}
+	x.Close()
+	group := filepath.Join(t.TempDir(), "ds")
+	if err := os.MkdirAll(group, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(group, ".zgroup"), []byte(`{"zarr_format": 2}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	arr := filepath.Join(group, "temperature")
+	want(t, 0, "export", "--format", "zarr", name, arr)
+	back := uniqueName(t)
+	want(t, 0, "import", arr, back)
+	y, err := shmtensor.Attach[float32](back)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer y.Close()
+	if y.At(3, 2) != 11.0/4 {
+		t.Fatalf("imported element (3, 2) = %v", y.At(3, 2))
+	}
+	r := want(t, 2, "import", group, uniqueName(t))
+	contains(t, "stderr", r.stderr, group+" is a Zarr group, not an array", arr)
+	r = want(t, 2, "import", t.TempDir(), uniqueName(t))
+	contains(t, "stderr", r.stderr, "is a directory, neither a .npy file nor a Zarr array")
+}
