@@ -118,10 +118,17 @@ func (e dtypeError) Unwrap() error { return errs.ErrDType }
 // DTypeFromDescr maps a .npy descr string to a DType. numpy writes '<' or
 // '|'; '=' (native) is accepted because every platform Go supports for this
 // package is little-endian here, and '>' is refused for multi-byte types.
-// The error wraps errs.ErrDType.
+// Like numpy's reader it also takes a type's name ("float64", no order
+// prefix) and its one-letter code ("d", "<d"). The error wraps
+// errs.ErrDType.
 func DTypeFromDescr(s string) (DType, error) {
 	if s == "" {
 		return Invalid, dtypeError("empty element type")
+	}
+	// numpy also reads a header whose descr is a type's name ("float64")
+	// or its one-letter code ("d"), as numpy.dtype spells them.
+	if d, ok := DTypeNamed(s); ok && d.Descr() != "" { // not bfloat16 or the 8-bit floats, which numpy lacks
+		return d, nil
 	}
 	order := byte('=')
 	body := s
@@ -137,27 +144,27 @@ func DTypeFromDescr(s string) (DType, error) {
 		d = Int8
 	case "u1", "B":
 		d = Uint8
-	case "i2":
+	case "i2", "h":
 		d = Int16
-	case "u2":
+	case "u2", "H":
 		d = Uint16
-	case "i4":
+	case "i4", "i":
 		d = Int32
-	case "u4":
+	case "u4", "I":
 		d = Uint32
-	case "i8":
+	case "i8", "q", "l": // l, C long: 64 bits as numpy reads it on Linux and macOS
 		d = Int64
-	case "u8":
+	case "u8", "Q", "L":
 		d = Uint64
 	case "f2", "e":
 		d = Float16
-	case "f4":
+	case "f4", "f":
 		d = Float32
-	case "f8":
+	case "f8", "d":
 		d = Float64
-	case "c8":
+	case "c8", "F":
 		d = Complex64
-	case "c16":
+	case "c16", "D":
 		d = Complex128
 	default:
 		return Invalid, dtypeError(fmt.Sprintf("unknown element type %q", s))

@@ -58,7 +58,7 @@ func TestDTypeTable(t *testing.T) {
 			t.Errorf("type number %d accepted", n)
 		}
 	}
-	for _, s := range []string{"", "<", ">f8", ">i4", "<f16", "S10", "O", "<M8[ns]", "float64", "int8 "} {
+	for _, s := range []string{"", "<", ">f8", ">i4", "<f16", "S10", "O", "<M8[ns]", "<float64", "int8 ", "bfloat16", "float8_e4m3", ">d"} {
 		if _, err := DTypeFromDescr(s); !errors.Is(err, errs.ErrDType) {
 			t.Errorf("DTypeFromDescr(%q): %v, want ErrDType", s, err)
 		}
@@ -66,6 +66,14 @@ func TestDTypeTable(t *testing.T) {
 	for _, s := range []string{"?", "b", "B", "e", ">u1", ">b1"} {
 		if _, err := DTypeFromDescr(s); err != nil {
 			t.Errorf("DTypeFromDescr(%q): %v", s, err)
+		}
+	}
+	// Names and one-letter codes, as numpy 1.24's reader maps them.
+	for s, want := range map[string]DType{"float64": Float64, "d": Float64, "<d": Float64, "int32": Int32,
+		"i": Int32, "h": Int16, "H": Uint16, "I": Uint32, "q": Int64, "Q": Uint64, "l": Int64, "L": Uint64,
+		"f": Float32, "F": Complex64, "D": Complex128, "bool": Bool, "float16": Float16, "uint8": Uint8} {
+		if d, err := DTypeFromDescr(s); err != nil || d != want {
+			t.Errorf("DTypeFromDescr(%q) = %v, %v; want %v", s, d, err, want)
 		}
 	}
 	for _, s := range []string{"invalid", "", "Float64", "int", "<f8"} {
