@@ -25,6 +25,8 @@ import (
 // docs/RELIABILITY.md); ReadLimits reports the room.
 // The permissions are exactly 0600, or what Mode gives, whatever the umask.
 // Populate and HugePages choose how the pages are placed (see them).
+// A shape may have up to 64 dimensions, as numpy 2 allows; numpy 1.x opens
+// arrays of at most 32, so a segment of more is refused by its np.load.
 func Create[T Number](name string, shape []int, opts ...Option) (*Tensor[T], error) {
 	seg, err := createSegment(name, DTypeOf[T](), shape, opts)
 	if err != nil {
