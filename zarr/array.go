@@ -27,6 +27,9 @@ const DefaultChunkBytes = 4 << 20
 // in memory whole.
 const MaxChunkBytes = 1 << 31
 
+// rewriteHint says what a refused compressor's store can become.
+const rewriteHint = `this package reads zlib, gzip or none; to rewrite the store with zlib in zarr-python: a = zarr.open("SRC", mode="r"); zarr.save_array("DST", a[...], chunks=a.chunks, compressor=numcodecs.Zlib())`
+
 // Compressor names a Zarr v2 compressor as .zarray spells it
 // ({"id": "zlib", "level": 1}). The zero value means no compressor.
 type Compressor struct {
@@ -479,7 +482,7 @@ func ParseArray(data []byte) (*Array, error) {
 			a.comp.Level = *cj.Level
 		}
 		if cj.ID != "zlib" && cj.ID != "gzip" {
-			return nil, fmt.Errorf("%w: compressor %q (this package reads zlib, gzip or none)", ErrCodec, cj.ID)
+			return nil, fmt.Errorf("%w: compressor %q (%s)", ErrCodec, cj.ID, rewriteHint)
 		}
 		// The level matters only to the writer; a reader takes any.
 	}

@@ -87,5 +87,5 @@ func ExampleImport_unsupported() {
 	fmt.Println(msg)
 	// Output:
 	// true
-	// unsupported codec: compressor "blosc" (this package reads zlib, gzip or none)
+	// unsupported codec: compressor "blosc" (this package reads zlib, gzip or none; to rewrite the store with zlib in zarr-python: a = zarr.open("SRC", mode="r"); zarr.save_array("DST", a[...], chunks=a.chunks, compressor=numcodecs.Zlib()))
 }

@@ -83,7 +83,7 @@ func TestExportImportZarr(t *testing.T) {
 		"compressor": {"id": "blosc"}, "fill_value": 0.0, "filters": null, "order": "C"}`), 0o600)
 	nb := uniqueName(t)
 	r = want(t, 1, "import", blosc, nb)
-	contains(t, "stderr", r.stderr, `compressor "blosc"`)
+	contains(t, "stderr", r.stderr, `compressor "blosc"`, "reads zlib, gzip or none", `zarr.save_array("DST", a[...], chunks=a.chunks, compressor=numcodecs.Zlib())`)
 	if _, err := shmtensor.Stat(nb); err == nil {
 		t.Error("a failed import left its segment")
 	}
