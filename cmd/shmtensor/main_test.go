@@ -662,7 +662,10 @@ func TestForeignFiles(t *testing.T) {
 	missing := uniqueName(t)
 	r = want(t, 1, "rm", foreign, real, missing)
 	contains(t, "rm stderr", r.stderr, "shm://"+foreign, "not a tensor segment", "refusing to remove it",
-		"shm://"+missing, "does not exist")
+		"shmtensor removes only tensor segments", "rm /dev/shm/"+foreign+" removes it", "shm://"+missing, "does not exist")
+	if strings.Contains(r.stderr, "rm --force") {
+		t.Errorf("rm suggests --force for a file without a tensor magic, which --force refuses:\n%s", r.stderr)
+	}
 	contains(t, "rm stdout", r.stdout, "removed shm://"+real)
 	if _, err := os.Stat(path); err != nil {
 		t.Errorf("rm removed a foreign file: %v", err)
@@ -1174,7 +1177,7 @@ func TestBrokenSegments(t *testing.T) {
 		t.Errorf("list --all --json lacks %s:\n%s", broken, r.stdout)
 	}
 	r = want(t, 1, "rm", broken)
-	contains(t, "rm broken", r.stderr, "refusing to remove it", "rm --force")
+	contains(t, "rm broken", r.stderr, "refusing to remove it", "it carries a tensor magic: rm --force removes such a broken segment")
 	r = want(t, 1, "rm", "--force", foreign)
 	contains(t, "rm --force foreign", r.stderr, "no tensor magic")
 	if _, err := os.Stat("/dev/shm/" + foreign); err != nil {

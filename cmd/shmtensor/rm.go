@@ -3,9 +3,11 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/shmtensor/shmtensor"
+	"github.com/shmtensor/shmtensor/internal/codec"
 )
 
 var cmdRm = &Command{
@@ -60,10 +62,15 @@ func runRm(c *Command, args []string) error {
 		}
 		if err := del(name); err != nil {
 			if errors.Is(err, shmtensor.ErrNotTensor) {
-				if *rmForce {
+				path, magic := tensorMagic(name)
+				switch {
+				case !magic && path != "":
+					// Not shmtensor's, and --force would refuse it too.
+					err = fmt.Errorf("%w; refusing to remove it: shmtensor removes only tensor segments, broken or not (if no program needs it, rm %s removes it)", err, path)
+				case *rmForce:
 					err = fmt.Errorf("%w; refusing to remove it", err)
-				} else {
-					err = fmt.Errorf("%w; refusing to remove it (rm --force removes a broken segment, see list --all)", err)
+				default:
+					err = fmt.Errorf("%w; refusing to remove it (it carries a tensor magic: rm --force removes such a broken segment, see list --all)", err)
 				}
 			}
 			c.warn(err)
@@ -76,6 +83,25 @@ func runRm(c *Command, args []string) error {
 		return exitStatus(status)
 	}
 	return nil
+}
+
+// tensorMagic returns the file behind name ("" if it cannot be opened)
+// and whether it carries a tensor magic, as DeleteBroken requires.
+func tensorMagic(name string) (string, bool) {
+	path, ok := strings.CutPrefix(name, "file://")
+	if !ok {
+		path = "/dev/shm/" + strings.TrimPrefix(name, "shm://")
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return "", false
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		return "", false
+	}
+	return path, codec.HasMagic(f, fi.Size())
 }
 
 // canonical adds the shm:// scheme to a bare name.
