@@ -88,10 +88,11 @@
 // With --all it also lists the broken entries: files in shared memory that
 // carry a tensor magic (numpy's at the start, or SharedArray's where its
 // trailer would be) but whose header is invalid, such as a segment truncated
-// or corrupted after it was created, and valid .npy files of a big-endian
-// element type, which this program does not map. Info and show refuse them,
-// and so does rm, but for the big-endian ones; the last column says why, and
-// "shmtensor rm --force NAME" removes one. With --json,
+// or corrupted after it was created. Info, show and rm refuse them; the last
+// column says why, and "shmtensor rm --force NAME" removes one. In a table of
+// their own come valid .npy files of a big-endian element type, which numpy
+// reads but this program does not map, and which "shmtensor rm NAME" removes
+// as the tensor segments they are. With --json,
 // a broken entry is an object with only the fields name, size, mode, uid,
 // gid, owner, group and modified, and an "error" field with the reason.
 //

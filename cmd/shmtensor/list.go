@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/shmtensor/shmtensor"
+	"github.com/shmtensor/shmtensor/internal/codec"
 	"github.com/shmtensor/shmtensor/internal/units"
 )
 
@@ -43,10 +44,11 @@ data as bytes, "uint8" and [its length].
 With --all it also lists the broken entries: files in shared memory that
 carry a tensor magic (numpy's at the start, or SharedArray's where its
 trailer would be) but whose header is invalid, such as a segment truncated
-or corrupted after it was created, and valid .npy files of a big-endian
-element type, which this program does not map. Info and show refuse them,
-and so does rm, but for the big-endian ones; the last column says why, and
-"shmtensor rm --force NAME" removes one. With --json,
+or corrupted after it was created. Info, show and rm refuse them; the last
+column says why, and "shmtensor rm --force NAME" removes one. In a table of
+their own come valid .npy files of a big-endian element type, which numpy
+reads but this program does not map, and which "shmtensor rm NAME" removes
+as the tensor segments they are. With --json,
 a broken entry is an object with only the fields name, size, mode, uid,
 gid, owner, group and modified, and an "error" field with the reason.
 
@@ -179,15 +181,40 @@ func writeBroken(tw *tabwriter.Writer, broken []shmtensor.Broken) error {
 	if len(broken) == 0 {
 		return nil
 	}
-	fmt.Println()
-	fmt.Fprintln(tw, "BROKEN	SIZE	MODE	OWNER	MODIFIED	REASON (shmtensor rm --force NAME removes it)")
+	// A valid .npy file of a big-endian type is not broken: numpy reads
+	// it, and rm (no --force) removes it.
+	var bad, bigEndian []shmtensor.Broken
 	for _, b := range broken {
-		reason := strings.TrimPrefix(b.Err.Error(), "not a tensor segment: ")
-		fmt.Fprintf(tw, "%s\t%s\t%04o\t%s\t%s\t%s\n",
-			escapeName(strings.TrimPrefix(b.Name, "shm://")), units.Bytes(b.Size), uint32(b.Mode.Perm()),
-			userName(b.UID), b.ModTime.Local().Format(time.DateTime), oneLine(reason))
+		var bo *codec.ByteOrderError
+		if errors.As(b.Err, &bo) {
+			bigEndian = append(bigEndian, b)
+		} else {
+			bad = append(bad, b)
+		}
 	}
-	return tw.Flush()
+	for _, part := range []struct {
+		head string
+		list []shmtensor.Broken
+	}{
+		{"BROKEN\tSIZE\tMODE\tOWNER\tMODIFIED\tREASON (shmtensor rm --force NAME removes it)", bad},
+		{"BIG-ENDIAN .NPY\tSIZE\tMODE\tOWNER\tMODIFIED\t(valid .npy files that shmtensor does not map; shmtensor rm NAME removes them)", bigEndian},
+	} {
+		if len(part.list) == 0 {
+			continue
+		}
+		fmt.Println()
+		fmt.Fprintln(tw, part.head)
+		for _, b := range part.list {
+			reason := strings.TrimPrefix(b.Err.Error(), "not a tensor segment: ")
+			fmt.Fprintf(tw, "%s\t%s\t%04o\t%s\t%s\t%s\n",
+				escapeName(strings.TrimPrefix(b.Name, "shm://")), units.Bytes(b.Size), uint32(b.Mode.Perm()),
+				userName(b.UID), b.ModTime.Local().Format(time.DateTime), oneLine(reason))
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // writeLeftovers prints list --all's table of leftovers, if any.

@@ -1289,7 +1289,10 @@ func TestBigEndianSegment(t *testing.T) {
 		}
 	}
 	r := want(t, 0, "list", "--all")
-	contains(t, "list --all", r.stdout, name, says)
+	contains(t, "list --all", r.stdout, name, says, "valid .npy files that shmtensor does not map; shmtensor rm NAME removes them")
+	if h, n := strings.Index(r.stdout, "BIG-ENDIAN .NPY"), strings.Index(r.stdout, name); h < 0 || n < h {
+		t.Errorf("list --all does not list the big-endian .npy under BIG-ENDIAN .NPY but as broken:\n%s", r.stdout)
+	}
 	r = want(t, 0, "rm", name)
 	contains(t, "rm of a big-endian .npy", r.stdout, "removed shm://"+name)
 	if _, err := os.Stat("/dev/shm/" + name); !os.IsNotExist(err) {
