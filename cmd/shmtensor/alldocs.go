@@ -426,8 +426,9 @@
 //	shmtensor import [--mode 0600] [--sharedarray] [--format npy|zarr|safetensors] FILE.npy|DIR.zarr|FILE.safetensors NAME
 //
 // Import creates the segment NAME with the dtype, shape and memory order of
-// the .npy file FILE and copies the data into it. FILE may be a pipe, such
-// as /dev/stdin. Any .npy file numpy writes
+// the .npy file FILE and copies the data into it. FILE may be a pipe; "-"
+// is standard input (with --format safetensors for a safetensors stream).
+// Any .npy file numpy writes
 // is read (versions 1.0 to 3.0, C or Fortran order) if its dtype is one of
 // create's; a Fortran-order file gives a Fortran-order segment, as numpy.load
 // would give a Fortran-order array. SharedArray's layout (--sharedarray)
@@ -493,7 +494,10 @@
 // the old file's permission bits. A failed or interrupted export (Ctrl-C; the
 // exit status is then 130) leaves nothing behind. It prints the size of the
 // data and of the file. A progress bar is drawn on standard error for
-// segments larger than 16 MiB when it is a terminal.
+// segments larger than 16 MiB when it is a terminal. A FILE of "-" is
+// standard output, for a pipe ("shmtensor export grid - | ssh host
+// shmtensor import - grid"); what was exported is then said on standard
+// error.
 //
 // A segment owned by another user than you and root is refused, since its
 // owner could truncate it while it is read; --any-owner exports it anyway.

@@ -10,6 +10,7 @@ import (
 	"unicode"
 
 	"github.com/shmtensor/shmtensor"
+	"github.com/shmtensor/shmtensor/zarr"
 )
 
 // A Command is one of shmtensor's commands, in the manner of the go
@@ -303,6 +304,10 @@ func hint(err error) string {
 		}
 		return `"shmtensor list" shows the segments there are`
 	case errors.Is(err, shmtensor.ErrExist):
+		if ze := (*zarr.Error)(nil); errors.As(err, &ze) {
+			// A store's directory, which rm (segments only) cannot remove.
+			return fmt.Sprintf("choose another directory, or remove the old store first: rm -r %s", ze.Path)
+		}
 		return `choose another name, or remove the old one with "shmtensor rm"`
 	case errors.Is(err, errNoSpace):
 		return "the size asked for is that of the whole segment, data and header"

@@ -27,7 +27,10 @@ atomically: the new file is written next to it and renamed over it, with
 the old file's permission bits. A failed or interrupted export (Ctrl-C; the
 exit status is then 130) leaves nothing behind. It prints the size of the
 data and of the file. A progress bar is drawn on standard error for
-segments larger than 16 MiB when it is a terminal.
+segments larger than 16 MiB when it is a terminal. A FILE of "-" is
+standard output, for a pipe ("shmtensor export grid - | ssh host
+shmtensor import - grid"); what was exported is then said on standard
+error.
 
 A segment owned by another user than you and root is refused, since its
 owner could truncate it while it is read; --any-owner exports it anyway.
@@ -117,7 +120,7 @@ func runExport(c *Command, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("exported %s to %s: %s %s, data %s, file %s\n", seg.Name(), path, seg.DType(),
+	fmt.Fprintf(exportReport(path), "exported %s to %s: %s %s, data %s, file %s\n", seg.Name(), shownPath(path, "standard output"), seg.DType(),
 		shmtensor.FormatShape(seg.Shape()), units.Bytes(int64(len(seg.Bytes()))), units.Bytes(n))
 	return nil
 }
@@ -149,7 +152,7 @@ func exportBundle(c *Command, name, key string, hasKey bool, path, format string
 		if err != nil {
 			return err
 		}
-		fmt.Printf("exported %s to %s: bundle of %s (%s), data %s, file %s\n", b.Name(), path,
+		fmt.Fprintf(exportReport(path), "exported %s to %s: bundle of %s (%s), data %s, file %s\n", b.Name(), shownPath(path, "standard output"),
 			tensorsText(len(ts)), bundleDTypes(ts), units.Bytes(data), units.Bytes(n))
 		return nil
 	}
@@ -176,9 +179,27 @@ func exportBundle(c *Command, name, key string, hasKey bool, path, format string
 	if err != nil {
 		return err
 	}
-	fmt.Printf("exported tensor %q of %s to %s: %s %s, data %s, file %s\n", key, b.Name(), path, t.DType,
+	fmt.Fprintf(exportReport(path), "exported tensor %q of %s to %s: %s %s, data %s, file %s\n", key, b.Name(), shownPath(path, "standard output"), t.DType,
 		shmtensor.FormatShape(t.Shape), units.Bytes(t.Size), units.Bytes(n))
 	return nil
+}
+
+// shownPath is path as messages name it: "-" is the standard stream,
+// input or output.
+func shownPath(path, stream string) string {
+	if path == "-" {
+		return stream
+	}
+	return path
+}
+
+// exportReport is where export says what it wrote: standard output, or
+// standard error when the file itself goes to standard output ("-").
+func exportReport(path string) io.Writer {
+	if path == "-" {
+		return os.Stderr
+	}
+	return os.Stdout
 }
 
 // writeExport creates the file path (or with --force replaces it
@@ -186,6 +207,11 @@ func exportBundle(c *Command, name, key string, hasKey bool, path, format string
 // bytes on a terminal. A failed or interrupted export removes what it
 // wrote. It returns the bytes written.
 func writeExport(c *Command, path string, size int64, write func(io.Writer) (int64, error)) (int64, error) {
+	if path == "-" {
+		// Standard output, for a pipe: the kernel copies to it when it
+		// can (splice), and what was written cannot be taken back.
+		return write(os.Stdout)
+	}
 	// From here on an interrupt removes what was written.
 	ctx, stop := interruptContext()
 	defer stop()

@@ -20,8 +20,9 @@ var cmdImport = &Command{
 	Short:     "copy a .npy file, a Zarr store or a safetensors file into a new segment",
 	Long: `
 Import creates the segment NAME with the dtype, shape and memory order of
-the .npy file FILE and copies the data into it. FILE may be a pipe, such
-as /dev/stdin. Any .npy file numpy writes
+the .npy file FILE and copies the data into it. FILE may be a pipe; "-"
+is standard input (with --format safetensors for a safetensors stream).
+Any .npy file numpy writes
 is read (versions 1.0 to 3.0, C or Fortran order) if its dtype is one of
 create's; a Fortran-order file gives a Fortran-order segment, as numpy.load
 would give a Fortran-order array. SharedArray's layout (--sharedarray)
@@ -91,7 +92,10 @@ func runImport(c *Command, args []string) error {
 	}
 	ctx, stop := interruptContext()
 	defer stop()
-	f, err := os.Open(path)
+	f, err := os.Stdin, error(nil)
+	if path != "-" { // "-" is standard input, such as a pipe
+		f, err = os.Open(path)
+	}
 	if errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("file %s does not exist", path)
 	}
@@ -127,7 +131,7 @@ func runImport(c *Command, args []string) error {
 	if seg.Fortran() {
 		order = ", Fortran order"
 	}
-	fmt.Printf("imported %s into %s: %s %s%s, data %s, segment %s\n", path, seg.Name(), seg.DType(),
+	fmt.Printf("imported %s into %s: %s %s%s, data %s, segment %s\n", shownPath(path, "standard input"), seg.Name(), seg.DType(),
 		shmtensor.FormatShape(seg.Shape()), order,
 		units.Bytes(int64(len(seg.Bytes()))), units.Bytes(int64(seg.Size())))
 	return nil
@@ -152,7 +156,7 @@ func importDone(c *Command, ctx context.Context, p *progress, path, name, format
 	case errors.Is(err, shmtensor.ErrDType):
 		return fmt.Errorf("%s: unsupported dtype: %s", path, detail(err, shmtensor.ErrDType))
 	case errors.Is(err, shmtensor.ErrNotTensor):
-		return fmt.Errorf("%s is not a valid %s file: %s", path, format, detail(err, shmtensor.ErrNotTensor))
+		return fmt.Errorf("%s is not a valid %s file: %s", shownPath(path, "standard input"), format, detail(err, shmtensor.ErrNotTensor))
 	}
 	return err
 }
@@ -200,7 +204,7 @@ func importBundle(c *Command, ctx context.Context, path, name string, r io.Reade
 			moved = fmt.Sprintf("; data realigned: at byte %d of the file, misaligned; at %d in the bundle", fileDataOff, off)
 		}
 	}
-	fmt.Printf("imported %s into %s: bundle of %s (%s), data %s, segment %s%s\n", path, b.Name(),
+	fmt.Printf("imported %s into %s: bundle of %s (%s), data %s, segment %s%s\n", shownPath(path, "standard input"), b.Name(),
 		tensorsText(len(ts)), bundleDTypes(ts), units.Bytes(data), units.Bytes(int64(seg.Size())), moved)
 	return nil
 }

@@ -1321,3 +1321,60 @@ func TestFileHereHint(t *testing.T) {
 	r = want(t, 1, "show", uniqueName(t))
 	contains(t, "stderr", r.stderr, `"shmtensor list" shows the segments there are`)
 }
+
+// TestExportImportStandardStreams: "export NAME -" writes the .npy file to
+// standard output and says what it wrote on standard error; "import -
+// NAME" reads one from standard input (here a pipe, not a file); a bundle
+// goes the same way as a safetensors stream.
+func TestExportImportStandardStreams(t *testing.T) {
+	needLinux(t)
+	name := uniqueName(t)
+	x, err := shmtensor.Create[int16](name, []int{3, 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range x.Data() {
+		x.Data()[i] = int16(i*7 - 20)
+	}
+	x.Close()
+	r := want(t, 0, "export", name, "-")
+	contains(t, "stderr", r.stderr, "exported shm://"+name+" to standard output: int16 (3, 5)")
+	var file bytes.Buffer
+	seg, err := shmtensor.Attach[int16](name, shmtensor.ReadOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	seg.Segment().WriteTo(&file)
+	seg.Close()
+	if r.stdout != file.String() {
+		t.Fatalf("export to - wrote %d bytes, not the %d of the .npy file", len(r.stdout), file.Len())
+	}
+	if _, err := os.Stat("-"); err == nil {
+		t.Fatal(`export made a file named "-"`)
+	}
+
+	back := uniqueName(t)
+	cmd := exec.Command(exe, "import", "-", back)
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { io.WriteString(in, r.stdout); in.Close() }()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("import -: %v\n%s", err, out.String())
+	}
+	contains(t, "import output", out.String(), "imported standard input into shm://"+back+": int16 (3, 5)")
+	y, err := shmtensor.Attach[int16](back)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer y.Close()
+	if y.At(2, 4) != 14*7-20 {
+		t.Fatalf("imported element (2, 4) = %d", y.At(2, 4))
+	}
+}

@@ -76,7 +76,10 @@ func TestExportImportZarr(t *testing.T) {
 	}
 	// Failures: status 1 with the reason.
 	r = want(t, 1, "export", name, dir)
-	contains(t, "stderr", r.stderr, "not empty")
+	contains(t, "stderr", r.stderr, "not empty", "choose another directory, or remove the old store first: rm -r "+dir)
+	if strings.Contains(r.stderr, "shmtensor rm") {
+		t.Errorf("the hint names shmtensor rm, which cannot remove a directory:\n%s", r.stderr)
+	}
 	blosc := filepath.Join(t.TempDir(), "b.zarr")
 	os.Mkdir(blosc, 0o700)
 	os.WriteFile(filepath.Join(blosc, ".zarray"), []byte(`{"zarr_format": 2, "shape": [4], "chunks": [2], "dtype": "<f8",
