@@ -351,8 +351,15 @@ func demoChild(nameA, nameC string) (childStatus, error) {
 	if err != nil {
 		return st, err
 	}
+	if n >= 1500 { // seconds of work: say so before, not only after
+		say("attached shm://%s; computing C = A·Aᵀ into it with gonum (%d×%d, about %.0f GFLOP)...", nameC, n, n, 2*float64(n)*float64(n)*float64(n)/1e9)
+	}
 	mc.Mul(ma, ma.T())
 	st.Compute = time.Since(t0)
-	say("attached shm://%s and computed C = A·Aᵀ into it with gonum in %v", nameC, round(st.Compute))
+	if n >= 1500 {
+		say("computed C = A·Aᵀ in %v", round(st.Compute))
+	} else {
+		say("attached shm://%s and computed C = A·Aᵀ into it with gonum in %v", nameC, round(st.Compute))
+	}
 	return st, nil
 }
