@@ -262,6 +262,12 @@ func (c *Command) warn(err error) {
 // shm://x: ..." rather than repeating the command.
 func (c *Command) errorText(err error) string {
 	var e *shmtensor.Error
+	// A Zarr import that failed making its segment: the segment's error
+	// says it all ("create shm://x: segment already exists"), without the
+	// nested "zarr: import DIR: shmtensor: create ..." prefixes.
+	if ze := (*zarr.Error)(nil); errors.As(err, &ze) && ze.Op == "import" && errors.As(ze.Err, &e) {
+		err = e
+	}
 	msg := "shmtensor: " + c.Name() + ": " + strings.TrimPrefix(err.Error(), "shmtensor: ")
 	if errors.As(err, &e) && e == err && e.Op == c.Name() {
 		msg = err.Error()
@@ -304,7 +310,7 @@ func hint(err error) string {
 		}
 		return `"shmtensor list" shows the segments there are`
 	case errors.Is(err, shmtensor.ErrExist):
-		if ze := (*zarr.Error)(nil); errors.As(err, &ze) {
+		if ze := (*zarr.Error)(nil); errors.As(err, &ze) && ze.Op == "write" {
 			// A store's directory, which rm (segments only) cannot remove.
 			return fmt.Sprintf("choose another directory, or remove the old store first: rm -r %s", ze.Path)
 		}

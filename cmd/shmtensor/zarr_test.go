@@ -298,4 +298,10 @@ func TestImportArrayInGroup(t *testing.T) {
 	contains(t, "stderr", r.stderr, group+" is a Zarr group, not an array", arr)
 	r = want(t, 2, "import", t.TempDir(), uniqueName(t))
 	contains(t, "stderr", r.stderr, "is a directory, neither a .npy file nor a Zarr array")
+	// Into a name that exists: the segment's error, without nested prefixes.
+	r = want(t, 1, "import", arr, back)
+	contains(t, "stderr", r.stderr, "shmtensor: import: create "+back+": segment already exists", `remove the old one with "shmtensor rm"`)
+	if strings.Contains(r.stderr, "zarr: import") || strings.Contains(r.stderr, "rm -r") {
+		t.Errorf("import into an existing name:\n%s", r.stderr)
+	}
 }
