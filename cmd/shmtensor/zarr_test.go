@@ -305,3 +305,22 @@ func TestImportArrayInGroup(t *testing.T) {
 		t.Errorf("import into an existing name:\n%s", r.stderr)
 	}
 }
+
+// TestExportOversizedChunksWarns: chunks far larger than the array are
+// written (they are valid) with a warning naming the --chunks that fits;
+// chunks that fit, edge chunks included, give none.
+func TestExportOversizedChunksWarns(t *testing.T) {
+	needLinux(t)
+	name := uniqueName(t)
+	x, err := shmtensor.Create[float64](name, []int{3, 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x.Close()
+	r := want(t, 0, "export", name, filepath.Join(t.TempDir(), "big.zarr"), "--chunks", "100,100")
+	contains(t, "stderr", r.stderr, "warning: chunks (100, 100) are larger than the array (3, 4)", "--chunks 3,4 fits the array")
+	r = want(t, 0, "export", name, filepath.Join(t.TempDir(), "ok.zarr"), "--chunks", "2,2")
+	if strings.Contains(r.stderr, "warning") {
+		t.Errorf("chunks that fit warned:\n%s", r.stderr)
+	}
+}

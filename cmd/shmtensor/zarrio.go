@@ -124,7 +124,32 @@ func runExportZarr(c *Command, name, dir string) error {
 	fmt.Printf("exported %s to %s: %s %s, %s of %s (%s each), compressor %s, data %s, store %s\n",
 		seg.Name(), dir, seg.DType(), shmtensor.FormatShape(seg.Shape()), chunks, shmtensor.FormatShape(a.Chunks()),
 		units.Bytes(int64(a.ChunkBytes())), a.Compressor(), units.Bytes(int64(len(seg.Bytes()))), units.Bytes(storeBytes(dir)))
+	if w := oversizedChunks(seg.Shape(), a.Chunks(), int64(a.ChunkBytes())*int64(a.NumChunks()), int64(len(seg.Bytes()))); w != "" {
+		c.warn(errors.New(w))
+	}
 	return nil
+}
+
+// oversizedChunks warns of chunks longer than the array on some axis when
+// the chunks hold more than twice the data: Zarr stores whole chunks, so
+// the store (uncompressed) and every reader's chunk buffers are that much
+// larger than the data.
+func oversizedChunks(shape, chunks []int, chunkBytes, data int64) string {
+	fits := make([]int, len(shape))
+	over := false
+	for i := range shape {
+		fits[i] = min(chunks[i], max(shape[i], 1))
+		over = over || chunks[i] > shape[i]
+	}
+	if !over || chunkBytes <= 2*data {
+		return ""
+	}
+	parts := make([]string, len(fits))
+	for i, f := range fits {
+		parts[i] = strconv.Itoa(f)
+	}
+	return fmt.Sprintf("warning: chunks %s are larger than the array %s: Zarr stores whole chunks, %s of them for %s of data; --chunks %s fits the array",
+		shmtensor.FormatShape(chunks), shmtensor.FormatShape(shape), units.Bytes(chunkBytes), units.Bytes(data), strings.Join(parts, ","))
 }
 
 // runImportZarr is import from a Zarr store.
