@@ -140,6 +140,10 @@ func lockAndRun(name string, opts []shmtensor.Option, shared bool, rows string, 
 	}
 	switch {
 	case err == nil:
+	case errors.Is(err, shmtensor.ErrLocked):
+		// --timeout 0: worded as the timeout's message, not as the
+		// package's TryLock ("trylock shm://x: segment is locked").
+		return 0, fmt.Errorf("%s: locked (by another process or lock command; --timeout 0 gives up at once)", seg.Name())
 	case errors.Is(err, context.DeadlineExceeded):
 		return 0, fmt.Errorf("%s: still locked after %v", seg.Name(), *timeout)
 	case errors.Is(err, context.Canceled):

@@ -141,7 +141,10 @@ func TestLockTimeout(t *testing.T) {
 	for _, opts := range [][]string{nil, {"--shared"}, {"--rows", "0:2"}} {
 		args := append(append([]string{"lock", "--timeout", "0"}, opts...), name, "--", "true")
 		r = want(t, 1, args...)
-		contains(t, "stderr", r.stderr, "segment is locked")
+		contains(t, "stderr", r.stderr, "shmtensor: lock: shm://"+name+": locked (by another process or lock command; --timeout 0 gives up at once)")
+		if strings.Contains(r.stderr, "trylock") {
+			t.Errorf("the message names the package's TryLock:\n%s", r.stderr)
+		}
 	}
 	want(t, 0, "lock", "--timeout", "0", "--rows", "1:", name, "--", "true")
 	// A waiting lock command gets the lock once it is freed.
