@@ -103,8 +103,8 @@ type Array struct {
 
 // NewArray returns the layout Write gives a tensor of type dt and shape,
 // with chunks, compressor and dimension separator from opts (nil for the
-// defaults). It is C-ordered, little-endian, with fill value zero and no
-// filters.
+// defaults). It is C-ordered, little-endian, with fill value zero (null
+// with NoFillValue) and no filters.
 func NewArray(dt shmtensor.DType, shape []int, opts *Options) (*Array, error) {
 	if opts == nil {
 		opts = &Options{}
@@ -142,6 +142,9 @@ func NewArray(dt shmtensor.DType, shape []int, opts *Options) (*Array, error) {
 	}
 	a := &Array{shape: slices.Clone(shape), chunks: chunks, dtype: dt, comp: opts.Compressor,
 		fillRaw: zeroFill(dt), fill: make([]byte, dt.Size()), sep: sep}
+	if opts.NoFillValue {
+		a.fillRaw = json.RawMessage("null")
+	}
 	if err := a.init(); err != nil {
 		return nil, err
 	}

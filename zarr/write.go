@@ -41,6 +41,11 @@ type Options struct {
 	// before .zarray; zarr-python shows them as z.attrs, and xarray takes
 	// the axis names from "_ARRAY_DIMENSIONS".
 	Attributes map[string]any
+	// NoFillValue writes fill_value null (Zarr's "no fill value") in
+	// place of zero. Write stores every chunk, so no element is a fill
+	// value either way; xarray, which reads fill_value as _FillValue and
+	// masks the elements equal to it, then leaves every value as it is.
+	NoFillValue bool
 	// Progress, if not nil, is called after each chunk with the number
 	// of chunks written so far and the total. Calls do not overlap.
 	Progress func(done, total int)
