@@ -482,7 +482,7 @@
 //
 // Usage:
 //
-//	shmtensor export [--force] [--any-owner] [--format npy|zarr|safetensors] [--chunks N,N...] [--compressor none|zlib|gzip] NAME [KEY] FILE.npy|DIR.zarr|FILE.safetensors
+//	shmtensor export [--force] [--any-owner] [--format npy|zarr|safetensors] [--chunks N,N...] [--compressor none|zlib|gzip] [--group [--dims NAME=D,D...]...] NAME [KEY|NAME...] FILE.npy|DIR.zarr|FILE.safetensors
 //
 // Export writes the segment NAME to the new file FILE as a .npy file (format
 // version 1.0, the data at a multiple of 64 bytes, as numpy.save writes it;
@@ -514,6 +514,16 @@
 // chunks are read from the live segment without a lock: stop the writers if
 // they must all show one moment.
 //
+// With --group, "export --group NAME... DIR.zarr" writes the segments as the
+// arrays of one Zarr group, each under its bare name, as xarray keeps the
+// variables of a data set: xarray.open_zarr(DIR) opens it, from the
+// consolidated metadata (.zmetadata) written last. Each array carries its
+// dimension names (_ARRAY_DIMENSIONS): "--dims NAME=D,D..." gives those of
+// NAME (repeat it for others), and the default is dim_0, dim_1, ... (NAME_dim_i
+// where sizes differ from another array's dim_i). The arrays have no fill
+// value, so xarray masks nothing: integers stay integers and zeros stay zeros.
+// --chunks applies to every array, --compressor too.
+//
 // A bundle (see "shmtensor help bundles") is written whole to a standard
 // safetensors file (its own bytes, page-aligned; every safetensors reader
 // loads it) when FILE does not end in .npy, as in "shmtensor export NAME
@@ -531,10 +541,14 @@
 //		Zarr chunk shape, N,N... (-1: a whole axis)
 //	--compressor string
 //		Zarr compressor: none, zlib, gzip or zlib:LEVEL, gzip:LEVEL (default none)
+//	--dims NAME=D,D...
+//		with --group, the dimension names of the array NAME=D,D... (repeatable; default dim_0, dim_1, ...)
 //	--force
 //		replace FILE if it exists
 //	--format npy
 //		npy, zarr or safetensors (default: zarr for a path ending in .zarr, safetensors for a bundle, else npy)
+//	--group
+//		export the segments NAME... as the arrays of one Zarr group in DIR.zarr, which xarray.open_zarr opens
 //
 // # Serve live segments read-only over HTTP, as .npy and Zarr
 //

@@ -14,7 +14,7 @@ import (
 )
 
 var cmdExport = &Command{
-	UsageLine: "export [--force] [--any-owner] [--format npy|zarr|safetensors] [--chunks N,N...] [--compressor none|zlib|gzip] NAME [KEY] FILE.npy|DIR.zarr|FILE.safetensors",
+	UsageLine: "export [--force] [--any-owner] [--format npy|zarr|safetensors] [--chunks N,N...] [--compressor none|zlib|gzip] [--group [--dims NAME=D,D...]...] NAME [KEY|NAME...] FILE.npy|DIR.zarr|FILE.safetensors",
 	Short:     "write a segment to a .npy file, a Zarr store or a safetensors file",
 	Long: `
 Export writes the segment NAME to the new file FILE as a .npy file (format
@@ -47,6 +47,16 @@ one is complete; a failed or interrupted export removes what it wrote. The
 chunks are read from the live segment without a lock: stop the writers if
 they must all show one moment.
 
+With --group, "export --group NAME... DIR.zarr" writes the segments as the
+arrays of one Zarr group, each under its bare name, as xarray keeps the
+variables of a data set: xarray.open_zarr(DIR) opens it, from the
+consolidated metadata (.zmetadata) written last. Each array carries its
+dimension names (_ARRAY_DIMENSIONS): "--dims NAME=D,D..." gives those of
+NAME (repeat it for others), and the default is dim_0, dim_1, ... (NAME_dim_i
+where sizes differ from another array's dim_i). The arrays have no fill
+value, so xarray masks nothing: integers stay integers and zeros stay zeros.
+--chunks applies to every array, --compressor too.
+
 A bundle (see "shmtensor help bundles") is written whole to a standard
 safetensors file (its own bytes, page-aligned; every safetensors reader
 loads it) when FILE does not end in .npy, as in "shmtensor export NAME
@@ -57,7 +67,7 @@ bundle. --force works as for .npy files; a tensor segment is not
 exported as safetensors.
 `,
 	MinArgs: 2,
-	MaxArgs: 3,
+	MaxArgs: manyArgs, // NAME... DIR with --group; else at most 3, checked in runExport
 }
 
 var (
@@ -66,7 +76,20 @@ var (
 	exportFormat     = cmdExport.Flag.String("format", "", "`npy`, zarr or safetensors (default: zarr for a path ending in .zarr, safetensors for a bundle, else npy)")
 	exportChunks     = cmdExport.Flag.String("chunks", "", "Zarr chunk shape, `N,N...` (-1: a whole axis)")
 	exportCompressor = cmdExport.Flag.String("compressor", "none", "Zarr compressor: none, zlib, gzip or zlib:LEVEL, gzip:LEVEL")
+	exportGroup      = cmdExport.Flag.Bool("group", false, "export the segments NAME... as the arrays of one Zarr group in DIR.zarr, which xarray.open_zarr opens")
+	exportDims       = map[string][]string{}
 )
+
+func init() {
+	cmdExport.Flag.Func("dims", "with --group, the dimension names of the array `NAME=D,D...` (repeatable; default dim_0, dim_1, ...)", func(v string) error {
+		name, dims, ok := strings.Cut(v, "=")
+		if !ok || name == "" || dims == "" {
+			return fmt.Errorf("want NAME=D,D..., got %q", v)
+		}
+		exportDims[name] = strings.Split(dims, ",")
+		return nil
+	})
+}
 
 func init() { cmdExport.Run = runExport }
 
@@ -81,6 +104,14 @@ func openExported(name string) (*shmtensor.Segment, error) {
 }
 
 func runExport(c *Command, args []string) error {
+	switch {
+	case *exportGroup:
+		return runExportGroup(c, args[:len(args)-1], strings.TrimPrefix(args[len(args)-1], "file://"))
+	case len(exportDims) > 0:
+		return usagef("--dims applies to --group")
+	case len(args) > 3:
+		return usagef("unexpected argument %q: want NAME [KEY] FILE.npy|DIR.zarr|FILE.safetensors (--group exports NAME... into one Zarr group)", args[3])
+	}
 	name, path := args[0], strings.TrimPrefix(args[len(args)-1], "file://")
 	key, hasKey := "", len(args) == 3
 	if hasKey {

@@ -324,3 +324,40 @@ func TestExportOversizedChunksWarns(t *testing.T) {
 		t.Errorf("chunks that fit warned:\n%s", r.stderr)
 	}
 }
+
+// TestExportGroup: export --group writes the segments as the arrays of one
+// group, keyed by their names, with the dimension names --dims gives or
+// the defaults; --dims alone and too many arguments are usage errors.
+func TestExportGroup(t *testing.T) {
+	needLinux(t)
+	a, b := uniqueName(t), uniqueName(t)
+	for _, n := range []string{a, b} {
+		x, err := shmtensor.Create[int32](n, []int{3, 4})
+		if err != nil {
+			t.Fatal(err)
+		}
+		x.Data()[5] = 7
+		x.Close()
+	}
+	dir := filepath.Join(t.TempDir(), "ds.zarr")
+	r := want(t, 0, "export", "--group", "--dims", a+"=y,x", a, b, dir)
+	contains(t, "stdout", r.stdout, "exported 2 segments to the Zarr group "+dir,
+		a+": int32 (3, 4), dimensions (y, x)", b+": int32 (3, 4), dimensions (dim_0, dim_1)")
+	for _, n := range []string{a, b} {
+		arr, err := zarr.ReadArray(filepath.Join(dir, n))
+		if err != nil || !slices.Equal(arr.Shape(), []int{3, 4}) {
+			t.Fatalf("%s in the group: %v", n, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, ".zmetadata")); err != nil {
+		t.Fatal(err)
+	}
+	r = want(t, 2, "export", "--dims", a+"=y,x", a, filepath.Join(t.TempDir(), "x.zarr"))
+	contains(t, "stderr", r.stderr, "--dims applies to --group")
+	r = want(t, 2, "export", a, b, "k", filepath.Join(t.TempDir(), "x.npy"))
+	contains(t, "stderr", r.stderr, `unexpected argument`, `want NAME [KEY] FILE.npy`)
+	r = want(t, 2, "export", "--group", "--dims", "nosuch=t", a, filepath.Join(t.TempDir(), "y.zarr"))
+	contains(t, "stderr", r.stderr, `--dims names "nosuch", which is not one of the arrays`)
+	r = want(t, 1, "export", "--group", "--dims", a+"=t", a, filepath.Join(t.TempDir(), "z.zarr"))
+	contains(t, "stderr", r.stderr, "2 axes, 1 dimension names given")
+}

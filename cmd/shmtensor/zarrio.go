@@ -2,10 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
+	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -117,10 +121,7 @@ func runExportZarr(c *Command, name, dir string) error {
 	case err != nil:
 		return err
 	}
-	chunks := fmt.Sprintf("%d chunks", a.NumChunks())
-	if a.NumChunks() == 1 {
-		chunks = "1 chunk"
-	}
+	chunks := chunksText(a.NumChunks())
 	fmt.Printf("exported %s to %s: %s %s, %s of %s (%s each), compressor %s, data %s, store %s\n",
 		seg.Name(), dir, seg.DType(), shmtensor.FormatShape(seg.Shape()), chunks, shmtensor.FormatShape(a.Chunks()),
 		units.Bytes(int64(a.ChunkBytes())), a.Compressor(), units.Bytes(int64(len(seg.Bytes()))), units.Bytes(storeBytes(dir)))
@@ -182,4 +183,94 @@ func storeBytes(dir string) int64 {
 		return nil
 	})
 	return n
+}
+
+// runExportGroup is export --group: the segments names as the arrays of
+// one Zarr group in dir, keyed by their bare names.
+func runExportGroup(c *Command, names []string, dir string) error {
+	if *exportForce {
+		return usagef("--force does not apply to Zarr stores: remove %s first", dir)
+	}
+	chunks, err := parseChunks(*exportChunks)
+	if err != nil {
+		return usagef("%v", err)
+	}
+	comp, err := zarr.ParseCompressor(*exportCompressor)
+	if err != nil {
+		return usagef("bad --compressor %q: want none, zlib, gzip, zlib:LEVEL or gzip:LEVEL (0-9)", *exportCompressor)
+	}
+	var members []zarr.GroupMember
+	keys := map[string]bool{}
+	for _, name := range names {
+		seg, err := openExported(name)
+		if err != nil {
+			return err
+		}
+		defer seg.Close()
+		if seg.Layout() == shmtensor.Safetensors {
+			return fmt.Errorf("%s is a bundle: export its tensors as .npy files (NAME KEY FILE.npy) or the bundle as a safetensors file", seg.Name())
+		}
+		key := groupKey(name)
+		if keys[key] {
+			return usagef("two segments would both be the array %q of the group", key)
+		}
+		keys[key] = true
+		dims, given := exportDims[key]
+		if !given {
+			dims = exportDims[name]
+		}
+		members = append(members, zarr.GroupMember{Name: key, Segment: seg, Dims: dims})
+	}
+	for k := range exportDims {
+		if !keys[k] && !slices.Contains(names, k) {
+			return usagef("--dims names %q, which is not one of the arrays (%s)", k, strings.Join(slices.Sorted(maps.Keys(keys)), ", "))
+		}
+	}
+	ctx, stop := interruptContext()
+	defer stop()
+	err = zarr.WriteGroup(dir, members, &zarr.Options{Chunks: chunks, Compressor: comp, Context: ctx})
+	switch {
+	case errors.Is(err, context.Canceled):
+		c.warn(fmt.Errorf("interrupted; %s not written", dir))
+		return exitStatus(130)
+	case err != nil:
+		return err
+	}
+	fmt.Printf("exported %d segments to the Zarr group %s (xarray.open_zarr opens it; store %s):\n", len(members), dir, units.Bytes(storeBytes(dir)))
+	for _, m := range members {
+		a, err := zarr.ReadArray(filepath.Join(dir, m.Name))
+		if err != nil {
+			return err
+		}
+		fmt.Printf("  %s: %s %s, dimensions (%s), %s of %s\n", m.Name, m.Segment.DType(), shmtensor.FormatShape(m.Segment.Shape()),
+			strings.Join(arrayDims(filepath.Join(dir, m.Name)), ", "), chunksText(a.NumChunks()), shmtensor.FormatShape(a.Chunks()))
+	}
+	return nil
+}
+
+// groupKey is the array name of the segment name in a group: its bare
+// name, without a directory or a .npy suffix.
+func groupKey(name string) string {
+	if p, ok := strings.CutPrefix(name, "file://"); ok {
+		return strings.TrimSuffix(filepath.Base(p), ".npy")
+	}
+	return strings.TrimPrefix(name, "shm://")
+}
+
+// arrayDims reads the dimension names WriteGroup gave the array in dir.
+func arrayDims(dir string) []string {
+	var attrs struct {
+		Dims []string `json:"_ARRAY_DIMENSIONS"`
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, ".zattrs"))
+	json.Unmarshal(b, &attrs)
+	return attrs.Dims
+}
+
+// chunksText is "1 chunk", "12 chunks".
+func chunksText(n int) string {
+	if n == 1 {
+		return "1 chunk"
+	}
+	return fmt.Sprintf("%d chunks", n)
 }
