@@ -1,10 +1,12 @@
 // Command bench measures shmtensor against the system-call floor, memory
 // bandwidth and the tools users would pick instead (numpy memmaps,
 // multiprocessing.shared_memory, pipes, gob, files), all in one run, and
-// writes docs/PERFORMANCE.md with the table and two SVG plots.
+// prints the table and the targets; with -docs it also writes
+// docs/PERFORMANCE.md with the table and two SVG plots.
 //
-//	cd bench && go run .            # about 2-4 minutes on 2 cores
-//	go run . -quick -out /tmp/p.md  # a fast smoke run with fewer rounds
+//	cd bench && go run .            # about 6 minutes on 2 cores
+//	go run . -docs                  # the same, and rewrites docs/PERFORMANCE.md
+//	go run . -quick -out /tmp/p.md  # a fast smoke run with fewer rounds, written to /tmp
 //
 // Every number in the report comes from the run that wrote it. Cases that
 // are compared are interleaved round by round, so a burst of load from
@@ -27,10 +29,11 @@ import (
 const childFlag = "handoff-child"
 
 var (
-	outFlag    = flag.String("out", "", "markdown report to write; the SVG plots go beside it (default docs/PERFORMANCE.md in the repository root)")
+	outFlag    = flag.String("out", "", "markdown report to write; the SVG plots go beside it (none by default: the table is printed)")
+	docsFlag   = flag.Bool("docs", false, "write the report to docs/PERFORMANCE.md in the repository (a full run only)")
 	quick      = flag.Bool("quick", false, "fewer rounds and no 1 GiB cases: a smoke run, not for the report")
 	pyFlag     = flag.String("python", "", "Python interpreter with numpy (default: $SHMTENSOR_PYTHON, /usr/bin/python3, python3)")
-	onlyFlag   = flag.String("only", "", "comma-separated sections to run (attach,create,handoff,resident,mul,access,coordination,channel,bundle,memory — or its parts populate,huge,bulk,threshold,stream; numpy runs with attach); the report is written only for a full run unless -out is given")
+	onlyFlag   = flag.String("only", "", "comma-separated sections to run (attach,create,handoff,resident,mul,access,coordination,channel,bundle,memory — or its parts populate,huge,bulk,threshold,stream; numpy runs with attach); the report is written only with -out")
 	diskFlag   = flag.String("disk", "/var/tmp", "a directory on a disk filesystem, for the export/import comparison with cp")
 	childMode  = flag.String(childFlag, "", "internal: run as the receiving process of a hand-off by the given method")
 	coordMode  = flag.String(coordChildFlag, "", "internal: run as the other process of a coordination round trip")
@@ -69,7 +72,10 @@ func main() {
 		return
 	}
 	out := *outFlag
-	if out == "" && *onlyFlag == "" {
+	if *docsFlag && (out != "" || *onlyFlag != "" || *quick) {
+		fatal(fmt.Errorf("-docs writes the report of a full run: it takes no -out, -only or -quick"))
+	}
+	if *docsFlag {
 		root, err := repoRoot()
 		if err != nil {
 			fatal(err)
