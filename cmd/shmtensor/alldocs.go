@@ -444,7 +444,8 @@
 // A directory whose name ends in .zarr or that holds a .zarray (an array
 // inside a group, such as DIR.zarr/temperature), or any path with --format
 // zarr, is read as a Zarr v2 array, as zarr-python, Dask and xarray write
-// them (a group is refused, naming its arrays, to import one by one): chunks
+// them; a group (.zgroup, as xarray's to_zarr writes) becomes one segment
+// NAME.ARRAY per array directly in it, all or none: chunks
 // uncompressed, zlib or gzip, C or F order, "." or "/" keys, any numpy
 // dtype that create accepts, big-endian ones converted. Chunks are decoded in
 // parallel into a C-order segment; missing chunks read as the fill value.

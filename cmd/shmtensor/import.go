@@ -38,7 +38,8 @@ on standard error for files larger than 16 MiB when it is a terminal.
 A directory whose name ends in .zarr or that holds a .zarray (an array
 inside a group, such as DIR.zarr/temperature), or any path with --format
 zarr, is read as a Zarr v2 array, as zarr-python, Dask and xarray write
-them (a group is refused, naming its arrays, to import one by one): chunks
+them; a group (.zgroup, as xarray's to_zarr writes) becomes one segment
+NAME.ARRAY per array directly in it, all or none: chunks
 uncompressed, zlib or gzip, C or F order, "." or "/" keys, any numpy
 dtype that create accepts, big-endian ones converted. Chunks are decoded in
 parallel into a C-order segment; missing chunks read as the fill value.
@@ -211,8 +212,8 @@ func importBundle(c *Command, ctx context.Context, path, name string, r io.Reade
 
 // directoryFormat tells what a directory given to import without --format
 // is: a Zarr array (it holds .zarray, as the arrays inside a group do,
-// whatever their names) or a group, whose arrays it names. Anything else
-// is npy, left to the .npy reader.
+// whatever their names) or a group (.zgroup). A path that is not a
+// directory is npy, left to the .npy reader.
 func directoryFormat(path string) (string, error) {
 	fi, err := os.Stat(path)
 	if err != nil || !fi.IsDir() {
@@ -222,17 +223,7 @@ func directoryFormat(path string) (string, error) {
 		return "zarr", nil
 	}
 	if _, err := os.Stat(filepath.Join(path, ".zgroup")); err == nil {
-		var arrays []string
-		entries, _ := os.ReadDir(path)
-		for _, e := range entries {
-			if _, err := os.Stat(filepath.Join(path, e.Name(), ".zarray")); err == nil {
-				arrays = append(arrays, filepath.Join(path, e.Name()))
-			}
-		}
-		if len(arrays) == 0 {
-			return "", fmt.Errorf("%s is a Zarr group with no arrays directly in it; import an array of it by its path", path)
-		}
-		return "", fmt.Errorf("%s is a Zarr group, not an array; import its arrays one by one by path: %s", path, strings.Join(arrays, ", "))
+		return "zarr", nil // a group: its arrays, one segment each
 	}
-	return "", fmt.Errorf("%s is a directory, neither a .npy file nor a Zarr array (it has no .zarray)", path)
+	return "", fmt.Errorf("%s is a directory, neither a .npy file nor a Zarr array or group (it has no .zarray or .zgroup)", path)
 }

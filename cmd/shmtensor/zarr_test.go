@@ -262,8 +262,8 @@ func TestSingularWording(t *testing.T) {
 
 // TestImportArrayInGroup: an array inside a group, whose directory has no
 // .zarr suffix (where xarray keeps its variables), imports without
-// --format; the group itself is refused naming its arrays, and another
-// directory is refused saying what it lacks.
+// --format; the group itself imports as one segment per array, all or
+// none; another directory is refused saying what it lacks.
 func TestImportArrayInGroup(t *testing.T) {
 	needLinux(t)
 	name := uniqueName(t)
@@ -294,10 +294,30 @@ func TestImportArrayInGroup(t *testing.T) {
 	if y.At(3, 2) != 11.0/4 {
 		t.Fatalf("imported element (3, 2) = %v", y.At(3, 2))
 	}
-	r := want(t, 2, "import", group, uniqueName(t))
-	contains(t, "stderr", r.stderr, group+" is a Zarr group, not an array", arr)
+	// The group: each array into PREFIX.ARRAY.
+	prefix := uniqueName(t)
+	t.Cleanup(func() { shmtensor.Delete(prefix + ".temperature") })
+	r := want(t, 0, "import", group, prefix)
+	contains(t, "stdout", r.stdout, "imported the Zarr group "+group+": 1 arrays into shm://"+prefix+".*", "temperature → shm://"+prefix+".temperature: float32 (4, 3)")
+	z, err := shmtensor.Attach[float32](prefix + ".temperature")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if z.At(3, 2) != 11.0/4 {
+		t.Fatalf("group import: element (3, 2) = %v", z.At(3, 2))
+	}
+	z.Close()
+	// All or none: a second import fails on the existing name and leaves
+	// nothing new.
+	os.MkdirAll(filepath.Join(group, "humidity"), 0o755)
+	want(t, 0, "export", "--format", "zarr", name, filepath.Join(group, "humidity"))
+	r = want(t, 1, "import", group, prefix)
+	contains(t, "stderr", r.stderr, "no segment of the group was left")
+	if _, err := shmtensor.Stat(prefix + ".humidity"); err == nil {
+		t.Fatal("a failed group import left a segment")
+	}
 	r = want(t, 2, "import", t.TempDir(), uniqueName(t))
-	contains(t, "stderr", r.stderr, "is a directory, neither a .npy file nor a Zarr array")
+	contains(t, "stderr", r.stderr, "is a directory, neither a .npy file nor a Zarr array or group")
 	// Into a name that exists: the segment's error, without nested prefixes.
 	r = want(t, 1, "import", arr, back)
 	contains(t, "stderr", r.stderr, "shmtensor: import: create "+back+": segment already exists", `remove the old one with "shmtensor rm"`)

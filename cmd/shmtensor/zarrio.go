@@ -157,6 +157,10 @@ func oversizedChunks(shape, chunks []int, chunkBytes, data int64) string {
 func runImportZarr(c *Command, dir, name string) error {
 	ctx, stop := interruptContext()
 	defer stop()
+	_, arrErr := os.Stat(filepath.Join(dir, ".zarray"))
+	if _, err := os.Stat(filepath.Join(dir, ".zgroup")); err == nil && arrErr != nil {
+		return importZarrGroup(c, ctx, dir, name)
+	}
 	seg, err := importZarr(ctx, dir, name, importFlags.options())
 	switch {
 	case errors.Is(err, context.Canceled):
@@ -273,4 +277,53 @@ func chunksText(n int) string {
 		return "1 chunk"
 	}
 	return fmt.Sprintf("%d chunks", n)
+}
+
+// importZarrGroup imports each array directly inside the group dir into
+// the segment PREFIX.ARRAY (prefix being the NAME given), all or none: a
+// failure removes the segments already made.
+func importZarrGroup(c *Command, ctx context.Context, dir, prefix string) error {
+	var arrays []string
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if _, err := os.Stat(filepath.Join(dir, e.Name(), ".zarray")); err == nil && e.IsDir() {
+			arrays = append(arrays, e.Name())
+		}
+	}
+	if len(arrays) == 0 {
+		return fmt.Errorf("%s is a Zarr group with no arrays directly in it; import an array of it by its path", dir)
+	}
+	var made []*shmtensor.Segment
+	undo := func() {
+		for _, s := range made {
+			s.Close()
+			shmtensor.Delete(s.Name())
+		}
+	}
+	for _, a := range arrays {
+		seg, err := importZarr(ctx, filepath.Join(dir, a), prefix+"."+a, importFlags.options())
+		if errors.Is(err, context.Canceled) {
+			undo()
+			c.warn(fmt.Errorf("interrupted; no segment of the group was left"))
+			return exitStatus(130)
+		}
+		if err != nil {
+			undo()
+			var se *shmtensor.Error // the segment's side says it all
+			if errors.As(err, &se) {
+				err = se
+			}
+			return fmt.Errorf("array %s of the group (no segment of the group was left): %w", a, err)
+		}
+		made = append(made, seg)
+	}
+	fmt.Printf("imported the Zarr group %s: %d arrays into %s.*\n", dir, len(made), canonical(prefix))
+	for i, seg := range made {
+		fmt.Printf("  %s → %s: %s %s, data %s\n", arrays[i], seg.Name(), seg.DType(), shmtensor.FormatShape(seg.Shape()), units.Bytes(int64(len(seg.Bytes()))))
+		seg.Close()
+	}
+	return nil
 }
