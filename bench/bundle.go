@@ -212,24 +212,9 @@ func benchBundleImport(sz size) []row {
 		}
 		target := shmName("import")
 		cpOut := shmDir + "/" + shmName("cp")
-		timed := func(cleanup func(), op func() error) func(int) (float64, error) {
-			return func(batch int) (float64, error) {
-				var total float64
-				for range batch {
-					cleanup()
-					ns, err := bcase{op: op}.run(1)
-					if err != nil {
-						return 0, err
-					}
-					total += ns
-				}
-				cleanup()
-				return total / float64(batch), nil
-			}
-		}
 		res, err := interleave(5, 1, []bcase{
-			{name: caseBundleCp, timed: timed(func() { os.Remove(cpOut) }, func() error { return exec.Command("cp", in, cpOut).Run() })},
-			{name: caseBundleImport, timed: timed(func() { os.Remove(shmDir + "/" + target) }, func() error {
+			{name: caseBundleCp, timed: timedFresh(func() { os.Remove(cpOut) }, func() error { return exec.Command("cp", in, cpOut).Run() })},
+			{name: caseBundleImport, timed: timedFresh(func() { os.Remove(shmDir + "/" + target) }, func() error {
 				f, err := os.Open(in)
 				if err != nil {
 					return err

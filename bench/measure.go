@@ -125,3 +125,22 @@ func fmtRate(bytes int64, ns float64) string {
 	}
 	return fmt.Sprintf("%.2f GB/s", float64(bytes)/ns)
 }
+
+// timedFresh times op once per operation of a batch, running cleanup
+// before each (outside the clock) and after the batch: for operations
+// that make something that must not exist yet.
+func timedFresh(cleanup func(), op func() error) func(int) (float64, error) {
+	return func(batch int) (float64, error) {
+		var total float64
+		for range batch {
+			cleanup()
+			ns, err := bcase{op: op}.run(1)
+			if err != nil {
+				return 0, err
+			}
+			total += ns
+		}
+		cleanup()
+		return total / float64(batch), nil
+	}
+}

@@ -482,25 +482,10 @@ func benchStream() []row {
 		target := shmName("import")
 		cpOut := shmDir + "/" + shmName("cp")
 		// Each case removes its output before the clock starts.
-		timed := func(cleanup func(), op func() error) func(int) (float64, error) {
-			return func(batch int) (float64, error) {
-				var total float64
-				for range batch {
-					cleanup()
-					ns, err := bcase{op: op}.run(1)
-					if err != nil {
-						return 0, err
-					}
-					total += ns
-				}
-				cleanup()
-				return total / float64(batch), nil
-			}
-		}
 		rmOut := func() { os.Remove(out) }
 		res, err := interleave(rounds, 1, []bcase{
-			{name: caseExportCp, timed: timed(rmOut, func() error { return exec.Command("cp", shmDir+"/"+name, out).Run() })},
-			{name: caseExport, timed: timed(rmOut, func() error {
+			{name: caseExportCp, timed: timedFresh(rmOut, func() error { return exec.Command("cp", shmDir+"/"+name, out).Run() })},
+			{name: caseExport, timed: timedFresh(rmOut, func() error {
 				f, err := os.Create(out)
 				if err != nil {
 					return err
@@ -511,8 +496,8 @@ func benchStream() []row {
 				}
 				return f.Close()
 			})},
-			{name: caseImportCp, timed: timed(func() { os.Remove(cpOut) }, func() error { return exec.Command("cp", in, cpOut).Run() })},
-			{name: caseImport, timed: timed(func() { os.Remove(shmDir + "/" + target) }, func() error {
+			{name: caseImportCp, timed: timedFresh(func() { os.Remove(cpOut) }, func() error { return exec.Command("cp", in, cpOut).Run() })},
+			{name: caseImport, timed: timedFresh(func() { os.Remove(shmDir + "/" + target) }, func() error {
 				f, err := os.Open(in)
 				if err != nil {
 					return err

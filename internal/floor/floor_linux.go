@@ -10,33 +10,15 @@ import (
 // mmap of the whole file, munmap, close. With header not nil it also
 // preads the file's first len(header) bytes into it, as reading a header
 // page does; it validates nothing.
-func Attach(path string, header []byte) error {
-	fd, err := unix.Open(path, unix.O_RDWR|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return err
-	}
-	defer unix.Close(fd)
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		return err
-	}
-	if header != nil {
-		if _, err := unix.Pread(fd, header, 0); err != nil {
-			return err
-		}
-	}
-	mem, err := unix.Mmap(fd, 0, int(st.Size), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
-	if err != nil {
-		return err
-	}
-	return unix.Munmap(mem)
-}
+func Attach(path string, header []byte) error { return attach(path, header, false) }
 
 // AttachLocked is Attach with the liveness lock every attach of the
 // package takes: a shared OFD lock on the byte at 1<<62 (internal/sys's
 // LiveByte), taken after the fstat and dropped by the close. Its system
 // calls are exactly those Attach makes.
-func AttachLocked(path string, header []byte) error {
+func AttachLocked(path string, header []byte) error { return attach(path, header, true) }
+
+func attach(path string, header []byte, lock bool) error {
 	fd, err := unix.Open(path, unix.O_RDWR|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return err
@@ -46,12 +28,16 @@ func AttachLocked(path string, header []byte) error {
 	if err := unix.Fstat(fd, &st); err != nil {
 		return err
 	}
-	lk := unix.Flock_t{Type: unix.F_RDLCK, Start: 1 << 62, Len: 1}
-	if err := unix.FcntlFlock(uintptr(fd), unix.F_OFD_SETLK, &lk); err != nil {
-		return err
+	if lock {
+		lk := unix.Flock_t{Type: unix.F_RDLCK, Start: 1 << 62, Len: 1}
+		if err := unix.FcntlFlock(uintptr(fd), unix.F_OFD_SETLK, &lk); err != nil {
+			return err
+		}
 	}
-	if _, err := unix.Pread(fd, header, 0); err != nil {
-		return err
+	if header != nil {
+		if _, err := unix.Pread(fd, header, 0); err != nil {
+			return err
+		}
 	}
 	mem, err := unix.Mmap(fd, 0, int(st.Size), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
 	if err != nil {
