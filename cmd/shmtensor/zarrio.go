@@ -69,15 +69,11 @@ func chunkProgress(label string, a *zarr.Array) (*progress, func(done, total int
 // exportZarr writes seg as a Zarr store in dir with the chunks and
 // compressor of the options --chunks and --compressor.
 func exportZarr(ctx context.Context, seg *shmtensor.Segment, dir, chunkFlag, compFlag string) (*zarr.Array, error) {
-	chunks, err := parseChunks(chunkFlag)
+	opts, err := zarrOptions(chunkFlag, compFlag)
 	if err != nil {
-		return nil, usagef("%v", err)
+		return nil, err
 	}
-	comp, err := zarr.ParseCompressor(compFlag)
-	if err != nil {
-		return nil, usagef("bad --compressor %q: want none, zlib, gzip, zlib:LEVEL or gzip:LEVEL (0-9)", compFlag)
-	}
-	opts := &zarr.Options{Chunks: chunks, Compressor: comp, Context: ctx}
+	opts.Context = ctx
 	a, err := zarr.NewArray(seg.DType(), seg.Shape(), opts)
 	if err != nil {
 		return nil, usagef("%v", err) // chunks that do not fit the shape
@@ -189,19 +185,28 @@ func storeBytes(dir string) int64 {
 	return n
 }
 
+// zarrOptions parses export's --chunks and --compressor.
+func zarrOptions(chunkFlag, compFlag string) (*zarr.Options, error) {
+	chunks, err := parseChunks(chunkFlag)
+	if err != nil {
+		return nil, usagef("%v", err)
+	}
+	comp, err := zarr.ParseCompressor(compFlag)
+	if err != nil {
+		return nil, usagef("bad --compressor %q: want none, zlib, gzip, zlib:LEVEL or gzip:LEVEL (0-9)", compFlag)
+	}
+	return &zarr.Options{Chunks: chunks, Compressor: comp}, nil
+}
+
 // runExportGroup is export --group: the segments names as the arrays of
 // one Zarr group in dir, keyed by their bare names.
 func runExportGroup(c *Command, names []string, dir string) error {
 	if *exportForce {
 		return usagef("--force does not apply to Zarr stores: remove %s first", dir)
 	}
-	chunks, err := parseChunks(*exportChunks)
+	opts, err := zarrOptions(*exportChunks, *exportCompressor)
 	if err != nil {
-		return usagef("%v", err)
-	}
-	comp, err := zarr.ParseCompressor(*exportCompressor)
-	if err != nil {
-		return usagef("bad --compressor %q: want none, zlib, gzip, zlib:LEVEL or gzip:LEVEL (0-9)", *exportCompressor)
+		return err
 	}
 	var members []zarr.GroupMember
 	keys := map[string]bool{}
@@ -232,7 +237,8 @@ func runExportGroup(c *Command, names []string, dir string) error {
 	}
 	ctx, stop := interruptContext()
 	defer stop()
-	err = zarr.WriteGroup(dir, members, &zarr.Options{Chunks: chunks, Compressor: comp, Context: ctx})
+	opts.Context = ctx
+	err = zarr.WriteGroup(dir, members, opts)
 	switch {
 	case errors.Is(err, context.Canceled):
 		c.warn(fmt.Errorf("interrupted; %s not written", dir))
