@@ -144,7 +144,10 @@ func ParseSafetensors(hdr []byte, size int64) (STHeader, error) {
 	// One conversion of the header to a string, one slice for the shapes
 	// and the index made at its size: a bundle of 1,000 tensors is
 	// attached with a few allocations per tensor (the key's, in the index).
-	n := bytes.Count(body, []byte(`"data_offsets"`))
+	// At least the tensors, one object each; at most what the header can
+	// hold (an entry is 50 bytes or more), so that a hostile header of
+	// braces does not size anything beyond its length.
+	n := min(bytes.Count(body, []byte("{")), len(body)/50+1)
 	sc := stScan{b: body, s: string(body), dims: make([]int, 0, 2*n)}
 	if sc.peek() != '{' {
 		return bad("not a JSON object")

@@ -218,6 +218,19 @@ func (s *stScan) hex4() (rune, bool) {
 func (s *stScan) size() (int64, string, error) {
 	s.ws()
 	start := s.i
+	// The common case in one pass: digits without a leading zero, of at
+	// most 18 (no overflow), ending where a number cannot go on.
+	if j := s.i; j < len(s.b) && s.b[j] >= '1' && s.b[j] <= '9' {
+		var v int64
+		for j < len(s.b) && j-start < 18 && s.b[j] >= '0' && s.b[j] <= '9' {
+			v = v*10 + int64(s.b[j]-'0')
+			j++
+		}
+		if j == len(s.b) || s.b[j] == ',' || s.b[j] == ']' || s.b[j] == ' ' {
+			s.i = j
+			return v, "", nil
+		}
+	}
 	if err := s.number(); err != nil {
 		return 0, "", err
 	}
