@@ -126,6 +126,7 @@ func FuzzParseSafetensors(f *testing.F) {
 	f.Add(hdr[8:], h.DataLen)
 	f.Add([]byte(`{"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]}}`), int64(4))
 	f.Add([]byte(`{"__metadata__":{}}`), int64(0))
+	f.Add([]byte(`{"a":{"dtype":"U8","DTYPE":"I8","shape":[4],"data_offsets":[0,4]}}`), int64(4)) // read differently by encoding/json
 	f.Fuzz(func(t *testing.T, hdr []byte, dataLen int64) {
 		if dataLen < 0 || dataLen > 1<<40 {
 			return
@@ -136,7 +137,7 @@ func FuzzParseSafetensors(f *testing.F) {
 		switch {
 		case err == nil && refErr != nil:
 			t.Fatalf("the scanner accepts what encoding/json refuses (%v): %+v", refErr, h)
-		case err == nil && !sameSTHeader(h, ref):
+		case err == nil && !sameSTHeader(h, ref) && !fieldInOtherCase(hdr):
 			t.Fatalf("the scanner reads\n%+v\nencoding/json\n%+v", h, ref)
 		case err != nil && refErr == nil && !stricterThanJSON(err, hdr):
 			t.Fatalf("the scanner refuses what encoding/json accepts: %v\n%+v", err, ref)
@@ -170,12 +171,18 @@ func stricterThanJSON(err error, hdr []byte) bool {
 			return true
 		}
 	}
-	if strings.Contains(err.Error(), "lacks dtype, shape or data_offsets") {
-		lower := bytes.ToLower(hdr)
-		for _, f := range []string{`"dtype"`, `"shape"`, `"data_offsets"`} {
-			if bytes.Count(lower, []byte(f)) != bytes.Count(hdr, []byte(f)) {
-				return true
-			}
+	return strings.Contains(err.Error(), "lacks dtype, shape or data_offsets") && fieldInOtherCase(hdr)
+}
+
+// fieldInOtherCase reports whether hdr spells a tensor field in another
+// case ("dtYpe"): encoding/json matches it to the field (the last one
+// given wins), the scanner and safetensors' reader take it for an unknown
+// field, so their readings may differ.
+func fieldInOtherCase(hdr []byte) bool {
+	lower := bytes.ToLower(hdr)
+	for _, f := range []string{`"dtype"`, `"shape"`, `"data_offsets"`} {
+		if bytes.Count(lower, []byte(f)) != bytes.Count(hdr, []byte(f)) {
+			return true
 		}
 	}
 	return false
