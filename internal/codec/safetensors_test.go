@@ -171,7 +171,9 @@ func stricterThanJSON(err error, hdr []byte) bool {
 			return true
 		}
 	}
-	return strings.Contains(err.Error(), "lacks dtype, shape or data_offsets") && fieldInOtherCase(hdr)
+	// A field in another case: encoding/json takes the last case-folded
+	// match, the scanner the exact one only; any refusal may follow.
+	return fieldInOtherCase(hdr)
 }
 
 // fieldInOtherCase reports whether hdr spells a tensor field in another
